@@ -1,0 +1,30 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+let package = Package(
+    name: "embtool",
+    products: [
+        .executable(name: "embtool", targets: ["embtool"]),
+        .library(name: "EmbeddingKit", targets: ["EmbeddingKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // LAPACKE and CBLAS from OpenBLAS (Debian: liblapacke-dev, libopenblas-dev).
+        .systemLibrary(name: "CLapack", path: "Sources/CLapack"),
+        .target(
+            name: "EmbeddingKit",
+            dependencies: ["CLapack"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .executableTarget(
+            name: "embtool",
+            dependencies: [
+                "EmbeddingKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "EmbeddingKitTests", dependencies: ["EmbeddingKit"]),
+    ]
+)

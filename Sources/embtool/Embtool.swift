@@ -1,0 +1,41 @@
+import ArgumentParser
+import EmbeddingKit
+import Foundation
+
+@main
+struct Embtool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embtool",
+        abstract: "Train, load, interpret and export collaborative-filtering embeddings.",
+        discussion: """
+        fastbook chapter 8 without Python: a user and a movie are learned vectors, a rating is \
+        their dot product plus two biases. embtool trains that model, loads factors trained \
+        elsewhere, and explains them: bias rankings, PCA maps, nearest neighbours.
+
+        First steps:
+          embtool fetch ml-100k           download MovieLens 100k into the cache
+          embtool train                   train fastbook's model (about a second)
+          embtool similar "Star Wars"     movies closest to Star Wars (1977)
+          embtool pca --svg pca.svg       the PCA scatter of the 1000 most-rated movies
+        """,
+        subcommands: [
+            FetchCommand.self, DataCommand.self, CrosstabCommand.self,
+            TrainCommand.self, EvaluateCommand.self, InfoCommand.self,
+            BiasCommand.self, PCACommand.self, SimilarCommand.self,
+            RecommendCommand.self, ExportCommand.self,
+        ]
+    )
+
+    /// Library errors become one line on stderr and a sysexits code.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as EmbtoolError {
+            FileHandle.standardError.write(Data("embtool: \(error.message)\n".utf8))
+            Foundation.exit(error.exitCode)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
