@@ -104,3 +104,20 @@ final class SafetensorsTests: XCTestCase {
         check([UInt8(outside.count), 0, 0, 0, 0, 0, 0, 0] + outside + [0, 0, 0, 0])
     }
 }
+
+final class SHA256Tests: XCTestCase {
+    func testKnownVectors() {
+        // FIPS 180-4 examples.
+        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex([UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+
+    func testMatchesTheMovieLensChecksumInItsReadme() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: TestData.ml100k() + "/u.data"))
+        var streaming = SHA256()
+        for chunk in stride(from: 0, to: data.count, by: 1_000_003) { streaming.update(data[chunk..<min(chunk + 1_000_003, data.count)]) }
+        XCTAssertEqual(streaming.hexDigest(), "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490")
+    }
+}
