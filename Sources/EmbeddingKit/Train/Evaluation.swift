@@ -16,13 +16,26 @@ public enum Evaluation {
     /// (so the data may be keyed differently from the training run, as long as
     /// the item key is the same). Models without labels are matched by row.
     public static func score(_ model: FactorModel, on ratings: Ratings) -> Score {
+        score(predictions: predict(model, on: ratings), ratings: ratings.rating)
+    }
+
+    /// The model's prediction for each rating, NaN where the model has no row
+    /// for its user or item.
+    public static func predict(_ model: FactorModel, on ratings: Ratings) -> [Float] {
         let userRow = rowMap(from: ratings.users.labels, to: model.meta.userLabels, rows: model.userFactors?.rows ?? 0)
         let itemRow = rowMap(from: ratings.items.labels, to: model.meta.itemKeys, rows: model.itemCount)
-        var squared = 0.0, absolute = 0.0, n = 0, unknown = 0
-        for j in 0..<ratings.count {
+        return (0..<ratings.count).map { j in
             let u = userRow[Int(ratings.user[j])], i = itemRow[Int(ratings.item[j])]
-            guard u >= 0, i >= 0 else { unknown += 1; continue }
-            let d = Double(model.predict(user: u, item: i) - ratings.rating[j])
+            return u >= 0 && i >= 0 ? model.predict(user: u, item: i) : .nan
+        }
+    }
+
+    /// Errors of `predictions` against `ratings`; NaN predictions count as unknown.
+    public static func score(predictions: [Float], ratings: [Float]) -> Score {
+        var squared = 0.0, absolute = 0.0, n = 0, unknown = 0
+        for (p, r) in zip(predictions, ratings) {
+            guard !p.isNaN else { unknown += 1; continue }
+            let d = Double(p - r)
             squared += d * d
             absolute += abs(d)
             n += 1

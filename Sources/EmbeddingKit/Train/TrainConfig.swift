@@ -30,9 +30,11 @@ public struct TrainConfig: Sendable {
     public var recipe: Recipe = .fastai
     /// Threads that share the work; results do not depend on it.
     public var threads = max(1, min(2, ProcessInfo.processInfo.activeProcessorCount))
-    /// Recipe `best`: Gibbs sweeps, of which the first `burnIn` are discarded.
-    public var sweeps = 250
+    /// Recipe `best`: Gibbs sweeps, of which the first `burnIn` are discarded,
+    /// and the rank of the sampled factors (the model file holds `factors`).
+    public var sweeps = 200
     public var burnIn = 20
+    public var samplerFactors = 20
     /// Settings recorded in the model file that are not hyper-parameters (the split, ...).
     public var notes: [String: String] = [:]
 
@@ -55,6 +57,7 @@ public struct TrainConfig: Sendable {
         case .best:
             out["sweeps"] = String(sweeps)
             out["burn_in"] = String(burnIn)
+            out["sampler_factors"] = String(samplerFactors)
         }
         return out
     }
@@ -71,7 +74,11 @@ public struct TrainConfig: Sendable {
         if let r = yRange, !(r.low.isFinite && r.high.isFinite && r.low < r.high) {
             throw bad("--y-range needs LOW < HIGH")
         }
-        guard sweeps > burnIn, burnIn >= 0 else { throw bad("--sweeps must exceed the burn-in of \(burnIn)") }
+        if recipe == .best {
+            guard sweeps > burnIn, burnIn >= 0 else { throw bad("--sweeps must exceed the burn-in of \(burnIn)") }
+            guard samplerFactors >= 1 else { throw bad("--sampler-factors must be at least 1") }
+            guard useBias else { throw bad("recipe best always learns biases; drop --no-bias") }
+        }
     }
 }
 

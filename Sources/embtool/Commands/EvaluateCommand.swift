@@ -30,6 +30,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of --split random (default: the model's).", valueName: "n"))
     var splitSeed: UInt64?
 
+    @Option(help: ArgumentHelp("Also write each held-out rating with the model's prediction to this CSV (user,item,rating,prediction).", valueName: "path"))
+    var predictions: String?
+
     @Flag(help: "Print one JSON object on stdout.")
     var json = false
 
@@ -58,12 +61,17 @@ struct EvaluateCommand: ParsableCommand {
         if sameData == false {
             note("warning: the training part of split '\(splitName)' is not the data this model was trained on (checksums differ); held-out ratings may include ratings it trained on")
         }
-        let score = Evaluation.score(model, on: heldOut)
+        let predicted = Evaluation.predict(model, on: heldOut)
+        let score = Evaluation.score(predictions: predicted, ratings: heldOut.rating)
         if score.unknown > 0 {
             note("skipped \(score.unknown) of \(heldOut.count) ratings: their user or item is not in the model")
         }
         guard score.n > 0 else { throw EmbtoolError.data("no held-out rating has a user and an item the model knows") }
 
+        if let predictions {
+            try AtomicFile.write(predictionsCSV(heldOut, predicted), to: predictions)
+            note("wrote \(predictions)")
+        }
         if json {
             try printJSON(EvaluateReport(mse: score.mse, rmse: score.rmse, mae: score.mae, n: score.n, unknown: score.unknown,
                                          split: splitName.lowercased(), model: modelOptions.model ?? EmbtoolHome.modelPath(dataset: "ml-100k"),
@@ -71,6 +79,24 @@ struct EvaluateCommand: ParsableCommand {
         } else {
             print(String(format: "MSE %.4f  RMSE %.4f  MAE %.4f  on %d held-out ratings (split %@)", score.mse, score.rmse, score.mae, score.n, splitName))
         }
+    }
+
+    /// One line per rating: user and item as the data label them, the rating,
+    /// and the prediction (empty when the model lacks the user or item).
+    func predictionsCSV(_ ratings: Ratings, _ predicted: [Float]) -> String {
+        var out = "user,item,rating,prediction\n"
+        for j in 0..<ratings.count {
+            let p = predicted[j]
+            out += "\(csvField(ratings.users[Int(ratings.user[j])])),\(csvField(ratings.items[Int(ratings.item[j])])),"
+            out += "\(ratings.rating[j]),\(p.isNaN ? "" : "\(p)")\n"
+        }
+        return out
+    }
+
+    /// RFC 4180: quote a field holding a comma, quote or line break; double inner quotes.
+    func csvField(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
 

@@ -55,6 +55,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Gibbs sweeps (recipe best); the first \(TrainConfig().burnIn) are burn-in.", valueName: "n"))
     var sweeps = TrainConfig().sweeps
 
+    @Option(help: ArgumentHelp("Rank of the sampled factors (recipe best); the model file holds --factors.", valueName: "k"))
+    var samplerFactors = TrainConfig().samplerFactors
+
     @Option(help: ArgumentHelp("Latent factors per user and item.", valueName: "k"))
     var factors = 50
 
@@ -98,6 +101,7 @@ struct TrainCommand: ParsableCommand {
         c.useBias = !noBias
         c.yRange = try parsedYRange()
         c.sweeps = sweeps
+        c.samplerFactors = samplerFactors
         if let threads { c.threads = threads }
         return c
     }
@@ -139,6 +143,7 @@ struct TrainCommand: ParsableCommand {
             } else {
                 print(String(format: "trained in %.2f s on all ratings (--split none: nothing held out)", seconds))
             }
+            fflush(stdout)
         }
         note("wrote \(path)")
     }
@@ -195,30 +200,42 @@ final class EpochTable {
     }
 
     var unit: String { recipe == .best ? "sweep" : "epoch" }
+    /// A Gibbs run has hundreds of sweeps: the table shows every 20th.
+    var printEvery: Int { recipe == .best ? 20 : 1 }
 
     func update(_ p: TrainProgress) {
-        if let row = p.finished {
-            clearBar()
-            if printRows {
-                if !headerPrinted {
-                    print("\(unit.padding(toLength: 7, withPad: " ", startingAt: 0))train_loss  valid_loss  time")
-                    headerPrinted = true
-                }
-                let valid = row.validLoss.map { String(format: "%-10.6f", $0) } ?? "-         "
-                print(String(format: "%-6d %-10.6f  %@  %.3fs", row.epoch, row.trainLoss, valid, row.seconds))
-                fflush(stdout)
-            }
-            if !terminal {
-                let valid = row.validLoss.map { String(format: ", valid_loss %.6f", $0) } ?? ""
-                note(String(format: "\(unit) %d/%d: train_loss %.6f%@ (%.3f s)", row.epoch + 1, p.epochs, row.trainLoss, valid, row.seconds))
-            }
-        } else if terminal {
-            let width = 30
-            let done = Int(p.fraction * Double(width))
-            let bar = String(repeating: "█", count: done) + String(repeating: "·", count: width - done)
-            FileHandle.standardError.write(Data("\r\(unit) \(p.epoch + 1)/\(p.epochs) \(bar) \(Int(p.fraction * 100))%".utf8))
-            barShown = true
+        guard let row = p.finished else {
+            if terminal { showBar(p.epoch, of: p.epochs, fraction: p.fraction) }
+            return
         }
+        clearBar()
+        let last = row.epoch + 1 == p.epochs
+        let shown = (row.epoch + 1) % printEvery == 0 || last
+        if printRows && shown {
+            if !headerPrinted {
+                print("\(unit.padding(toLength: 7, withPad: " ", startingAt: 0))train_loss  valid_loss  time")
+                headerPrinted = true
+            }
+            let valid = row.validLoss.map { String(format: "%-10.6f", $0) } ?? "-         "
+            print(String(format: "%-6d %-10.6f  %@  %.3fs", row.epoch, row.trainLoss, valid, row.seconds))
+            fflush(stdout)
+        }
+        if terminal {
+            // Sweeps are short: the bar tracks the whole run rather than one sweep.
+            if recipe == .best && !last { showBar(row.epoch + 1, of: p.epochs, fraction: Double(row.epoch + 1) / Double(p.epochs)) }
+        } else if shown {
+            let valid = row.validLoss.map { String(format: ", valid_loss %.6f", $0) } ?? ""
+            note(String(format: "\(unit) %d/%d: train_loss %.6f%@ (%.3f s)", row.epoch + 1, p.epochs, row.trainLoss, valid, row.seconds))
+        }
+    }
+
+    private func showBar(_ index: Int, of count: Int, fraction: Double) {
+        let width = 30
+        let done = min(width, Int(fraction * Double(width)))
+        let bar = String(repeating: "█", count: done) + String(repeating: "·", count: width - done)
+        let label = recipe == .best ? "\(unit)s \(index)/\(count)" : "\(unit) \(index + 1)/\(count)"
+        FileHandle.standardError.write(Data("\r\(label) \(bar) \(Int(fraction * 100))%".utf8))
+        barShown = true
     }
 
     func finish() { clearBar() }
