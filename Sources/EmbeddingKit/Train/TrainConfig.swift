@@ -48,7 +48,7 @@ public struct TrainConfig: Sendable {
     /// Recipe `best`: Gibbs sweeps, of which the first `burnIn` are discarded,
     /// and the rank of the sampled factors (the model file holds `factors`).
     public var sweeps = 200
-    public var burnIn = 20
+    public var burnIn = 10
     public var samplerFactors = 20
     /// Settings recorded in the model file that are not hyper-parameters (the split, ...).
     public var notes: [String: String] = [:]
