@@ -60,7 +60,7 @@ final class TrainBayesTests: XCTestCase {
         let m: [Float] = [1, -2, 0.5], s: [Float] = [0.5, 2, 1]
         var rng = SplitMix64(seed: 5)
         let rows = (0..<(n * d)).map { m[$0 % d] + s[$0 % d] * rng.nextGaussian() }
-        let (lambda, lambdaMu) = rows.withUnsafeBufferPointer { GaussianWishart.sample(rows: $0.baseAddress!, n: n, d: d, rng: &rng) }
+        let (lambda, lambdaMu) = rows.withUnsafeBufferPointer { GaussianWishart.sample(rows: $0.baseAddress!, n: n, d: d, rng: &rng) }!
         for c in 0..<d {
             XCTAssertEqual(lambda[c * d + c], 1 / (s[c] * s[c]), accuracy: 0.05 / (s[c] * s[c]))
             // Λ is nearly diagonal, so μ_c ≈ (Λμ)_c / Λ_cc.
@@ -69,7 +69,7 @@ final class TrainBayesTests: XCTestCase {
         XCTAssertEqual(lambda[1], lambda[d], "symmetric")
     }
 
-    func testCompressionReproducesAnExactlyLowRankMatrix() {
+    func testCompressionReproducesAnExactlyLowRankMatrix() throws {
         // sum / samples = b_u + c_i + a_u·w_i (rank 2); with no y_range nothing is clipped away.
         let users = 6, items = 5, samples = 4
         let a: [[Float]] = (0..<users).map { [Float($0) * 0.3 - 0.5, Float($0 % 2) - 0.5] }
@@ -79,7 +79,7 @@ final class TrainBayesTests: XCTestCase {
         for u in 0..<users { for i in 0..<items { sum[u * items + i] = Float(samples) * value(u, i) } }
         var meta = ModelMetadata()
         meta.yRange = nil
-        let model = BayesianMF.compress(sum, samples: samples, users: users, items: items, mean: 3, clip: (-10, 10),
+        let model = try BayesianMF.compress(sum, samples: samples, users: users, items: items, mean: 3, clip: (-10, 10),
                                         yRange: nil, rank: 2, meta: meta)
         for u in 0..<users { for i in 0..<items {
             XCTAssertEqual(model.predict(user: u, item: i), 3 + value(u, i), accuracy: 1e-5)

@@ -58,7 +58,7 @@ enum BayesianMF {
         var meta = meta
         let model: FactorModel
         if dense {
-            model = compress(posterior.dense, samples: posterior.samples, users: sampler.users, items: sampler.items,
+            model = try compress(posterior.dense, samples: posterior.samples, users: sampler.users, items: sampler.items,
                              mean: sampler.mean, clip: clip, yRange: config.yRange, rank: config.factors, meta: meta)
         } else {
             meta.yRange = nil
@@ -77,7 +77,7 @@ enum BayesianMF {
     /// `T - m - r 1ᵀ - 1 cᵀ ≈ A Σ Bᵀ` (eigenvectors of its Gram matrix):
     /// `u_weight = A Σ^½`, `i_weight = B Σ^½`.
     static func compress(_ sum: [Float], samples: Int, users: Int, items: Int, mean: Float, clip: (Float, Float),
-                         yRange: ModelMetadata.YRange?, rank: Int, meta: ModelMetadata) -> FactorModel {
+                         yRange: ModelMetadata.YRange?, rank: Int, meta: ModelMetadata) throws -> FactorModel {
         let n = users * items
         var t = [Double](repeating: 0, count: n)
         let scale = 1 / Float(samples)
@@ -110,7 +110,7 @@ enum BayesianMF {
         cblas_dsyrk(CblasRowMajor, CblasLower, transpose ? CblasTrans : CblasNoTrans, Int32(rows), Int32(cols),
                     1, t, Int32(items), 0, &gram, Int32(rows))
         guard let (values, a) = SymmetricEigen.largest(&gram, n: rows, count: k) else {
-            preconditionFailure("eigen-decomposition failed")
+            throw EmbtoolError(.software, "the eigen-decomposition of the posterior mean failed (no model written)")
         }
         // B = Eᵀ A Σ⁻¹ (or E A Σ⁻¹ when transposed): cols x k.
         var b = [Double](repeating: 0, count: cols * k)
@@ -232,23 +232,26 @@ final class BPMFSampler {
 
     /// One Gibbs sweep: users' hyper-parameters, users, items' hyper-parameters,
     /// items, then the noise precision α | rest ~ Gamma(1 + n/2, rate 1 + SSE/2)
-    /// (a weak Gamma(1, 1) prior). Returns the training MSE of the new sample.
+    /// (a weak Gamma(1, 1) prior). Returns the training MSE of the new sample,
+    /// NaN once the chain has diverged.
     func sweep(_ s: Int) -> Double {
         var hyper = stream(3 * s + 2, 0)
         // Rows are sampled two at a time by our threads; OpenBLAS must not add its own.
         let blasThreads = openblas_get_num_threads()
         openblas_set_num_threads(1)
-        x.withUnsafeMutableBufferPointer { xp in
+        defer { openblas_set_num_threads(blasThreads) }
+        let sampled: Bool = x.withUnsafeMutableBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
-                let (lu, lmu) = GaussianWishart.sample(rows: xp.baseAddress!, n: users, d: d, rng: &hyper)
+                guard let (lu, lmu) = GaussianWishart.sample(rows: xp.baseAddress!, n: users, d: d, rng: &hyper) else { return false }
                 sampleSide(xp.baseAddress!, rows: users, other: yp.baseAddress!, ratings: byUser,
                            precision: lu, precisionTimesMean: lmu, stream: 3 * s)
-                let (li, limu) = GaussianWishart.sample(rows: yp.baseAddress!, n: items, d: d, rng: &hyper)
+                guard let (li, limu) = GaussianWishart.sample(rows: yp.baseAddress!, n: items, d: d, rng: &hyper) else { return false }
                 sampleSide(yp.baseAddress!, rows: items, other: xp.baseAddress!, ratings: byItem,
                            precision: li, precisionTimesMean: limu, stream: 3 * s + 1)
+                return true
             }
         }
-        openblas_set_num_threads(blasThreads)
+        guard sampled else { return .nan }
         var sse = 0.0
         for u in 0..<users {
             for j in byUser.start[u]..<byUser.start[u + 1] {

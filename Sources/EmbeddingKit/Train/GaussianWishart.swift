@@ -45,8 +45,9 @@ extension SplitMix64 {
 enum GaussianWishart {
     static let beta0 = 2.0
 
-    /// `rows` is row-major `n x d`. Returns `Λ` (row-major `d x d`, Float) and `Λ μ`.
-    static func sample(rows x: UnsafePointer<Float>, n: Int, d: Int, rng: inout SplitMix64) -> (precision: [Float], precisionTimesMean: [Float]) {
+    /// `rows` is row-major `n x d`. Returns `Λ` (row-major `d x d`, Float) and
+    /// `Λ μ`, or nil when the rows hold NaN or infinity (a diverged chain).
+    static func sample(rows x: UnsafePointer<Float>, n: Int, d: Int, rng: inout SplitMix64) -> (precision: [Float], precisionTimesMean: [Float])? {
         var mean = [Double](repeating: 0, count: d)
         for j in 0..<n { for c in 0..<d { mean[c] += Double(x[j * d + c]) } }
         for c in 0..<d { mean[c] /= Double(n) }
@@ -63,9 +64,7 @@ enum GaussianWishart {
         // W* = (W*⁻¹)⁻¹, then Λ = (L A)(L A)ᵀ with W* = L Lᵀ and A Bartlett's
         // lower-triangular factor: A_ii = sqrt(χ²(ν* - i)), A_ij ~ N(0, 1) below.
         var w = winv
-        guard Cholesky.invert(&w, n: d), Cholesky.factor(&w, n: d) else {
-            preconditionFailure("Gaussian–Wishart: scatter matrix is not positive definite")
-        }
+        guard Cholesky.invert(&w, n: d), Cholesky.factor(&w, n: d) else { return nil }
         let nu = Double(d + n)
         var a = [Double](repeating: 0, count: d * d)
         for i in 0..<d {
@@ -87,7 +86,7 @@ enum GaussianWishart {
         // μ = μ* + M⁻ᵀ ε with β* Λ = M Mᵀ, μ* = n x̄ / (β0 + n).
         let betaStar = beta0 + Double(n)
         var m = lambda.map { $0 * betaStar }
-        guard Cholesky.factor(&m, n: d) else { preconditionFailure("Gaussian–Wishart: sampled precision is singular") }
+        guard Cholesky.factor(&m, n: d) else { return nil }
         var mu = (0..<d).map { _ in rng.nextNormal() }
         Cholesky.solveLowerTransposed(m, &mu, n: d)
         for c in 0..<d { mu[c] += Double(n) * mean[c] / betaStar }

@@ -100,10 +100,12 @@ public struct TrainConfig: Sendable {
 /// One row of the training table.
 public struct EpochStats: Codable, Equatable, Sendable {
     public var epoch: Int
-    /// fastai's `train_loss`: the debiased moving average (β = 0.98) of batch
-    /// MSEs at the end of the epoch; for recipe `best`, the training MSE.
+    /// Recipe `fastai`: fastai's `train_loss`, the debiased moving average
+    /// (β = 0.98) of batch MSEs at the end of the epoch. Recipe `sparse`: the
+    /// mean batch MSE over the epoch. Recipe `best`: the training MSE of the sweep's sample.
     public var trainLoss: Double
-    /// MSE on the validation ratings, when there are some.
+    /// MSE on the validation ratings, when there are some (recipe `best`: of
+    /// the predictions averaged over the sweeps kept so far).
     public var validLoss: Double?
     public var seconds: Double
 

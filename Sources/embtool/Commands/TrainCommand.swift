@@ -9,11 +9,13 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train fastbook's dot-product-with-bias model and write a model file.",
         discussion: """
-        The default recipe is exactly fastbook chapter 8's: collab_learner(dls, n_factors=50, \
+        Recipe fastai is exactly fastbook chapter 8's: collab_learner(dls, n_factors=50, \
         y_range=(0, 5.5)) then learn.fit_one_cycle(5, 5e-3, wd=0.1) — Adam with fastai's \
         defaults, decoupled weight decay on every parameter, the one-cycle schedule of \
-        learning rate and momentum, batches of 64. '--recipe best' trains a Bayesian matrix \
-        factorisation by Gibbs sampling instead, for the lowest error.
+        learning rate and momentum, batches of 64. Recipe sparse is the same on sparse \
+        gradients, for data where updating every parameter at every batch is too slow; the \
+        default, auto, picks between the two by that cost. '--recipe best' trains a Bayesian \
+        matrix factorisation by Gibbs sampling instead, for the lowest error.
 
         The model file is safetensors with the names of fastai's EmbeddingDotBias state dict \
         (u_weight.weight, i_weight.weight, u_bias.weight, i_bias.weight), so \
@@ -46,16 +48,16 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Train on ratings generated in memory in the shape of ml-100k, ml-1m or ml-25m instead of --data (for benchmarks).", valueName: "shape"))
     var synthetic: String?
 
-    @Option(help: ArgumentHelp("Epochs of the one-cycle schedule (recipe fastai).", valueName: "n"))
+    @Option(help: ArgumentHelp("Epochs of the one-cycle schedule (recipes fastai and sparse).", valueName: "n"))
     var epochs = 5
 
-    @Option(help: ArgumentHelp("Peak learning rate of the one-cycle schedule (recipe fastai).", valueName: "rate"))
+    @Option(help: ArgumentHelp("Peak learning rate of the one-cycle schedule (recipes fastai and sparse).", valueName: "rate"))
     var lr: Float = 5e-3
 
-    @Option(help: ArgumentHelp("Decoupled weight decay: each step multiplies every parameter by 1 - lr*wd (recipe fastai).", valueName: "wd"))
+    @Option(help: ArgumentHelp("Decoupled weight decay: each step multiplies every parameter by 1 - lr*wd (recipes fastai and sparse).", valueName: "wd"))
     var wd: Float = 0.1
 
-    @Option(name: .customLong("bs"), help: ArgumentHelp("Ratings per mini-batch; the last incomplete batch of an epoch is dropped (recipe fastai).", valueName: "n"))
+    @Option(name: .customLong("bs"), help: ArgumentHelp("Ratings per mini-batch (recipes fastai and sparse); fastai drops the last incomplete batch of an epoch.", valueName: "n"))
     var batchSize = 64
 
     @Option(help: ArgumentHelp("Gibbs sweeps (recipe best); the first \(TrainConfig().burnIn) are burn-in.", valueName: "n"))
