@@ -38,7 +38,9 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         if let validPct, !(validPct > 0 && validPct < 1) { throw ValidationError("--valid-pct must be between 0 and 1") }
-        if let split { _ = try Split(name: split) }
+        if let split {
+            do { _ = try Split(name: split) } catch let error as EmbtoolError { throw ValidationError(error.message) }
+        }
     }
 
     func run() throws {

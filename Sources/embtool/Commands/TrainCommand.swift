@@ -22,10 +22,10 @@ struct TrainCommand: ParsableCommand {
         model.load_state_dict(safetensors.torch.load_file(path)) works in fastai.
 
         Examples:
-          embtool train                               fastbook's run on a random 20% split
-          embtool train --split u1 --seed 7           GroupLens' fold u1, another seed
-          embtool train --no-bias --y-range none      the chapter's first DotProduct model
-          embtool train --recipe best --split u1 -o best.safetensors
+          embtool train                           fastbook's run, 20% held out
+          embtool train --split u1 --seed 7       GroupLens' fold u1, another seed
+          embtool train --no-bias --y-range none  the chapter's DotProduct model
+          embtool train --recipe best -o best.safetensors
         """)
 
     @OptionGroup var data: DataOptions
@@ -116,7 +116,9 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         guard validPct > 0, validPct < 1 else { throw ValidationError("--valid-pct must be between 0 and 1") }
-        _ = try Split(name: split, validPct: validPct, seed: splitSeed)
+        do { _ = try Split(name: split, validPct: validPct, seed: splitSeed) } catch let error as EmbtoolError {
+            throw ValidationError(error.message)
+        }
         if let synthetic, SyntheticRatings.shape(named: synthetic) == nil {
             throw ValidationError("--synthetic must be one of \(SyntheticRatings.shapes.map(\.name).joined(separator: ", "))")
         }
