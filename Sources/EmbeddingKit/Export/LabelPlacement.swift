@@ -7,11 +7,12 @@ import Foundation
 /// do (*An empirical study of algorithms for point-feature label placement*,
 /// ACM TOG 1995): every label gets a fixed set of candidate boxes — eight
 /// directions around its point (right preferred, as cartographers do) at
-/// three distances, the farther ones drawn with a leader line — and one
+/// four distances, the farther ones drawn with a leader line — and one
 /// candidate per label is chosen to minimise
 ///
-///     E = Σ_i [ preference(c_i) + points under box(c_i) ]
-///       + Σ_{i<j} 100·[box(c_i) overlaps box(c_j)]
+///     E = Σ_i [ preference(c_i) + Σ weight of the points under box(c_i) ]
+///       + Σ_{i<j} ( 100·[box(c_i) overlaps box(c_j)]
+///                 + 8·[a leader line of one crosses the other's box] )
 ///
 /// first greedily in priority order, then by simulated annealing (one label
 /// moves per step, Metropolis acceptance, geometric cooling, a fixed seed so
@@ -37,19 +38,26 @@ public enum LabelPlacement {
         public var leader: Bool
     }
 
-    /// An obstacle the labels should avoid covering: a drawn point.
+    /// An obstacle the labels should avoid covering: a drawn point, and how
+    /// much covering it costs (a labelled point's marker matters more than a
+    /// point of the background cloud).
     public struct Marker: Sendable {
-        public var x: Double, y: Double, radius: Double
-        public init(x: Double, y: Double, radius: Double) { self.x = x; self.y = y; self.radius = radius }
+        public var x: Double, y: Double, radius: Double, weight: Double
+        public init(x: Double, y: Double, radius: Double, weight: Double = 0.25) {
+            self.x = x; self.y = y; self.radius = radius; self.weight = weight
+        }
     }
 
     struct Candidate {
         var box: Box
         var leader: Bool
         var cost: Double
+        /// Where the leader line meets the box (meaningful when `leader`).
+        var leaderEnd: (x: Double, y: Double)
     }
 
     static let overlapCost = 100.0
+    static let crossingCost = 8.0
     /// Space kept free around each label, so labels never touch.
     static let padding = 1.5
 
@@ -78,6 +86,14 @@ public enum LabelPlacement {
         func clash(_ i: Int, _ ci: Int, _ j: Int, _ cj: Int) -> Bool {
             candidates[i][ci].box.insetBy(-padding).overlap(candidates[j][cj].box) > 0
         }
+        func crossing(_ i: Int, _ ci: Int, _ j: Int, _ cj: Int) -> Bool {
+            let a = candidates[i][ci], b = candidates[j][cj]
+            return (a.leader && b.box.intersects(segmentFrom: (labels[i].x, labels[i].y), to: a.leaderEnd))
+                || (b.leader && a.box.intersects(segmentFrom: (labels[j].x, labels[j].y), to: b.leaderEnd))
+        }
+        func pairCost(_ i: Int, _ ci: Int, _ j: Int, _ cj: Int) -> Double {
+            clash(i, ci, j, cj) ? overlapCost : crossing(i, ci, j, cj) ? crossingCost : 0
+        }
 
         // Greedy start: in priority order, the cheapest candidate given those already placed.
         var choice = [Int](repeating: -1, count: n)
@@ -85,7 +101,7 @@ public enum LabelPlacement {
             var best = 0, bestCost = Double.infinity
             for (c, cand) in candidates[i].enumerated() {
                 var cost = cand.cost
-                for j in neighbours[i] where choice[j] >= 0 && clash(i, c, j, choice[j]) { cost += overlapCost }
+                for j in neighbours[i] where choice[j] >= 0 { cost += pairCost(i, c, j, choice[j]) }
                 if cost < bestCost { best = c; bestCost = cost }
             }
             choice[i] = best
@@ -97,10 +113,10 @@ public enum LabelPlacement {
             var rng = SplitMix64(seed: seed)
             func localCost(_ i: Int, _ c: Int) -> Double {
                 var cost = candidates[i][c].cost
-                for j in neighbours[i] where choice[j] >= 0 && clash(i, c, j, choice[j]) { cost += overlapCost }
+                for j in neighbours[i] where choice[j] >= 0 { cost += pairCost(i, c, j, choice[j]) }
                 return cost
             }
-            let steps = max(5_000, 300 * movable.count)
+            let steps = max(20_000, 2_000 * movable.count)
             let t0 = 4.0, t1 = 0.02
             let cooling = Foundation.pow(t1 / t0, 1 / Double(steps))
             var t = t0
@@ -145,13 +161,13 @@ public enum LabelPlacement {
     }
 
     /// Eight directions (right first: the conventional reading position) at
-    /// three distances, keeping those inside the frame.
+    /// four distances, keeping those inside the frame.
     static func candidatesFor(_ r: Request, frame: Box, grid: MarkerGrid) -> [Candidate] {
         // (dx, dy) unit direction and the preference cost of that side.
         let directions: [(Double, Double, Double)] = [
             (1, 0, 0), (-1, 0, 0.4), (0.7, -0.7, 0.6), (0.7, 0.7, 0.7), (-0.7, -0.7, 0.8), (-0.7, 0.7, 0.9), (0, -1, 1.0), (0, 1, 1.1),
         ]
-        let distances: [(Double, Double)] = [(r.radius + 2, 0), (r.radius + 12, 1.5), (r.radius + 26, 3)]
+        let distances: [(Double, Double)] = [(r.radius + 2, 0), (r.radius + 10, 1.2), (r.radius + 20, 2.4), (r.radius + 34, 4)]
         var out: [Candidate] = []
         for (gap, distanceCost) in distances {
             for (dx, dy, sideCost) in directions {
@@ -161,8 +177,9 @@ public enum LabelPlacement {
                 let y = dy > 0.1 ? ay : dy < -0.1 ? ay - r.height : ay - r.height / 2
                 let box = Box(x: x, y: y, width: r.width, height: r.height)
                 guard frame.contains(box) else { continue }
-                let covered = grid.count(in: box, excluding: (r.x, r.y))
-                out.append(Candidate(box: box, leader: distanceCost > 0, cost: sideCost + distanceCost + Double(covered)))
+                let covered = grid.weight(in: box, excluding: (r.x, r.y))
+                let end = (min(max(r.x, box.x), box.maxX), min(max(r.y, box.y), box.maxY))
+                out.append(Candidate(box: box, leader: distanceCost > 0, cost: sideCost + distanceCost + covered, leaderEnd: end))
             }
         }
         return out
@@ -186,19 +203,19 @@ struct MarkerGrid {
 
     func key(_ cx: Int, _ cy: Int) -> Int64 { Int64(cx) << 32 | Int64(UInt32(bitPattern: Int32(truncatingIfNeeded: cy))) }
 
-    /// Markers touching `box`, other than the one at `own`.
-    func count(in box: Box, excluding own: (Double, Double)) -> Int {
+    /// Total weight of the markers touching `box`, other than the one at `own`.
+    func weight(in box: Box, excluding own: (Double, Double)) -> Double {
         let maxR = cell / 2
         let x0 = Int(((box.x - maxR) / cell).rounded(.down)), x1 = Int(((box.maxX + maxR) / cell).rounded(.down))
         let y0 = Int(((box.y - maxR) / cell).rounded(.down)), y1 = Int(((box.maxY + maxR) / cell).rounded(.down))
-        var n = 0
+        var total = 0.0
         for cx in x0...x1 {
             for cy in y0...y1 {
                 for m in bins[key(cx, cy)] ?? [] where !(m.x == own.0 && m.y == own.1) && box.touches(cx: m.x, cy: m.y, r: m.radius) {
-                    n += 1
+                    total += m.weight
                 }
             }
         }
-        return n
+        return total
     }
 }

@@ -187,5 +187,21 @@ public struct Box: Equatable, Sendable {
         return dx * dx + dy * dy < r * r
     }
 
+    /// Whether the segment from `a` to `b` passes through the box's interior
+    /// (Liang–Barsky clipping; touching an edge does not count).
+    public func intersects(segmentFrom a: (x: Double, y: Double), to b: (x: Double, y: Double)) -> Bool {
+        let dx = b.x - a.x, dy = b.y - a.y
+        var t0 = 0.0, t1 = 1.0
+        for (p, q) in [(-dx, a.x - x), (dx, maxX - a.x), (-dy, a.y - y), (dy, maxY - a.y)] {
+            if p == 0 {
+                if q <= 0 { return false }
+            } else {
+                let t = q / p
+                if p < 0 { t0 = max(t0, t) } else { t1 = min(t1, t) }
+            }
+        }
+        return t1 - t0 > 1e-9
+    }
+
     public func insetBy(_ d: Double) -> Box { Box(x: x + d, y: y + d, width: width - 2 * d, height: height - 2 * d) }
 }

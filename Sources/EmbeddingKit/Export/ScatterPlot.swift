@@ -116,7 +116,9 @@ public struct ScatterPlot {
                                    width: TextMetrics.width(text, size: labelSize) + 2, height: labelSize + 1)
         }
         let markers = points.indices.map {
-            LabelPlacement.Marker(x: px[$0], y: py[$0], radius: labelledSet.contains($0) ? ScatterPlot.labelledRadius : ScatterPlot.pointRadius)
+            labelledSet.contains($0)
+                ? LabelPlacement.Marker(x: px[$0], y: py[$0], radius: ScatterPlot.labelledRadius + 1, weight: 30)
+                : LabelPlacement.Marker(x: px[$0], y: py[$0], radius: ScatterPlot.pointRadius, weight: 0.25)
         }
         let placements = LabelPlacement.place(requests, markers: markers, frame: plot.insetBy(2))
         var boxes: [Box] = [], dropped: [Int] = []
@@ -124,8 +126,12 @@ public struct ScatterPlot {
         for (k, placement) in placements.enumerated() {
             guard let placement, placement.leader else { continue }
             let i = labelled[k], b = placement.box
+            // From the marker's rim to the nearest point of the label's box.
             let tx = min(max(px[i], b.x), b.maxX), ty = min(max(py[i], b.y), b.maxY)
-            svg.line(px[i], py[i], tx, ty, class: "ld")
+            let d = ((tx - px[i]) * (tx - px[i]) + (ty - py[i]) * (ty - py[i])).squareRoot()
+            guard d > ScatterPlot.labelledRadius + 1 else { continue }
+            let f = (ScatterPlot.labelledRadius + 0.5) / d
+            svg.line(px[i] + (tx - px[i]) * f, py[i] + (ty - py[i]) * f, tx, ty, class: "ld")
         }
         svg.close("g")
         svg.open("g", ["class": "labels"])
@@ -189,9 +195,9 @@ public struct ScatterPlot {
         .title { font-size: 17px; font-weight: bold; fill: \(Palette.ink); }
         .sub { font-size: 12px; fill: \(Palette.muted); }
         .pt { fill-opacity: 0.6; stroke: #FFFFFF; stroke-width: 0.6; }
-        .pt.hl { fill-opacity: 0.95; stroke: #FFFFFF; stroke-width: 1; }
+        .pt.hl { fill-opacity: 1; stroke: #333333; stroke-width: 0.8; }
         .go { fill: \(groups.isEmpty ? "#4C72B0" : Palette.other); }
-        .ld { stroke: #888888; stroke-width: 0.7; }
+        .ld { stroke: #555555; stroke-width: 0.8; }
         .lbl { font-size: \(SVGDocument.n(labelSize))px; fill: \(Palette.ink); }
         .halo { font-size: \(SVGDocument.n(labelSize))px; fill: #FFFFFF; stroke: #FFFFFF; stroke-width: 3px; stroke-linejoin: round; stroke-opacity: 0.85; }
         .lt { font-size: 12px; font-weight: bold; fill: \(Palette.ink); }
