@@ -45,12 +45,12 @@ public struct BarChart {
         let labelWidth = (labels.map { TextMetrics.width($0, size: BarChart.fontSize) }.max() ?? 0) + 14
         let notes = sections.flatMap { $0.bars.map(\.note) } + [noteTitle]
         let noteWidth = (notes.map { TextMetrics.width($0, size: 11) }.max() ?? 0) + 16
-        let top = subtitle.isEmpty ? 70.0 : 86.0
+        let top = subtitle.isEmpty ? 84.0 : 104.0
         let left = 16 + labelWidth
         let right = width - 16 - noteWidth
         let barCount = Double(sections.reduce(0) { $0 + $1.bars.count })
         let plotHeight = barCount * BarChart.row + Double(sections.count) * BarChart.sectionGap
-        let height = top + plotHeight + 56
+        let height = top + plotHeight + 16
 
         let values: [Double] = sections.flatMap { $0.bars.map(\.value) } + [0]
         let ticks = Ticks(low: values.min()!, high: values.max()!, target: 6)
