@@ -6,19 +6,24 @@ import Foundation
 /// The point-feature labelling problem, solved as Christensen, Marks & Shieber
 /// do (*An empirical study of algorithms for point-feature label placement*,
 /// ACM TOG 1995): every label gets a fixed set of candidate boxes — eight
-/// directions around its point (right preferred, as cartographers do) at
-/// four distances, the farther ones drawn with a leader line — and one
-/// candidate per label is chosen to minimise
+/// directions around its point (right preferred, as cartographers do) at four
+/// distances up to ~34 px, plus a wide ring of sixteen directions at 50–90 px
+/// that costs much more and is used only where the near spots are taken; the
+/// farther spots are drawn with a leader line. One candidate per label is
+/// chosen to minimise
 ///
 ///     E = Σ_i [ preference(c_i) + Σ weight of the points under box(c_i) ]
-///       + Σ_{i<j} ( 100·[box(c_i) overlaps box(c_j)]
-///                 + 8·[a leader line of one crosses the other's box] )
+///       + Σ_{i<j} ( 1000·[box(c_i) overlaps box(c_j)]
+///                 + 40·[a leader line of one crosses the other's box]
+///                 + 25·[their leader lines cross] )
 ///
 /// first greedily in priority order, then by simulated annealing (one label
 /// moves per step, Metropolis acceptance, geometric cooling, a fixed seed so
-/// the picture is the same on every run). Whatever overlap survives is
-/// removed by dropping the lower-priority label of each clashing pair, so the
-/// guarantee holds even when the plot is too crowded for every label.
+/// the picture is the same on every run), then a settling sweep. Whatever
+/// overlap survives is removed in priority order: a label clashing with a
+/// more important one moves to its cheapest free spot or, if it has none, is
+/// dropped — so the guarantee (no overlaps, nothing outside the frame) holds
+/// however crowded the plot.
 public enum LabelPlacement {
     public struct Request: Sendable {
         /// The point the label names, in canvas pixels.
@@ -50,14 +55,17 @@ public enum LabelPlacement {
 
     struct Candidate {
         var box: Box
+        /// The box with the padding kept free around a label.
+        var padded: Box
         var leader: Bool
-        var cost: Double
         /// Where the leader line meets the box (meaningful when `leader`).
-        var leaderEnd: (x: Double, y: Double)
+        var end: (x: Double, y: Double)
+        var cost: Double
     }
 
-    static let overlapCost = 100.0
-    static let crossingCost = 8.0
+    static let overlapCost = 1000.0
+    static let crossingCost = 40.0
+    static let leadersCrossCost = 25.0
     /// Space kept free around each label, so labels never touch.
     static let padding = 1.5
 
@@ -65,113 +73,112 @@ public enum LabelPlacement {
     ///   - labels: requests in priority order (the first is kept when two clash).
     ///   - markers: every drawn point (including the labelled ones).
     ///   - frame: the labels stay inside it.
-    /// - Returns: a placement per request, nil for a label that could not be placed.
+    /// - Returns: a placement per request, nil for a label that found no room.
     public static func place(_ labels: [Request], markers: [Marker], frame: Box, seed: UInt64 = 1) -> [Placement?] {
         let grid = MarkerGrid(markers, cell: 24)
-        let candidates = labels.map { candidatesFor($0, frame: frame, grid: grid) }
         let n = labels.count
+        let candidates = labels.map { ring($0, frame: frame, grid: grid, wide: false) + ring($0, frame: frame, grid: grid, wide: true) }
+
+        @inline(__always) func pairCost(_ a: Candidate, _ ai: Int, _ b: Candidate, _ bi: Int) -> Double {
+            if a.padded.overlap(b.box) > 0 { return overlapCost }
+            if a.leader && b.box.intersects(segmentFrom: (labels[ai].x, labels[ai].y), to: a.end) { return crossingCost }
+            if b.leader && a.box.intersects(segmentFrom: (labels[bi].x, labels[bi].y), to: b.end) { return crossingCost }
+            if a.leader && b.leader && segmentsCross((labels[ai].x, labels[ai].y), a.end, (labels[bi].x, labels[bi].y), b.end) {
+                return leadersCrossCost
+            }
+            return 0
+        }
 
         // Labels whose candidate regions can meet: only these pairs interact.
-        let reach = candidates.map { cs in cs.dropFirst().reduce(cs.first?.box) { acc, c in acc.map { union($0, c.box) } } }
+        let reach = candidates.map { cs in cs.dropFirst().reduce(cs.first?.padded) { acc, c in acc.map { union($0, c.padded) } } }
         var neighbours = [[Int]](repeating: [], count: n)
         for i in 0..<n {
             guard let ri = reach[i] else { continue }
-            for j in (i + 1)..<max(i + 1, n) {
-                guard let rj = reach[j], ri.insetBy(-padding).overlap(rj) > 0 else { continue }
+            for j in (i + 1)..<max(i + 1, n) where reach[j].map({ ri.overlap($0) > 0 }) ?? false {
                 neighbours[i].append(j)
                 neighbours[j].append(i)
             }
         }
 
-        func clash(_ i: Int, _ ci: Int, _ j: Int, _ cj: Int) -> Bool {
-            candidates[i][ci].box.insetBy(-padding).overlap(candidates[j][cj].box) > 0
-        }
-        func crossing(_ i: Int, _ ci: Int, _ j: Int, _ cj: Int) -> Bool {
-            let a = candidates[i][ci], b = candidates[j][cj]
-            return (a.leader && b.box.intersects(segmentFrom: (labels[i].x, labels[i].y), to: a.leaderEnd))
-                || (b.leader && a.box.intersects(segmentFrom: (labels[j].x, labels[j].y), to: b.leaderEnd))
-        }
-        func pairCost(_ i: Int, _ ci: Int, _ j: Int, _ cj: Int) -> Double {
-            clash(i, ci, j, cj) ? overlapCost : crossing(i, ci, j, cj) ? crossingCost : 0
-        }
-
-        // Greedy start: in priority order, the cheapest candidate given those already placed.
         var choice = [Int](repeating: -1, count: n)
-        for i in 0..<n where !candidates[i].isEmpty {
+        func localCost(_ i: Int, _ c: Int) -> Double {
+            let cand = candidates[i][c]
+            var cost = cand.cost
+            for j in neighbours[i] where choice[j] >= 0 { cost += pairCost(cand, i, candidates[j][choice[j]], j) }
+            return cost
+        }
+        func best(_ i: Int) -> Int {
             var best = 0, bestCost = Double.infinity
-            for (c, cand) in candidates[i].enumerated() {
-                var cost = cand.cost
-                for j in neighbours[i] where choice[j] >= 0 { cost += pairCost(i, c, j, choice[j]) }
+            for c in candidates[i].indices {
+                let cost = localCost(i, c)
                 if cost < bestCost { best = c; bestCost = cost }
             }
-            choice[i] = best
+            return best
         }
 
-        // Simulated annealing over the movable labels.
+        // Greedy start in priority order, then annealing, then a settling sweep.
+        for i in 0..<n where !candidates[i].isEmpty { choice[i] = best(i) }
         let movable = (0..<n).filter { candidates[$0].count > 1 }
         if !movable.isEmpty {
             var rng = SplitMix64(seed: seed)
-            func localCost(_ i: Int, _ c: Int) -> Double {
-                var cost = candidates[i][c].cost
-                for j in neighbours[i] where choice[j] >= 0 { cost += pairCost(i, c, j, choice[j]) }
-                return cost
-            }
-            let steps = max(20_000, 2_000 * movable.count)
-            let t0 = 4.0, t1 = 0.02
-            let cooling = Foundation.pow(t1 / t0, 1 / Double(steps))
+            // Work grows with labels × neighbours; keep the total bounded.
+            let meanDegree = max(1, movable.reduce(0) { $0 + neighbours[$1].count } / movable.count)
+            let steps = min(max(20_000, 1_000 * movable.count), 30_000_000 / meanDegree)
+            let t0 = 60.0, t1 = 0.02
+            let cooling = pow(t1 / t0, 1 / Double(steps))
             var t = t0
             for _ in 0..<steps {
                 let i = movable[Int(rng.next() % UInt64(movable.count))]
                 let c = Int(rng.next() % UInt64(candidates[i].count))
                 if c != choice[i] {
                     let delta = localCost(i, c) - localCost(i, choice[i])
-                    if delta <= 0 || Double(rng.nextFloat()) < Foundation.exp(-delta / t) { choice[i] = c }
+                    if delta <= 0 || Double(rng.nextFloat()) < exp(-delta / t) { choice[i] = c }
                 }
                 t *= cooling
             }
-            // A final greedy sweep settles each label at its best spot given the others.
-            for i in movable {
-                var best = choice[i], bestCost = localCost(i, best)
-                for c in candidates[i].indices where localCost(i, c) < bestCost {
-                    best = c
-                    bestCost = localCost(i, c)
-                }
-                choice[i] = best
-            }
+            for i in movable { choice[i] = best(i) }
         }
-
-        // The guarantee: of two clashing labels, the lower-priority one goes.
-        var kept = choice.map { $0 >= 0 }
-        for j in 0..<n where kept[j] {
-            if neighbours[j].contains(where: { $0 < j && kept[$0] && clash($0, choice[$0], j, choice[j]) }) {
-                // Try to rescue it at a spot clear of every kept label first.
-                let free = candidates[j].indices.filter { c in
-                    !neighbours[j].contains { kept[$0] && clash(j, c, $0, choice[$0]) }
-                }
-                if let c = free.min(by: { candidates[j][$0].cost < candidates[j][$1].cost }) {
-                    choice[j] = c
-                } else {
-                    kept[j] = false
-                }
+        // The guarantee. In priority order, a label that clashes with a kept,
+        // more important one moves to its cheapest spot clear of every kept
+        // label; failing that it is dropped.
+        var kept = [Bool](repeating: false, count: n)
+        var keptIndices: [Int] = []
+        for i in 0..<n where choice[i] >= 0 {
+            func clear(_ cand: Candidate) -> Bool {
+                !keptIndices.contains { candidates[$0][choice[$0]].padded.overlap(cand.box) > 0 || cand.padded.overlap(candidates[$0][choice[$0]].box) > 0 }
             }
+            if !clear(candidates[i][choice[i]]) {
+                // The cheapest of its spots that is clear of every kept label.
+                guard let free = candidates[i].indices.filter({ clear(candidates[i][$0]) }).min(by: { candidates[i][$0].cost < candidates[i][$1].cost }) else { continue }
+                choice[i] = free
+            }
+            kept[i] = true
+            keptIndices.append(i)
         }
         return (0..<n).map { i in
             kept[i] ? Placement(box: candidates[i][choice[i]].box, leader: candidates[i][choice[i]].leader) : nil
         }
     }
 
-    /// Eight directions (right first: the conventional reading position) at
-    /// four distances, keeping those inside the frame.
-    static func candidatesFor(_ r: Request, frame: Box, grid: MarkerGrid) -> [Candidate] {
+    /// Candidate boxes around a point, keeping those inside the frame: eight
+    /// directions (right first, the conventional reading position) at four
+    /// distances, or for `wide` sixteen directions at three larger distances.
+    static func ring(_ r: Request, frame: Box, grid: MarkerGrid, wide: Bool) -> [Candidate] {
         // (dx, dy) unit direction and the preference cost of that side.
-        let directions: [(Double, Double, Double)] = [
-            (1, 0, 0), (-1, 0, 0.4), (0.7, -0.7, 0.6), (0.7, 0.7, 0.7), (-0.7, -0.7, 0.8), (-0.7, 0.7, 0.9), (0, -1, 1.0), (0, 1, 1.1),
+        var directions: [(Double, Double, Double)] = [
+            (1, 0, 0), (-1, 0, 0.4), (0.7071, -0.7071, 0.6), (0.7071, 0.7071, 0.7),
+            (-0.7071, -0.7071, 0.8), (-0.7071, 0.7071, 0.9), (0, -1, 1.0), (0, 1, 1.1),
         ]
-        let distances: [(Double, Double)] = [(r.radius + 2, 0), (r.radius + 10, 1.2), (r.radius + 20, 2.4), (r.radius + 34, 4)]
+        var distances: [(Double, Double)] = [(r.radius + 2, 0), (r.radius + 10, 1.2), (r.radius + 20, 2.4), (r.radius + 34, 4)]
+        if wide {
+            directions += [(0.9239, -0.3827, 0.5), (0.9239, 0.3827, 0.5), (-0.9239, -0.3827, 0.7), (-0.9239, 0.3827, 0.7),
+                           (0.3827, -0.9239, 0.9), (0.3827, 0.9239, 0.9), (-0.3827, -0.9239, 1.0), (-0.3827, 0.9239, 1.0)]
+            distances = [(r.radius + 50, 15), (r.radius + 70, 20), (r.radius + 90, 25)]
+        }
         var out: [Candidate] = []
         for (gap, distanceCost) in distances {
             for (dx, dy, sideCost) in directions {
-                // The box corner or edge midpoint nearest the point sits `gap` away along (dx, dy).
+                // The box's corner or edge midpoint nearest the point sits `gap` away along (dx, dy).
                 let ax = r.x + dx * gap, ay = r.y + dy * gap
                 let x = dx > 0.1 ? ax : dx < -0.1 ? ax - r.width : ax - r.width / 2
                 let y = dy > 0.1 ? ay : dy < -0.1 ? ay - r.height : ay - r.height / 2
@@ -179,10 +186,20 @@ public enum LabelPlacement {
                 guard frame.contains(box) else { continue }
                 let covered = grid.weight(in: box, excluding: (r.x, r.y))
                 let end = (min(max(r.x, box.x), box.maxX), min(max(r.y, box.y), box.maxY))
-                out.append(Candidate(box: box, leader: distanceCost > 0, cost: sideCost + distanceCost + covered, leaderEnd: end))
+                out.append(Candidate(box: box, padded: box.insetBy(-padding), leader: distanceCost > 0, end: end,
+                                     cost: sideCost + distanceCost + covered))
             }
         }
         return out
+    }
+
+    /// Whether segments p1p2 and q1q2 properly cross (orientation test).
+    static func segmentsCross(_ p1: (Double, Double), _ p2: (Double, Double), _ q1: (Double, Double), _ q2: (Double, Double)) -> Bool {
+        func orient(_ a: (Double, Double), _ b: (Double, Double), _ c: (Double, Double)) -> Double {
+            (b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0)
+        }
+        let d1 = orient(q1, q2, p1), d2 = orient(q1, q2, p2), d3 = orient(p1, p2, q1), d4 = orient(p1, p2, q2)
+        return ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0))
     }
 
     static func union(_ a: Box, _ b: Box) -> Box {
@@ -191,7 +208,7 @@ public enum LabelPlacement {
     }
 }
 
-/// Markers binned in a uniform grid, for counting those under a box.
+/// Markers binned in a uniform grid, for weighing those under a box.
 struct MarkerGrid {
     let cell: Double
     var bins: [Int64: [LabelPlacement.Marker]] = [:]

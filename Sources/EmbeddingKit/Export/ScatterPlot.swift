@@ -117,7 +117,7 @@ public struct ScatterPlot {
         }
         let markers = points.indices.map {
             labelledSet.contains($0)
-                ? LabelPlacement.Marker(x: px[$0], y: py[$0], radius: ScatterPlot.labelledRadius + 1, weight: 30)
+                ? LabelPlacement.Marker(x: px[$0], y: py[$0], radius: ScatterPlot.labelledRadius + 1, weight: 8)
                 : LabelPlacement.Marker(x: px[$0], y: py[$0], radius: ScatterPlot.pointRadius, weight: 0.25)
         }
         let placements = LabelPlacement.place(requests, markers: markers, frame: plot.insetBy(2))
