@@ -20,8 +20,20 @@ struct ModelOptions: ParsableArguments {
         return try trainDefaultModel(data: data, saveTo: path)
     }
 
+    /// fastbook's recipe (`TrainConfig()` defaults) on all of MovieLens 100k,
+    /// as `embtool train --split none` would, saved where `train` saves it.
     func trainDefaultModel(data: DataOptions, saveTo path: String) throws -> FactorModel {
-        throw EmbtoolError.noInput("no model at \(path): run 'embtool train' or pass --model FILE")
+        note("training the default model on ml-100k (first use)…")
+        let ratings = try data.load()
+        guard ratings.name == "ml-100k" else {
+            throw EmbtoolError.usage("without --model the default model is trained on ml-100k, not \(ratings.name): run 'embtool train --data \(data.data ?? "DIR")' and pass its model with --model")
+        }
+        var config = TrainConfig()
+        config.notes["split"] = "none"
+        let result = try Trainer.train(ratings, valid: nil, config: config)
+        try ModelFile.save(result.model, to: path)
+        note("wrote \(path)")
+        return result.model
     }
 }
 
