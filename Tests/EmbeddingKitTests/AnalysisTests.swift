@@ -133,16 +133,29 @@ final class LinalgTests: XCTestCase {
         }
     }
 
-    func testLQPathAgreesWithFullSVD() throws {
-        let a = Generated.matrix(200, 8, seed: 5)
-        let full = try SVD(a), lean = try SVD(a, computeU: false)
-        XCTAssertNil(lean.u)
-        for (p, q) in zip(full.singularValues, lean.singularValues) { XCTAssertEqual(p, q, accuracy: 1e-4) }
-        // The same right singular vectors up to sign.
-        for j in 0..<8 {
-            let dot = (0..<8).reduce(Float(0)) { $0 + full.vt[j, $1] * lean.vt[j, $1] }
-            XCTAssertEqual(abs(dot), 1, accuracy: 1e-3)
+    /// The tall-skinny QR route (blocks of 512 rows, a short last block, two
+    /// workers) gives the singular values and right vectors of a plain sgesdd,
+    /// also of a centred matrix.
+    func testTallSkinnyRouteAgreesWithFullSVD() throws {
+        for rows in [200, 1500, 1027] {
+            let a = Generated.matrix(rows, 8, seed: UInt64(rows))
+            let mean: [Float] = (0..<8).map { Float($0) * 0.25 - 1 }
+            var centred = a
+            for r in 0..<rows { for c in 0..<8 { centred[r, c] -= mean[c] } }
+            let full = try SVD(centred), lean = try SVD(a, centring: mean, computeU: false)
+            XCTAssertNil(lean.u)
+            for (p, q) in zip(full.singularValues, lean.singularValues) { XCTAssertEqual(p, q, accuracy: 1e-4 * max(1, p)) }
+            // The same right singular vectors up to sign.
+            for j in 0..<8 {
+                let dot = (0..<8).reduce(Float(0)) { $0 + full.vt[j, $1] * lean.vt[j, $1] }
+                XCTAssertEqual(abs(dot), 1, accuracy: 1e-3, "rows \(rows) vector \(j)")
+            }
         }
+    }
+
+    func testGatheringEqualsRows() {
+        let a = Generated.matrix(20, 3, seed: 9)
+        XCTAssertEqual(a.gathering([5, 0, 19, 5]), a.rows([5, 0, 19, 5]))
     }
 
     func testSVDRejectsNaN() {

@@ -40,13 +40,7 @@ public struct PCA: Sendable {
             throw EmbtoolError.usage("cannot take \(c) principal components of \(n) vectors with \(k) factors (at most \(min(n, k)))")
         }
         let mean = columnMeans(x)
-        var centred = x
-        centred.data.withUnsafeMutableBufferPointer { p in
-            for r in 0..<n {
-                for j in 0..<k { p[r * k + j] -= mean[j] }
-            }
-        }
-        let svd = try SVD(centred, computeU: false)
+        let svd = try SVD(x, centring: mean, computeU: false)
         let s = svd.singularValues
         var axes = Matrix(rows: c, cols: k, data: Array(svd.vt.data[0..<(c * k)]))
         for j in 0..<c {
@@ -59,20 +53,21 @@ public struct PCA: Sendable {
         let ratio = s.prefix(c).map { total > 0 ? Float(Double($0) * Double($0) / total) : 0 }
         let pca = PCA(mean: mean, components: axes, singularValues: s,
                       explainedVariance: variance, explainedVarianceRatio: ratio, sampleCount: n)
-        return (pca, centred.multiplied(by: axes, transposeOther: true))
+        return (pca, pca.transform(x))
     }
 
-    /// Projects rows of `x` (`m × k`) onto the axes: `(x − 1·μᵀ)·V_c`, `m × c`.
+    /// Projects rows of `x` (`m × k`) onto the axes, `(x − 1·μᵀ)·V_cᵀ` (`m × c`),
+    /// computed as `x·V_cᵀ − 1·(μᵀV_cᵀ)`: one sgemm over x as it is, no centred
+    /// copy. (Embedding coordinates are O(1) with means near 0, so nothing cancels.)
     public func transform(_ x: Matrix) -> Matrix {
         precondition(x.cols == mean.count, "PCA: vectors have \(x.cols) factors, the fit \(mean.count)")
-        var centred = x
-        let k = x.cols
-        centred.data.withUnsafeMutableBufferPointer { p in
-            for r in 0..<x.rows {
-                for j in 0..<k { p[r * k + j] -= mean[j] }
-            }
+        var scores = x.multiplied(by: components, transposeOther: true)
+        let shift = components.multiplied(by: mean)
+        let c = components.rows
+        scores.data.withUnsafeMutableBufferPointer { p in
+            for r in 0..<x.rows { for j in 0..<c { p[r * c + j] -= shift[j] } }
         }
-        return centred.multiplied(by: components, transposeOther: true)
+        return scores
     }
 
     /// Column means, accumulated in double precision.

@@ -45,7 +45,7 @@ public struct SimilarityIndex: Sendable {
         self.metric = metric
         self.candidates = candidates
         self.table = table
-        var v = table.rows(candidates)
+        var v = table.gathering(candidates)
         let k = table.cols
         var norms2 = [Float](repeating: 0, count: metric == .euclidean ? candidates.count : 0)
         v.data.withUnsafeMutableBufferPointer { p in

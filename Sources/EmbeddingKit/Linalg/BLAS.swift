@@ -70,6 +70,21 @@ extension Matrix {
         return y
     }
 
+    /// The rows `indices`, in that order, copied row by row into one
+    /// preallocated buffer (`rows(_:)` grows an array row by row).
+    public func gathering(_ indices: [Int]) -> Matrix {
+        var out = [Float](repeating: 0, count: indices.count * cols)
+        let k = cols
+        data.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for (i, r) in indices.enumerated() {
+                    (dst.baseAddress! + i * k).update(from: src.baseAddress! + r * k, count: k)
+                }
+            }
+        }
+        return Matrix(rows: indices.count, cols: cols, data: out)
+    }
+
     /// The transpose, `cols × rows`.
     public var transposed: Matrix {
         var out = Matrix(rows: cols, cols: rows)

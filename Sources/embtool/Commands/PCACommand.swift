@@ -112,7 +112,7 @@ struct PCACommand: ParsableCommand {
             throw EmbtoolError.usage("\(components) components need more than \(components) items; \(rows.count) chosen")
         }
         clock.lap("select")
-        let (pca, scores) = try PCA.fit(model.itemFactors.rows(rows), components: components)
+        let (pca, scores) = try PCA.fit(model.itemFactors.gathering(rows), components: components)
         clock.lap("pca")
 
         let ends = (0..<components).map { PCA.ends(scores, component: $0, count: self.ends) }
