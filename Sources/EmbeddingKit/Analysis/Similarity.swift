@@ -22,19 +22,24 @@ public struct Neighbour: Equatable, Sendable {
 
 /// Nearest neighbours among a set of candidate rows of a factor table.
 ///
-/// The candidates are copied once into a contiguous `m × k` matrix V —
-/// normalised to unit length for cosine — so that one query is one sgemv,
-/// `s = V·x`, and all queries are sgemm tiles `S = V_block·Vᵀ`, each followed
-/// by a top-k selection per row. Euclidean distance rides on the same
-/// products: `‖x − v‖² = ‖x‖² − (2·x·v − ‖v‖²)`, and the bracket is what is
-/// ranked (for a fixed x the order is the distance order), computed inside
-/// the sgemm by starting C at `−‖v‖²` with `α = 2, β = 1`.
+/// Building the index reads the table once, for the length of every
+/// candidate; the vectors themselves are not copied when the candidates are
+/// a contiguous run of rows (all items, the usual case). One query is then
+/// one sgemv, `s = V·x`, scaled by the candidates' inverse lengths for
+/// cosine, and a top-k selection. All queries are sgemm tiles `S = V̂·V̂ᵀ` of
+/// the normalised vectors, each followed by a top-k selection per row.
+/// Euclidean distance rides on the same products:
+/// `‖x − v‖² = ‖x‖² − (2·x·v − ‖v‖²)`, and the bracket is what is ranked (for
+/// a fixed x the order is the distance order).
 public struct SimilarityIndex: Sendable {
     public let metric: SimilarityMetric
     /// The model rows that may be returned, ascending.
     public let candidates: [Int]
+    /// Holds the candidates' vectors from row `offset` on: the table itself
+    /// when they are contiguous, else a gathered copy.
     let vectors: Matrix
-    /// `‖v‖²` per candidate, for euclidean.
+    let offset: Int
+    /// `‖v‖²` per candidate.
     let squaredNorms: [Float]
     let table: Matrix
 
@@ -45,35 +50,53 @@ public struct SimilarityIndex: Sendable {
         self.metric = metric
         self.candidates = candidates
         self.table = table
-        var v = table.gathering(candidates)
-        let k = table.cols
-        var norms2 = [Float](repeating: 0, count: metric == .euclidean ? candidates.count : 0)
-        v.data.withUnsafeMutableBufferPointer { p in
-            for r in 0..<candidates.count {
-                var ss: Float = 0
-                for j in 0..<k { ss += p[r * k + j] * p[r * k + j] }
-                switch metric {
-                case .cosine:
-                    // A zero vector stays zero: cosine 0 with everything.
-                    let scale: Float = ss > 0 ? 1 / ss.squareRoot() : 0
-                    for j in 0..<k { p[r * k + j] *= scale }
-                case .euclidean:
-                    norms2[r] = ss
-                case .dot:
-                    break
-                }
-            }
+        let (v, start): (Matrix, Int)
+        if let first = candidates.first, candidates.last! - first + 1 == candidates.count {
+            (v, start) = (table, first)
+        } else {
+            (v, start) = (table.gathering(candidates), 0)
         }
         vectors = v
-        squaredNorms = norms2
+        offset = start
+        squaredNorms = v.data.withUnsafeBufferPointer { p in
+            SimilarityIndex.rowSquaredNorms(p.baseAddress! + start * table.cols, rows: candidates.count, cols: table.cols)
+        }
     }
+
+    /// `‖row‖²` for each row of a row-major buffer, with four running sums
+    /// (one sum would be a single dependency chain, four times slower).
+    static func rowSquaredNorms(_ p: UnsafePointer<Float>, rows: Int, cols k: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: rows)
+        out.withUnsafeMutableBufferPointer { o in
+            for r in 0..<rows {
+                let row = p + r * k
+                var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0
+                var j = 0
+                while j + 4 <= k {
+                    a0 += row[j] * row[j]
+                    a1 += row[j + 1] * row[j + 1]
+                    a2 += row[j + 2] * row[j + 2]
+                    a3 += row[j + 3] * row[j + 3]
+                    j += 4
+                }
+                var ss = (a0 + a1) + (a2 + a3)
+                while j < k { ss += row[j] * row[j]; j += 1 }
+                o[r] = ss
+            }
+        }
+        return out
+    }
+
+    /// 1/‖v‖ (0 for a zero vector, which then has cosine 0 with everything).
+    @inline(__always)
+    static func inverseLength(_ squared: Float) -> Float { squared > 0 ? 1 / squared.squareRoot() : 0 }
 
     /// The query vector for table row `row`: unit length for cosine.
     func query(_ row: Int) -> [Float] {
         var x = Array(table.row(row))
         if metric == .cosine {
-            let n = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            if n > 0 { x = x.map { $0 / n } }
+            let scale = SimilarityIndex.inverseLength(x.reduce(0) { $0 + $1 * $1 })
+            x = x.map { $0 * scale }
         }
         return x
     }
@@ -90,17 +113,23 @@ public struct SimilarityIndex: Sendable {
         let m = candidates.count, k = table.cols
         let x = query(row)
         let skip = candidatePosition(row) ?? -1
-        var s = metric == .euclidean ? squaredNorms.map { -$0 } : [Float](repeating: 0, count: m)
         let top = min(top, m - (skip >= 0 ? 1 : 0))
         guard top > 0 else { return [] }
+        var s = [Float](repeating: 0, count: m)
         var scores = [Float](repeating: 0, count: top)
         var indices = [Int32](repeating: 0, count: top)
         var filled = 0
         vectors.data.withUnsafeBufferPointer { v in
             x.withUnsafeBufferPointer { xp in
                 s.withUnsafeMutableBufferPointer { sp in
-                    BLAS.gemv(rows: m, cols: k, alpha: metric == .euclidean ? 2 : 1, a: v.baseAddress!, lda: k,
-                              x: xp.baseAddress!, beta: metric == .euclidean ? 1 : 0, y: sp.baseAddress!)
+                    BLAS.gemv(rows: m, cols: k, a: v.baseAddress! + offset * k, lda: k, x: xp.baseAddress!, y: sp.baseAddress!)
+                    squaredNorms.withUnsafeBufferPointer { n2 in
+                        switch metric {
+                        case .cosine: for j in 0..<m { sp[j] *= SimilarityIndex.inverseLength(n2[j]) }
+                        case .euclidean: for j in 0..<m { sp[j] = 2 * sp[j] - n2[j] }
+                        case .dot: break
+                        }
+                    }
                     scores.withUnsafeMutableBufferPointer { sc in
                         indices.withUnsafeMutableBufferPointer { ix in
                             TopK.start(k: top, scores: sc.baseAddress!, indices: ix.baseAddress!, filled: &filled)
@@ -125,6 +154,23 @@ public struct SimilarityIndex: Sendable {
         return lo < candidates.count && candidates[lo] == row ? lo : nil
     }
 
+    /// The candidates' vectors as the all-pairs products need them: a
+    /// normalised copy for cosine, the vectors as they are otherwise.
+    func productVectors() -> (matrix: Matrix, offset: Int) {
+        guard metric == .cosine else { return (vectors, offset) }
+        let m = candidates.count, k = table.cols
+        var out = [Float](repeating: 0, count: m * k)
+        vectors.data.withUnsafeBufferPointer { v in
+            out.withUnsafeMutableBufferPointer { o in
+                for r in 0..<m {
+                    let scale = SimilarityIndex.inverseLength(squaredNorms[r])
+                    for j in 0..<k { o[r * k + j] = v[(offset + r) * k + j] * scale }
+                }
+            }
+        }
+        return (Matrix(rows: m, cols: k, data: out), 0)
+    }
+
     /// Every candidate's `top` neighbours among the other candidates.
     ///
     /// `S = V·Vᵀ` is never held: rows go in blocks of `blockRows`, columns in
@@ -133,6 +179,7 @@ public struct SimilarityIndex: Sendable {
     /// serves 512 rows. Blocks are dealt to `threads` workers round-robin, each
     /// running OpenBLAS single-threaded. (59k × 59k × 50 is 3.5·10¹¹ flops:
     /// the sgemm is the cost; the selection scan is a small fraction.)
+    /// For euclidean, each tile starts at `−‖v‖²` and the sgemm adds `2·x·v`.
     public func allNeighbours(top: Int, threads: Int = 2, blockRows: Int = 512, tileColumns: Int = 256) -> AllNeighbours {
         let m = candidates.count, k = table.cols
         let top = max(0, min(top, m - 1))
@@ -144,19 +191,22 @@ public struct SimilarityIndex: Sendable {
         let workers = max(1, min(threads, blocks))
         let alpha: Float = metric == .euclidean ? 2 : 1
         let beta: Float = metric == .euclidean ? 1 : 0
+        let (product, productOffset) = productVectors()
 
-        vectors.data.withUnsafeBufferPointer { vbuf in
+        product.data.withUnsafeBufferPointer { vbuf in
             squaredNorms.withUnsafeBufferPointer { norms in
                 scores.withUnsafeMutableBufferPointer { sbuf in
                     indices.withUnsafeMutableBufferPointer { ibuf in
                         filledCounts.withUnsafeMutableBufferPointer { fbuf in
-                            let v = vbuf.baseAddress!
                             // Raw addresses cross into the workers; each writes only its own rows.
+                            let vIn = UInt(bitPattern: vbuf.baseAddress! + productOffset * k)
+                            let n2In = UInt(bitPattern: norms.baseAddress)
                             let sOut = UInt(bitPattern: sbuf.baseAddress), iOut = UInt(bitPattern: ibuf.baseAddress)
                             let fOut = UInt(bitPattern: fbuf.baseAddress)
-                            let n2 = UInt(bitPattern: norms.baseAddress)
                             BLAS.singleThreaded {
                                 DispatchQueue.concurrentPerform(iterations: workers) { w in
+                                    let v = UnsafePointer<Float>(bitPattern: vIn)!
+                                    let n2 = UnsafePointer<Float>(bitPattern: n2In)!
                                     let sc = UnsafeMutablePointer<Float>(bitPattern: sOut)!
                                     let ix = UnsafeMutablePointer<Int32>(bitPattern: iOut)!
                                     let fl = UnsafeMutablePointer<Int>(bitPattern: fOut)!
@@ -169,9 +219,9 @@ public struct SimilarityIndex: Sendable {
                                         }
                                         for c0 in stride(from: 0, to: m, by: tileColumns) {
                                             let cols = min(tileColumns, m - c0)
-                                            if beta != 0, let n2p = UnsafePointer<Float>(bitPattern: n2) {
+                                            if beta != 0 {
                                                 for r in 0..<rows {
-                                                    for c in 0..<cols { tile[r * cols + c] = -n2p[c0 + c] }
+                                                    for c in 0..<cols { tile[r * cols + c] = -n2[c0 + c] }
                                                 }
                                             }
                                             BLAS.gemm(transB: true, m: rows, n: cols, k: k, alpha: alpha,
