@@ -126,7 +126,8 @@ final class AnalysisCLIGeneratedTests: XCTestCase {
         let r = try run(["pca", "--components", "7"])
         XCTAssertEqual(r.status, 64)
         XCTAssertEqual(r.stderr, "embtool: --components 7 is more than the model's 6 factors\n")
-        XCTAssertEqual(try run(["pca", "--x", "4"]).status, 64)
+        XCTAssertEqual(try run(["pca", "--x", "4", "--svg", home + "/p.svg"]).status, 64)
+        XCTAssertEqual(try run(["pca", "--components", "1", "--all"]).status, 0, "--x/--y only matter for --svg")
     }
 
     func testBiasJSONFollowsTheModelsBiases() throws {

@@ -68,10 +68,13 @@ struct PCACommand: ParsableCommand {
         if components < 1 { throw ValidationError("--components must be at least 1") }
         if all && mostRated != nil { throw ValidationError("give --most-rated N or --all, not both") }
         if let n = mostRated, n < 2 { throw ValidationError("--most-rated needs at least 2 items") }
-        for (name, k) in [("--x", xComponent), ("--y", yComponent)] where !(1...components).contains(k) {
-            throw ValidationError("\(name) \(k) is not one of the \(components) components computed (raise --components)")
+        // The picture's axes matter only when there is a picture.
+        if svg != nil {
+            for (name, k) in [("--x", xComponent), ("--y", yComponent)] where !(1...components).contains(k) {
+                throw ValidationError("\(name) \(k) is not one of the \(components) components computed (raise --components)")
+            }
+            if xComponent == yComponent { throw ValidationError("--x and --y must be different components") }
         }
-        if xComponent == yComponent { throw ValidationError("--x and --y must be different components") }
         if labels < 0 { throw ValidationError("--labels cannot be negative") }
         if ends < 0 { throw ValidationError("--ends cannot be negative") }
         if let color, color != "genre", !color.hasPrefix("genre:") {
@@ -145,12 +148,13 @@ struct PCACommand: ParsableCommand {
             var table = TextTable(["#", "low end", "score", "high end", "score"], alignments: [.right, .left, .right, .left, .right])
             for r in 0..<max(ends[j].low.count, ends[j].high.count) {
                 let lo = ends[j].low[r], hi = ends[j].high[r]
-                table.append([String(r + 1), catalog.labels[rows[lo]], fixed(scores[lo, j], 2), catalog.labels[rows[hi]], fixed(scores[hi, j], 2)])
+                table.append([String(r + 1), short(catalog.labels[rows[lo]]), fixed(scores[lo, j], 2), short(catalog.labels[rows[hi]]), fixed(scores[hi, j], 2)])
             }
             print(table.render())
         }
         let total = pca.explainedVarianceRatio.reduce(0, +)
-        print("\nThe \(pca.componentCount) components explain \(percent(total)) of the variance.")
+        let these = pca.componentCount == 1 ? "The first component explains" : "The \(pca.componentCount) components explain"
+        print("\n\(these) \(percent(total)) of the variance.")
     }
 
     func csvTable(_ rows: [Int], _ scores: Matrix, _ catalog: Catalog) -> CSVTable {
@@ -210,7 +214,10 @@ struct PCACommand: ParsableCommand {
     }
 }
 
-/// "12.3 %": a ratio as a percentage with one decimal and a thin space.
+/// A label cut to 40 characters for a terminal table (JSON and CSV keep it whole).
+func short(_ label: String) -> String { label.count <= 40 ? label : label.prefix(39) + "…" }
+
+/// "12.3 %": a ratio as a percentage with one decimal and a space.
 func percent(_ ratio: Float) -> String { String(format: "%.1f %%", Double(ratio) * 100) }
 
 struct PCAJSON: Encodable {
