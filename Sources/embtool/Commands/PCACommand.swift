@@ -8,8 +8,9 @@ struct PCACommand: ParsableCommand {
         abstract: "Map items onto their principal components, with the items that define each axis.",
         discussion: """
         fastbook's picture of the movie vectors: take the most-rated items, centre their \
-        vectors, and project them onto the directions of greatest variance (the SVD of the \
-        centred matrix, LAPACK sgesdd). For each component the items at its two ends show \
+        vectors, and project them onto the directions of greatest variance: the SVD of the \
+        centred matrix (a tall-skinny QR, then LAPACK's sgesdd of the small triangle). For \
+        each component the items at its two ends show \
         what the axis means. Signs follow a fixed rule — each component's largest-magnitude \
         loading is positive, as in scikit-learn — so runs agree.
 
@@ -23,7 +24,7 @@ struct PCACommand: ParsableCommand {
           embtool pca --components 5 --x 1 --y 3 --color genre --svg pca-1-3.svg
         """)
 
-    @Option(help: "How many principal components to compute and report.")
+    @Option(help: ArgumentHelp("How many principal components to compute and report.", valueName: "k"))
     var components = 3
 
     @Option(help: ArgumentHelp("Analyse the n most-rated items (ties by title). Default 1000.", valueName: "n"))

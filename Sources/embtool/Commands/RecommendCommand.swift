@@ -19,7 +19,7 @@ struct RecommendCommand: ParsableCommand {
 
         Examples:
           embtool recommend --user 42
-          embtool recommend --like "Star Wars" --like "Raiders of the Lost Ark" --dislike "Titanic"
+          embtool recommend --like "Star Wars" --like Alien --dislike Titanic
           embtool recommend --like "Toy Story" --min-ratings 50 --json
         """)
 

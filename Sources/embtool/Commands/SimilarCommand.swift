@@ -19,6 +19,9 @@ struct SimilarCommand: ParsableCommand {
         several items fails (exit 64) listing them; one that matches none fails (exit 65) \
         suggesting the nearest titles by edit distance.
 
+        Rating counts come from the model file (the ratings it was trained on), or from \
+        --data when given; no ratings are read otherwise, so an answer takes milliseconds.
+
         Examples:
           embtool similar "Star Wars"
           embtool similar "Silence of the Lambs" --top 5 --min-ratings 50 --json
@@ -28,7 +31,7 @@ struct SimilarCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The item to start from: a title or key (see above).", valueName: "query"))
     var query: String?
 
-    @Option(help: "How many neighbours to list (per item with --all).")
+    @Option(help: ArgumentHelp("How many neighbours to list (per item with --all).", valueName: "n"))
     var top = 10
 
     @Option(help: ArgumentHelp("cosine (direction only), euclidean (distance, listed as −distance in 'similarity'), or dot.", valueName: "metric"))
