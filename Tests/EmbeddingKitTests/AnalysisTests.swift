@@ -89,6 +89,14 @@ final class PCATests: XCTestCase {
         for (p, q) in zip(again.data, sa.data) { XCTAssertEqual(p, q, accuracy: 1e-5) }
     }
 
+    func testFittingARowRangeEqualsFittingACopy() throws {
+        let table = Generated.matrix(1300, 7, seed: 12)
+        let (a, sa) = try PCA.fit(table, rows: 1..<1300, components: 3)
+        let (b, sb) = try PCA.fit(table.rows(Array(1..<1300)), components: 3)
+        XCTAssertEqual(a.explainedVarianceRatio, b.explainedVarianceRatio)
+        XCTAssertEqual(sa, sb)
+    }
+
     func testSignRuleMakesLargestLoadingPositive() throws {
         let (pca, _) = try PCA.fit(Generated.matrix(40, 6, seed: 11), components: 4)
         for j in 0..<4 {
@@ -160,6 +168,13 @@ final class LinalgTests: XCTestCase {
 
     func testSVDRejectsNaN() {
         XCTAssertThrowsError(try SVD(Matrix(rows: 2, cols: 2, data: [1, .nan, 0, 1])))
+        var tall = Generated.matrix(700, 4, seed: 2)
+        tall[650, 3] = .infinity
+        XCTAssertThrowsError(try SVD(tall, computeU: false)) { error in
+            XCTAssertEqual((error as? EmbtoolError)?.kind, .dataError)
+        }
+        // Rows outside the range are not looked at.
+        XCTAssertNoThrow(try SVD(tall, rows: 0..<600, computeU: false))
     }
 
     func testPositiveDefiniteSolve() throws {

@@ -34,13 +34,19 @@ public struct PCA: Sendable {
     /// Fits `c` components to the rows of `x` and returns the fit and the
     /// scores of `x` (`n × c`).
     public static func fit(_ x: Matrix, components c: Int) throws -> (pca: PCA, scores: Matrix) {
-        let n = x.rows, k = x.cols
+        try fit(x, rows: 0..<x.rows, components: c)
+    }
+
+    /// Fits `c` components to the rows `rows` of `table` — a contiguous run,
+    /// such as every item after fastai's `#na#` row — without copying them.
+    public static func fit(_ table: Matrix, rows: Range<Int>, components c: Int) throws -> (pca: PCA, scores: Matrix) {
+        let n = rows.count, k = table.cols
         guard n >= 2 else { throw EmbtoolError.usage("PCA needs at least 2 vectors, got \(n)") }
         guard (1...k).contains(c), c <= n else {
             throw EmbtoolError.usage("cannot take \(c) principal components of \(n) vectors with \(k) factors (at most \(min(n, k)))")
         }
-        let mean = columnMeans(x)
-        let svd = try SVD(x, centring: mean, computeU: false)
+        let mean = columnMeans(table, rows: rows)
+        let svd = try SVD(table, rows: rows, centring: mean, computeU: false)
         let s = svd.singularValues
         var axes = Matrix(rows: c, cols: k, data: Array(svd.vt.data[0..<(c * k)]))
         for j in 0..<c {
@@ -53,35 +59,48 @@ public struct PCA: Sendable {
         let ratio = s.prefix(c).map { total > 0 ? Float(Double($0) * Double($0) / total) : 0 }
         let pca = PCA(mean: mean, components: axes, singularValues: s,
                       explainedVariance: variance, explainedVarianceRatio: ratio, sampleCount: n)
-        return (pca, pca.transform(x))
+        return (pca, pca.transform(table, rows: rows))
     }
 
-    /// Projects rows of `x` (`m × k`) onto the axes, `(x − 1·μᵀ)·V_cᵀ` (`m × c`),
-    /// computed as `x·V_cᵀ − 1·(μᵀV_cᵀ)`: one sgemm over x as it is, no centred
-    /// copy. (Embedding coordinates are O(1) with means near 0, so nothing cancels.)
-    public func transform(_ x: Matrix) -> Matrix {
-        precondition(x.cols == mean.count, "PCA: vectors have \(x.cols) factors, the fit \(mean.count)")
-        var scores = x.multiplied(by: components, transposeOther: true)
+    /// Projects rows of `x` (`m × k`) onto the axes, `(x − 1·μᵀ)·V_cᵀ` (`m × c`).
+    public func transform(_ x: Matrix) -> Matrix { transform(x, rows: 0..<x.rows) }
+
+    /// Projects the rows `rows` of `table` onto the axes, as
+    /// `V_c·xᵀ − (V_c·μ)·1ᵀ` transposed: one sgemm over the rows as they are,
+    /// no centred copy (embedding coordinates are O(1) with means near 0, so
+    /// nothing cancels), with the long side as sgemm's n, where it is fastest.
+    public func transform(_ table: Matrix, rows: Range<Int>) -> Matrix {
+        precondition(table.cols == mean.count, "PCA: vectors have \(table.cols) factors, the fit \(mean.count)")
+        let m = rows.count, k = table.cols, c = components.rows
+        var t = [Float](repeating: 0, count: c * m)
+        components.data.withUnsafeBufferPointer { v in
+            table.data.withUnsafeBufferPointer { xp in
+                t.withUnsafeMutableBufferPointer { tp in
+                    BLAS.gemm(transB: true, m: c, n: m, k: k, a: v.baseAddress!, lda: k,
+                              b: xp.baseAddress! + rows.lowerBound * k, ldb: k, c: tp.baseAddress!, ldc: m)
+                }
+            }
+        }
         let shift = components.multiplied(by: mean)
-        let c = components.rows
+        var scores = Matrix(rows: m, cols: c)
         scores.data.withUnsafeMutableBufferPointer { p in
-            for r in 0..<x.rows { for j in 0..<c { p[r * c + j] -= shift[j] } }
+            for r in 0..<m { for j in 0..<c { p[r * c + j] = t[j * m + r] - shift[j] } }
         }
         return scores
     }
 
-    /// Column means, accumulated in double precision.
-    static func columnMeans(_ x: Matrix) -> [Float] {
+    /// Column means of the rows `rows`, accumulated in double precision.
+    static func columnMeans(_ x: Matrix, rows: Range<Int>) -> [Float] {
         let k = x.cols
         var sums = [Double](repeating: 0, count: k)
         x.data.withUnsafeBufferPointer { p in
             sums.withUnsafeMutableBufferPointer { acc in
-                for r in 0..<x.rows {
+                for r in rows {
                     for j in 0..<k { acc[j] += Double(p[r * k + j]) }
                 }
             }
         }
-        return sums.map { Float($0 / Double(x.rows)) }
+        return sums.map { Float($0 / Double(rows.count)) }
     }
 
     /// The rows at the two ends of component `j` of `scores`: the `m` lowest

@@ -15,22 +15,23 @@ public struct SVD: Sendable {
     public let u: Matrix?
 
     /// - Parameters:
+    ///   - rows: decompose only these rows of `a` (default: all).
     ///   - centring: μ (length n): decompose `A − 1·μᵀ` instead of `A`.
     ///   - computeU: when false and `A` is tall (`m ≥ n`), only `s` and `Vᵀ` are
     ///     computed, by `tallRightFactors`: the QR-first route `sgesdd` itself
     ///     takes for a tall matrix, minus forming the `m × n` orthogonal factor.
-    public init(_ a: Matrix, centring mean: [Float]? = nil, computeU: Bool = true) throws {
-        let m = a.rows, n = a.cols, r = min(m, n)
+    public init(_ a: Matrix, rows: Range<Int>? = nil, centring mean: [Float]? = nil, computeU: Bool = true) throws {
+        let range = rows ?? 0..<a.rows
+        let m = range.count, n = a.cols, r = min(m, n)
         guard r > 0 else { throw EmbtoolError.usage("SVD of an empty \(m)x\(n) matrix") }
         precondition(mean.map { $0.count == n } ?? true, "SVD: centring vector must have \(n) entries")
-        guard !a.data.contains(where: { !$0.isFinite }) else {
-            throw EmbtoolError.data("cannot decompose a matrix holding NaN or infinity")
-        }
         if !computeU && m >= n {
-            (singularValues, vt) = try SVD.tallRightFactors(a, centring: mean)
+            (singularValues, vt) = try SVD.tallRightFactors(a, rows: range, centring: mean)
             u = nil
             return
         }
+        let a = range == 0..<a.rows ? a : a.gathering(Array(range))
+        guard !a.data.contains(where: { !$0.isFinite }) else { throw SVD.notFinite }
         // Row-major A is, byte for byte, column-major Aᵀ (n × m); LAPACK gets
         // that and the roles swap: Aᵀ = U'·S·V'ᵀ with U' n × r and V'ᵀ r × m, so
         // U' (column-major) is A's Vᵀ (row-major) and V'ᵀ is A's U.
@@ -58,17 +59,18 @@ public struct SVD: Sendable {
     /// `A − 1·μᵀ = Q·R` has R's singular values and right singular vectors,
     /// which `sgesdd` takes from the small R. Householder QR all the way, so
     /// nothing is squared: the accuracy of an SVD of A itself.
-    static func tallRightFactors(_ a: Matrix, centring mean: [Float]?) throws -> (s: [Float], vt: Matrix) {
-        let m = a.rows, n = a.cols
+    static func tallRightFactors(_ a: Matrix, rows range: Range<Int>, centring mean: [Float]?) throws -> (s: [Float], vt: Matrix) {
+        let m = range.count, n = a.cols
         let blocks = max(1, (m + blockRows - 1) / blockRows)
         // Block b's n × n triangle goes to rows b·n ..< (b+1)·n of a column-major stack.
         let stackRows = blocks * n
         var stack = [Float](repeating: 0, count: stackRows * n)
         var failure: Int32 = 0
+        var finite = true
         let workers = min(blocks, 2)
         a.data.withUnsafeBufferPointer { src in
             stack.withUnsafeMutableBufferPointer { dst in
-                let srcAddress = UInt(bitPattern: src.baseAddress), dstAddress = UInt(bitPattern: dst.baseAddress)
+                let srcAddress = UInt(bitPattern: src.baseAddress! + range.lowerBound * n), dstAddress = UInt(bitPattern: dst.baseAddress)
                 let zero = [Float](repeating: 0, count: n)
                 let mu = mean ?? zero
                 BLAS.singleThreaded {
@@ -81,10 +83,16 @@ public struct SVD: Sendable {
                         for b in stride(from: w, to: blocks, by: workers) {
                             let r0 = b * blockRows, rows = min(blockRows, m - r0)
                             // Centre and transpose: column j of the block is contiguous.
+                            // (NaN and ±∞ are caught here, on the one pass over the data.)
+                            var blockFinite = true
                             for i in 0..<rows {
                                 let row = x + (r0 + i) * n
-                                for j in 0..<n { buffer[j * rows + i] = row[j] - mu[j] }
+                                for j in 0..<n {
+                                    blockFinite = blockFinite && row[j].isFinite
+                                    buffer[j * rows + i] = row[j] - mu[j]
+                                }
                             }
+                            if !blockFinite { finite = false; continue }
                             let info = LAPACKE_sgeqrf(LAPACK_COL_MAJOR, Int32(rows), Int32(n), buffer, Int32(rows), tau)
                             if info != 0 { failure = info }
                             // The upper triangle (a short last block gives fewer rows; the rest stays zero).
@@ -96,6 +104,7 @@ public struct SVD: Sendable {
                 }
             }
         }
+        guard finite else { throw notFinite }
         try check(failure, "sgeqrf")
         var r = stack
         if blocks > 1 {
@@ -117,6 +126,8 @@ public struct SVD: Sendable {
         for j in 0..<n { for c in 0..<n { vt[j, c] = vrt[c * n + j] } }
         return (s, vt)
     }
+
+    static let notFinite = EmbtoolError.data("cannot decompose a matrix holding NaN or infinity")
 
     static func check(_ info: Int32, _ routine: String) throws {
         if info > 0 { throw EmbtoolError(.software, "LAPACK \(routine) did not converge (info \(info))") }

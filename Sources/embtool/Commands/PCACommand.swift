@@ -116,7 +116,11 @@ struct PCACommand: ParsableCommand {
             throw EmbtoolError.usage("\(components) components need more than \(components) items; \(rows.count) chosen")
         }
         clock.lap("select")
-        let (pca, scores) = try PCA.fit(model.itemFactors.gathering(rows), components: components)
+        // All items are a contiguous run of rows: fit them in place.
+        let contiguous = rows.count > 1 && rows.last! - rows.first! + 1 == rows.count && rows == Array(rows.first!...rows.last!)
+        let (pca, scores) = contiguous
+            ? try PCA.fit(model.itemFactors, rows: rows.first!..<(rows.last! + 1), components: components)
+            : try PCA.fit(model.itemFactors.gathering(rows), components: components)
         clock.lap("pca")
 
         let ends = (0..<components).map { PCA.ends(scores, component: $0, count: self.ends) }
