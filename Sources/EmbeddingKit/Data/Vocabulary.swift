@@ -31,8 +31,9 @@ public struct Vocabulary: Equatable, Sendable {
 
     /// Python compares `str` by code point, which is not Swift's `<` (that one is
     /// by canonical equivalence); fastai's vocabulary order depends on it.
+    /// UTF-8 bytes sort in code-point order, so comparing them is the same and faster.
     public static func pythonOrder(_ a: String, _ b: String) -> Bool {
-        a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) { $0.value < $1.value }
+        a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     public var count: Int { labels.count }
