@@ -79,15 +79,16 @@ public enum DatasetLoader {
         return try Ratings(raw, itemKey: key)
     }
 
-    /// The folder holding the dataset at `path` (a file's parent folder) and its name.
+    /// The folder holding the dataset at `path` (a file's parent folder), its ratings file and its name.
     static func folderAndName(_ path: String, ratingsFile: String) -> (folder: String, ratings: String, name: String) {
         var isDir: ObjCBool = false
-        let url = URL(fileURLWithPath: path).standardized
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            return (url.path, url.appendingPathComponent(ratingsFile).path, url.lastPathComponent)
-        }
-        let folder = url.deletingLastPathComponent()
-        return (folder.path, path, folder.lastPathComponent)
+        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        let isFolder = FileManager.default.fileExists(atPath: trimmed, isDirectory: &isDir) && isDir.boolValue
+        let folder = isFolder ? trimmed : (trimmed as NSString).deletingLastPathComponent.nonEmpty ?? "."
+        // The name comes from the resolved folder, so that `.` or `..` name the real folder.
+        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let real = realpath(folder, &resolved) != nil ? String(cString: resolved) : folder
+        return (folder, isFolder ? folder + "/" + ratingsFile : trimmed, (real as NSString).lastPathComponent)
     }
 
     /// Fails with the first ratings line whose item the item file lacks.
@@ -145,4 +146,9 @@ func yearInTitle(_ title: String) -> Int? {
     let inside = t[t.index(after: open)..<t.index(before: t.endIndex)]
     guard inside.count == 4, let y = Int(inside) else { return nil }
     return y
+}
+
+extension String {
+    /// nil for the empty string.
+    var nonEmpty: String? { isEmpty ? nil : self }
 }

@@ -234,11 +234,31 @@ struct RatingsParser {
     }
 
     /// Marks which integer ids occur, growing as larger ids appear.
-    struct Flags {
-        var bits: [UInt8] = []
-        @inline(__always) mutating func mark(_ id: Int) {
-            if id >= bits.count { bits.append(contentsOf: repeatElement(0, count: max(id + 1, 2 * bits.count) - bits.count)) }
+    final class Flags {
+        private(set) var bits: UnsafeMutablePointer<UInt8>
+        private(set) var count = 0
+
+        init(capacity: Int = 1 << 16) {
+            bits = .allocate(capacity: capacity)
+            bits.initialize(repeating: 0, count: capacity)
+            count = capacity
+        }
+
+        deinit { bits.deallocate() }
+
+        @inline(__always) func mark(_ id: Int) {
+            if id >= count { grow(to: id + 1) }
             bits[id] = 1
+        }
+
+        private func grow(to needed: Int) {
+            let size = max(needed, 2 * count)
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
+            bigger.update(from: bits, count: count)
+            (bigger + count).initialize(repeating: 0, count: size - count)
+            bits.deallocate()
+            bits = bigger
+            count = size
         }
     }
 
@@ -251,7 +271,7 @@ struct RatingsParser {
 
     struct ChunkResult {
         var outcome: Outcome = .done(rows: 0)
-        var users = Flags(), items = Flags()
+        var users: Flags?, items: Flags?
     }
 
     /// nil when the general path must read the file instead.
@@ -325,8 +345,10 @@ struct RatingsParser {
 
         // Rank the ids that occur: raw id -> index into the ascending id list.
         func rank(_ flags: [Flags]) -> (table: [Int32], ids: [String]) {
-            var present = [UInt8](repeating: 0, count: flags.map(\.bits.count).max() ?? 0)
-            for f in flags { for (id, bit) in f.bits.enumerated() { present[id] |= bit } }
+            var present = [UInt8](repeating: 0, count: flags.map(\.count).max() ?? 0)
+            present.withUnsafeMutableBufferPointer { out in
+                for f in flags { for id in 0..<f.count { out[id] |= f.bits[id] } }
+            }
             var table = [Int32](repeating: -1, count: present.count)
             var ids: [String] = []
             for id in present.indices where present[id] != 0 {
@@ -335,103 +357,133 @@ struct RatingsParser {
             }
             return (table, ids)
         }
-        let (userRank, userIds) = rank(results.map(\.users))
-        let (itemRank, itemIds) = rank(results.map(\.items))
+        let (userRank, userIds) = rank(results.compactMap(\.users))
+        let (itemRank, itemIds) = rank(results.compactMap(\.items))
         RatingsParser.remap(&user, through: userRank)
         RatingsParser.remap(&item, through: itemRank)
         return Columns(user: user, item: item, rating: rating, timestamp: timestamp, userIds: userIds, itemIds: itemIds)
     }
 
     /// Parses the lines in `range` into `sink`; see the type's comment.
+    ///
+    /// Lines that end in `\n` are scanned without bounds checks: every loop
+    /// stops at a byte that is not a digit, at the latest at that `\n`. A last
+    /// line without `\n` goes through `parseLine`.
     func parseChunk(_ range: Range<Int>, into sink: Sink) -> ChunkResult {
         var result = ChunkResult()
         let base = file.bytes.baseAddress!
         let end = base + range.upperBound
         var p = base + range.lowerBound
+        var fastEnd = end
+        while fastEnd > p && fastEnd[-1] != TextScan.newline { fastEnd -= 1 }
         let sep0 = layout.separator[0]
         let sep1: UInt8 = layout.separator.count > 1 ? layout.separator[1] : 0
         let sepLength = layout.separator.count
         let required = layout.requiredFields
         let nl = TextScan.newline, cr = TextScan.carriageReturn
-        var rows = 0
-        var users = Flags(), items = Flags()
-        layout.columns.withUnsafeBufferPointer { columns in
-            while p < end {
-                let lineStart = p
-                if p.pointee == nl { p += 1; continue }
-                if p.pointee == cr && (p + 1 == end || p[1] == nl) { p += min(2, end - p); continue }
-                var user: Int64 = -1, item: Int64 = -1, timestamp: Int64 = 0, rating: Float = 0
-                var field = 0, simple = true
-                fields: while true {
-                    let column = field < columns.count ? columns[field] : .skip
-                    switch column {
-                    case .user, .item, .timestamp:
-                        var v: Int64 = 0, digits = 0
-                        while p < end, case let d = p.pointee &- 0x30, d < 10 { v = v &* 10 &+ Int64(d); p += 1; digits += 1 }
-                        if digits == 0 || digits > 18 { simple = false; break fields }
-                        if column == .user { user = v } else if column == .item { item = v } else { timestamp = v }
-                    case .rating:
-                        var mantissa: UInt32 = 0, digits = 0, decimals = 0
-                        while p < end, case let d = p.pointee &- 0x30, d < 10, digits < 8 { mantissa = mantissa &* 10 &+ UInt32(d); p += 1; digits += 1 }
-                        if p < end && p.pointee == 0x2E && digits > 0 {
-                            p += 1
-                            while p < end, case let d = p.pointee &- 0x30, d < 10, digits < 8 { mantissa = mantissa &* 10 &+ UInt32(d); p += 1; digits += 1; decimals += 1 }
-                        }
-                        if digits == 0 || mantissa >= (1 << 24) { simple = false; break fields }
-                        rating = Float(mantissa) / TextScan.powersOfTen[decimals]
-                    case .skip:
-                        if layout.quoted && p < end && p.pointee == UInt8(ascii: "\"") { simple = false; break fields }
-                        while p < end && p.pointee != sep0 && p.pointee != nl && p.pointee != cr { p += 1 }
-                    }
-                    if p == end || p.pointee == nl { break fields }
-                    if p.pointee == cr {
-                        if p + 1 == end || p[1] == nl { break fields }
-                        simple = false; break fields
-                    }
-                    guard p.pointee == sep0, sepLength == 1 || (p + 1 < end && p[1] == sep1) else { simple = false; break fields }
-                    p += sepLength
-                    field += 1
-                }
-                if simple && field + 1 < required { simple = false }
-                if simple && (user >= RatingsToken.denseLimit || item >= RatingsToken.denseLimit) { simple = false }
-                // Find the end of the line either way.
-                let lineEnd: UnsafePointer<UInt8>
-                if simple {
-                    lineEnd = p
-                } else if let q = memchr(lineStart, Int32(nl), end - lineStart) {
-                    lineEnd = UnsafePointer(q.assumingMemoryBound(to: UInt8.self))
-                } else {
-                    lineEnd = end
-                }
-                if !simple {
-                    var stop = lineEnd
-                    if stop > lineStart && stop[-1] == cr { stop -= 1 }
-                    do {
-                        let row = try parseLine(UnsafeBufferPointer(start: lineStart, count: stop - lineStart))
-                        guard case .int(let u) = row.user, case .int(let i) = row.item,
-                              u < RatingsToken.denseLimit, i < RatingsToken.denseLimit else {
-                            result.outcome = .general
-                            return
-                        }
-                        (user, item, rating, timestamp) = (u, i, row.rating, row.timestamp)
-                    } catch {
-                        result.outcome = .failed(offset: base.distance(to: lineStart), message: (error as? Problem)?.message ?? "\(error)")
-                        return
-                    }
-                }
-                users.mark(Int(user))
-                items.mark(Int(item))
-                sink.user[rows] = Int32(truncatingIfNeeded: user)
-                sink.item[rows] = Int32(truncatingIfNeeded: item)
-                sink.rating[rows] = rating
-                sink.timestamp[rows] = timestamp
-                rows += 1
-                p = lineEnd < end ? lineEnd + 1 : end
-            }
-            result.outcome = .done(rows: rows)
-        }
+        let users = Flags(), items = Flags()
         result.users = users
         result.items = items
+        var rows = 0
+
+        /// The slow path for the line at `lineStart`: false when the chunk must stop.
+        func slowLine(_ lineStart: UnsafePointer<UInt8>, _ lineEnd: UnsafePointer<UInt8>) -> Bool {
+            var stop = lineEnd
+            if stop > lineStart && stop[-1] == cr { stop -= 1 }
+            do {
+                let row = try parseLine(UnsafeBufferPointer(start: lineStart, count: stop - lineStart))
+                guard case .int(let u) = row.user, case .int(let i) = row.item,
+                      u < RatingsToken.denseLimit, i < RatingsToken.denseLimit else {
+                    result.outcome = .general
+                    return false
+                }
+                store(u, i, row.rating, row.timestamp)
+                return true
+            } catch {
+                result.outcome = .failed(offset: base.distance(to: lineStart), message: (error as? Problem)?.message ?? "\(error)")
+                return false
+            }
+        }
+
+        @inline(__always) func store(_ user: Int64, _ item: Int64, _ rating: Float, _ timestamp: Int64) {
+            users.mark(Int(user))
+            items.mark(Int(item))
+            sink.user[rows] = Int32(truncatingIfNeeded: user)
+            sink.item[rows] = Int32(truncatingIfNeeded: item)
+            sink.rating[rows] = rating
+            sink.timestamp[rows] = timestamp
+            rows += 1
+        }
+
+        let finished: Bool = layout.columns.withUnsafeBufferPointer { columns in
+            TextScan.powersOfTen.withUnsafeBufferPointer { pow10 in
+                while p < fastEnd {
+                    let lineStart = p
+                    if p.pointee == nl { p += 1; continue }
+                    if p.pointee == cr && p[1] == nl { p += 2; continue }
+                    var user: Int64 = 0, item: Int64 = 0, timestamp: Int64 = 0, rating: Float = 0
+                    var field = 0, simple = true
+                    fields: while true {
+                        let column = field < columns.count ? columns[field] : .skip
+                        switch column {
+                        case .user, .item, .timestamp:
+                            var v: Int64 = 0
+                            let first = p
+                            while case let d = p.pointee &- 0x30, d < 10 { v = v &* 10 &+ Int64(d); p += 1 }
+                            let digits = first.distance(to: p)
+                            if digits == 0 || digits > 18 { simple = false; break fields }
+                            if column == .user { user = v } else if column == .item { item = v } else { timestamp = v }
+                        case .rating:
+                            var mantissa: UInt32 = 0, decimals = 0
+                            let first = p
+                            while case let d = p.pointee &- 0x30, d < 10 { mantissa = mantissa &* 10 &+ UInt32(d); p += 1 }
+                            var digits = first.distance(to: p)
+                            if p.pointee == 0x2E && digits > 0 {
+                                p += 1
+                                let fraction = p
+                                while case let d = p.pointee &- 0x30, d < 10 { mantissa = mantissa &* 10 &+ UInt32(d); p += 1 }
+                                decimals = fraction.distance(to: p)
+                                digits += decimals
+                            }
+                            if digits == 0 || digits > 7 { simple = false; break fields }
+                            rating = Float(mantissa) / pow10[decimals]
+                        case .skip:
+                            if layout.quoted && p.pointee == UInt8(ascii: "\"") { simple = false; break fields }
+                            while p.pointee != sep0 && p.pointee != nl && p.pointee != cr { p += 1 }
+                        }
+                        let c = p.pointee
+                        if c == nl { break fields }
+                        if c == cr {
+                            if p[1] == nl { break fields }
+                            simple = false; break fields
+                        }
+                        guard c == sep0, sepLength == 1 || p[1] == sep1 else { simple = false; break fields }
+                        p += sepLength
+                        field += 1
+                    }
+                    if simple && (field + 1 < required || user >= RatingsToken.denseLimit || item >= RatingsToken.denseLimit) {
+                        simple = false
+                    }
+                    if simple {
+                        store(user, item, rating, timestamp)
+                        p += p.pointee == cr ? 2 : 1
+                    } else {
+                        let lineEnd = UnsafePointer(memchr(lineStart, Int32(nl), fastEnd - lineStart)!.assumingMemoryBound(to: UInt8.self))
+                        if !slowLine(lineStart, lineEnd) { return false }
+                        p = lineEnd + 1
+                    }
+                }
+                return true
+            }
+        }
+        guard finished else { return result }
+        // A last line without a newline (end of file).
+        if fastEnd < end {
+            var lineStart = fastEnd
+            while lineStart < end && (lineStart.pointee == cr || lineStart.pointee == 0x20) { lineStart += 1 }
+            if lineStart < end && !slowLine(fastEnd, end) { return result }
+        }
+        result.outcome = .done(rows: rows)
         return result
     }
 }
