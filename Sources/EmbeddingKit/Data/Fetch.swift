@@ -169,6 +169,8 @@ public struct MovieLensFetch {
         for (name, size) in zip(names, sizes) {
             do {
                 try fm.copyItem(atPath: source + "/" + name, toPath: staging + "/" + name)
+                // A read-only mirror (a shared folder) should not make the cache read-only.
+                try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: staging + "/" + name)
             } catch {
                 throw EmbtoolError(.ioError, "cannot copy \(source)/\(name): \(error.localizedDescription)")
             }

@@ -78,8 +78,8 @@ public struct Synth {
         guard shape.users > 0, shape.items > 0, shape.ratings >= shape.users else {
             throw EmbtoolError.usage("synth: need at least one rating per user (\(shape.users) users, \(shape.ratings) ratings)")
         }
-        let cap = max(min(shape.items, shape.minPerUser), shape.items * 3 / 5)
-        guard shape.ratings <= shape.users * cap else {
+        let cap = max(min(shape.items, shape.minPerUser), (shape.items + shape.users - 1) / shape.users, shape.items * 3 / 5)
+        guard shape.ratings <= shape.users * cap, shape.ratings >= shape.items else {
             throw EmbtoolError.usage("synth: \(shape.ratings) ratings do not fit \(shape.users) users x \(shape.items) items without repeats")
         }
         self.shape = shape
@@ -107,19 +107,28 @@ public struct Synth {
         itemFactors = factors
         itemBias = bias
         counts = Synth.userCounts(shape: shape, cap: cap, seed: seed)
+        guard counts.reduce(0, +) == shape.ratings else {
+            throw EmbtoolError.usage("synth: \(shape.ratings) ratings are too few for \(shape.users) users with \(shape.minPerUser)+ ratings each and all \(shape.items) items rated")
+        }
     }
 
-    /// Ratings per user: `minPerUser + s * x_u` with Pareto `x_u`, capped, `s`
-    /// chosen so the counts add up to exactly `shape.ratings`.
+    /// Ratings per user: `m_u + s * x_u` with Pareto `x_u`, capped, `s` chosen
+    /// so the counts add up to exactly `shape.ratings`. `m_u` is `minPerUser`, or
+    /// more for a user who must rate more items so that every item has a rating
+    /// (user u rates items u, u + users, u + 2 users, ...).
     static func userCounts(shape: SynthShape, cap: Int, seed: UInt64) -> [Int] {
         var rng = SplitMix64(seed: seed ^ 0x5EED_0003)
-        let m = Double(min(shape.minPerUser, shape.ratings / shape.users))
+        let floor = (0..<shape.users).map { u in
+            max(min(shape.minPerUser, shape.ratings / shape.users), (shape.items - u + shape.users - 1) / shape.users)
+        }
         let x = (0..<shape.users).map { _ in pow(1 - Double(rng.nextFloat()) * 0.999_999, -1 / 1.15) - 1 }
-        func total(_ s: Double) -> Double { x.reduce(0) { $0 + min(Double(cap), m + s * $1) } }
+        func total(_ s: Double) -> Double {
+            zip(floor, x).reduce(0) { $0 + min(Double(cap), Double($1.0) + s * $1.1) }
+        }
         var lo = 0.0, hi = 1.0
         while total(hi) < Double(shape.ratings) && hi < 1e12 { hi *= 2 }
         for _ in 0..<100 { let mid = (lo + hi) / 2; if total(mid) < Double(shape.ratings) { lo = mid } else { hi = mid } }
-        var counts = x.map { min(cap, Int(m + lo * $0)) }
+        var counts = zip(floor, x).map { min(cap, Int(Double($0) + lo * $1)) }
         var missing = shape.ratings - counts.reduce(0, +)
         var u = 0
         while missing > 0 {
