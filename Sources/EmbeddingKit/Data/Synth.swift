@@ -55,7 +55,7 @@ public struct SynthShape: Equatable, Sendable {
 ///
 /// with `p_u, q_i ~ N(0, 0.45^2)` in `rank` dimensions, `b_u ~ N(0, 0.35^2)`,
 /// `b_i ~ N(0, 0.4^2)` plus a lift for popular items, `eps ~ N(0, 0.75^2)`.
-/// User activity is Pareto-distributed (at least `minPerUser` ratings each),
+/// User activity is Pareto-distributed (alpha 2, at least `minPerUser` ratings each),
 /// item popularity Zipf-like `(rank + 150)^-1.8`; every item is rated at least
 /// once and no user rates an item twice. Every user draws from its own random
 /// stream, so the files depend on the seed only, not on the number of threads.
@@ -65,7 +65,7 @@ public struct Synth {
     public let shape: SynthShape
     public let seed: UInt64
     public let rank = 8
-    public let mu: Float = 3.6
+    public let mu: Float = 3.15
 
     let itemIds: [Int]
     let itemBias: [Float]
@@ -121,7 +121,7 @@ public struct Synth {
         let floor = (0..<shape.users).map { u in
             max(min(shape.minPerUser, shape.ratings / shape.users), (shape.items - u + shape.users - 1) / shape.users)
         }
-        let x = (0..<shape.users).map { _ in pow(1 - Double(rng.nextFloat()) * 0.999_999, -1 / 1.15) - 1 }
+        let x = (0..<shape.users).map { _ in pow(1 - Double(rng.nextFloat()) * 0.999_999, -1 / 2.0) - 1 }
         func total(_ s: Double) -> Double {
             zip(floor, x).reduce(0) { $0 + min(Double(cap), Double($1.0) + s * $1.1) }
         }
@@ -143,71 +143,90 @@ public struct Synth {
     /// The ratings of users `range` as `ratings.csv` lines.
     func ratingsCSV(users range: Range<Int>) -> [UInt8] {
         let n = shape.items, k = rank
-        var out: [UInt8] = []
-        out.reserveCapacity(counts[range].reduce(0, +) * 28)
+        // Longest line: 10-digit user, item and timestamp, `5.0`, 3 commas, newline.
+        let budget = counts[range].reduce(0, +) * 37
         var taken = [Int32](repeating: -1, count: n)  // taken[j] == u: user u already rated j
         var picks: [Int] = []
-        var keys: [(Float, Int)] = []
+        var keys: [UInt64] = []
+        var p = [Float](repeating: 0, count: k)
         let stepsPerUnit = 1 / shape.step
-        itemFactors.withUnsafeBufferPointer { q in
-            for u in range {
-                var gauss = Gaussian(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(u + 1))
-                var p = [Float](repeating: 0, count: k)
-                for f in 0..<k { p[f] = 0.45 * gauss.next() }
-                let userBias = 0.35 * gauss.next()
-                let want = counts[u]
-                picks.removeAll(keepingCapacity: true)
-                // Items this user is responsible for, so that every item has a rating.
-                var j = u
-                while j < n && picks.count < want { picks.append(j); taken[j] = Int32(u); j += shape.users }
-                if want - picks.count > n / 8 {
-                    // Heavy user: weighted sampling without replacement by exponential keys.
-                    keys.removeAll(keepingCapacity: true)
-                    for j in 0..<n where taken[j] != Int32(u) {
-                        let e = -log(max(gauss.uniform(), 1e-30))
-                        keys.append((Float(Double(e) / alias.weight(j)), j))
+        return [UInt8](unsafeUninitializedCapacity: budget) { buffer, written in
+            var out = TextWriter(buffer.baseAddress!)
+            itemFactors.withUnsafeBufferPointer { q in
+                for u in range {
+                    var gauss = Gaussian(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(u + 1))
+                    for f in 0..<k { p[f] = 0.45 * gauss.next() }
+                    let userBias = 0.35 * gauss.next()
+                    let want = counts[u]
+                    picks.removeAll(keepingCapacity: true)
+                    // Items this user is responsible for, so that every item has a rating.
+                    var j = u
+                    while j < n && picks.count < want { picks.append(j); taken[j] = Int32(u); j += shape.users }
+                    if want - picks.count > n / 8 {
+                        // Heavy user: weighted sampling without replacement by exponential
+                        // keys e / w (smallest first); a key's bits sort as the Float does.
+                        keys.removeAll(keepingCapacity: true)
+                        for j in 0..<n where taken[j] != Int32(u) {
+                            let e = -log(Double(max(gauss.uniform(), 0x1p-30)))
+                            keys.append(UInt64(Float(e / alias.weight(j)).bitPattern) << 32 | UInt64(j))
+                        }
+                        keys.sort()
+                        for key in keys.prefix(want - picks.count) {
+                            let j = Int(key & 0xFFFF_FFFF)
+                            picks.append(j)
+                            taken[j] = Int32(u)
+                        }
+                    } else {
+                        while picks.count < want {
+                            let j = alias.sample(&gauss.rng)
+                            if taken[j] != Int32(u) { taken[j] = Int32(u); picks.append(j) }
+                        }
                     }
-                    keys.sort { $0.0 < $1.0 }
-                    for (_, j) in keys.prefix(want - picks.count) { picks.append(j); taken[j] = Int32(u) }
-                } else {
-                    while picks.count < want {
-                        let j = alias.sample(&gauss.rng)
-                        if taken[j] != Int32(u) { taken[j] = Int32(u); picks.append(j) }
+                    picks.sort()
+                    let start = shape.firstTime + Int64(gauss.uniform() * Float(shape.lastTime - shape.firstTime) * 0.8)
+                    let span = max(1, Double(shape.lastTime - start))
+                    for j in picks {
+                        var dot: Float = 0
+                        for f in 0..<k { dot += p[f] * q[j * k + f] }
+                        let score = mu + userBias + itemBias[j] + dot + 0.75 * gauss.next()
+                        let r = min(shape.high, max(shape.low, (score * stepsPerUnit).rounded() / stepsPerUnit))
+                        let t = start + Int64(Double(gauss.uniform()) * span)
+                        out.integer(u + 1); out.byte(0x2C)
+                        out.integer(itemIds[j]); out.byte(0x2C)
+                        out.rating(r); out.byte(0x2C)
+                        out.integer(Int(t)); out.byte(0x0A)
                     }
-                }
-                picks.sort()
-                let start = shape.firstTime + Int64(gauss.uniform() * Float(shape.lastTime - shape.firstTime) * 0.8)
-                let span = max(1, Double(shape.lastTime - start))
-                for j in picks {
-                    var dot: Float = 0
-                    for f in 0..<k { dot += p[f] * q[j * k + f] }
-                    let score = mu + userBias + itemBias[j] + dot + 0.75 * gauss.next()
-                    let r = min(shape.high, max(shape.low, (score * stepsPerUnit).rounded() / stepsPerUnit))
-                    let t = start + Int64(Double(gauss.uniform()) * span)
-                    Synth.append(u + 1, to: &out); out.append(0x2C)
-                    Synth.append(itemIds[j], to: &out); out.append(0x2C)
-                    Synth.appendRating(r, to: &out); out.append(0x2C)
-                    Synth.append(Int(t), to: &out); out.append(0x0A)
                 }
             }
+            written = out.count
         }
-        return out
     }
 
-    /// Decimal digits of a non-negative `value`.
-    @inline(__always) static func append(_ value: Int, to out: inout [UInt8]) {
-        let start = out.count
-        var v = value
-        repeat { out.append(UInt8(v % 10) + 0x30); v /= 10 } while v > 0
-        out[start...].reverse()
-    }
+    /// Writes decimal text into a buffer known to be large enough.
+    struct TextWriter {
+        let base: UnsafeMutablePointer<UInt8>
+        var count = 0
 
-    /// `4.0`, `3.5`: one decimal, as ml-25m writes ratings.
-    @inline(__always) static func appendRating(_ r: Float, to out: inout [UInt8]) {
-        let tenths = Int((r * 10).rounded())
-        append(tenths / 10, to: &out)
-        out.append(0x2E)
-        out.append(UInt8(tenths % 10) + 0x30)
+        init(_ base: UnsafeMutablePointer<UInt8>) { self.base = base }
+
+        @inline(__always) mutating func byte(_ b: UInt8) { base[count] = b; count += 1 }
+
+        /// A non-negative integer's digits.
+        @inline(__always) mutating func integer(_ value: Int) {
+            var digits = 1, rest = value / 10
+            while rest > 0 { digits += 1; rest /= 10 }
+            var v = value
+            for i in stride(from: count + digits - 1, through: count, by: -1) { base[i] = UInt8(v % 10) + 0x30; v /= 10 }
+            count += digits
+        }
+
+        /// `4.0`, `3.5`: one decimal, as ml-25m writes ratings.
+        @inline(__always) mutating func rating(_ r: Float) {
+            let tenths = Int((r * 10).rounded())
+            integer(tenths / 10)
+            byte(0x2E)
+            byte(UInt8(tenths % 10) + 0x30)
+        }
     }
 
     // MARK: Movies

@@ -53,7 +53,7 @@ struct DataCommand: ParsableCommand {
     static func report(_ s: DatasetSummary) -> String {
         var out = "\(s.name) (\(s.format)): \(s.sources.joined(separator: ", "))\n"
         func row(_ label: String, _ value: String, _ detail: String = "") {
-            out += "  " + label.padding(toLength: 12, withPad: " ", startingAt: 0) + value.leftPadded(12) + (detail.isEmpty ? "" : "   " + detail) + "\n"
+            out += "  " + label.padding(toLength: 10, withPad: " ", startingAt: 0) + value.leftPadded(16) + (detail.isEmpty ? "" : "   " + detail) + "\n"
         }
         row("ratings", grouped(s.ratings))
         row("users", grouped(s.users), "vocabulary \(grouped(s.vocabUsers)) with #na#")
