@@ -89,7 +89,8 @@ final class FetchProgress {
             self.total = total
             if isTerminal { draw(nil) } else { note(name) }
         case .progress(let done):
-            guard isTerminal, Date().timeIntervalSince(lastDraw) > 0.05 else { return }
+            let complete = total.map { done >= $0 } ?? false
+            guard isTerminal, complete || Date().timeIntervalSince(lastDraw) > 0.05 else { return }
             lastDraw = Date()
             draw(done)
         case .failed(let source, let message):
