@@ -75,9 +75,8 @@ public struct Ratings: Sendable {
         self.rating = raw.rating
         self.timestamp = raw.timestamp
 
-        let users = Ratings.vocabulary(raw.userIds)
+        let (users, userRow) = Ratings.vocabulary(raw.userIds)
         self.users = users
-        let userRow = raw.userIds.map { Int32(users.index(of: $0)!) }
         var user = raw.user
         raw.user = []
         RatingsParser.remap(&user, through: userRow)
@@ -96,9 +95,14 @@ public struct Ratings: Sendable {
                 return meta.title
             }
         }
-        let items = itemKey == .id ? Ratings.vocabulary(rawKeys) : Vocabulary.categorify(rawKeys)
+        let items: Vocabulary, itemRow: [Int32]
+        if itemKey == .id {
+            (items, itemRow) = Ratings.vocabulary(rawKeys)
+        } else {
+            items = Vocabulary.categorify(rawKeys)
+            itemRow = rawKeys.map { Int32(items.index(of: $0)!) }
+        }
         self.items = items
-        let itemRow = rawKeys.map { Int32(items.index(of: $0)!) }
         var item = raw.item
         raw.item = []
         RatingsParser.remap(&item, through: itemRow)
@@ -123,12 +127,28 @@ public struct Ratings: Sendable {
         itemGenres = genres
     }
 
-    /// Numeric ids sort numerically (as pandas' integer column does in fastai), others by code point.
-    /// Only canonical integers count as numeric (`7`, not `007`), so that every id keeps its label.
-    static func vocabulary(_ ids: [String]) -> Vocabulary {
-        let numbers = ids.compactMap { id in Int64(id).flatMap { String($0) == id ? $0 : nil } }
-        if numbers.count == ids.count { return Vocabulary.categorify(integers: numbers) }
-        return Vocabulary.categorify(ids)
+    /// The vocabulary of raw ids, and the row of each raw id in it. Numeric ids
+    /// sort numerically (as pandas' integer column does in fastai), others by code
+    /// point. Only canonical integers count as numeric (`7`, not `007`), so that
+    /// every id keeps its label. Ids already ascending (the fast parser's) map to
+    /// rows 1, 2, ... without lookups.
+    static func vocabulary(_ ids: [String]) -> (Vocabulary, [Int32]) {
+        var ascending = true, previous = Int64.min
+        var numbers: [Int64] = []
+        numbers.reserveCapacity(ids.count)
+        for id in ids {
+            guard let v = Int64(id), id.utf8.first != UInt8(ascii: "+"),
+                  id == "0" || id.utf8.first != UInt8(ascii: "0"), !id.hasPrefix("-0") else {
+                let vocabulary = Vocabulary.categorify(ids)
+                return (vocabulary, ids.map { Int32(vocabulary.index(of: $0)!) })
+            }
+            if v <= previous { ascending = false }
+            previous = v
+            numbers.append(v)
+        }
+        if ascending { return (Vocabulary(labels: [Vocabulary.missing] + ids), (0..<ids.count).map { Int32($0 + 1) }) }
+        let vocabulary = Vocabulary.categorify(integers: numbers)
+        return (vocabulary, ids.map { Int32(vocabulary.index(of: $0)!) })
     }
 
     /// Ratings per item row.
