@@ -19,8 +19,8 @@ struct DataOptions: ParsableArguments {
     var itemKey: ItemKey = .title
 
     @Option(name: .long, help: ArgumentHelp(
-        "Layout of --data: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).",
-        discussion: "auto detects it from the folder's files (u.data, ratings.dat, ratings.csv, *.inter) or the file's name and header.",
+        "Layout of --data; auto detects it.",
+        discussion: "auto looks for u.data, ratings.dat, ratings.csv or *.inter in a folder, and at a file's name and header.",
         valueName: "format"))
     var format: DatasetFormat = .auto
 

@@ -267,6 +267,19 @@ final class DataLoaderTests: XCTestCase {
         XCTAssertEqual(r.users.labels.last, "u-x", "mixed ids sort as strings")
     }
 
+    func testIdVocabulariesSortNumbersNumericallyAndKeepOddLabels() {
+        let (unsorted, rows) = Ratings.vocabulary(["3", "10", "7"])
+        XCTAssertEqual(unsorted.labels, ["#na#", "3", "7", "10"])
+        XCTAssertEqual(rows, [1, 3, 2])
+        let (ascending, identity) = Ratings.vocabulary(["3", "7", "10"])
+        XCTAssertEqual(ascending.labels, ["#na#", "3", "7", "10"])
+        XCTAssertEqual(identity, [1, 2, 3])
+        // "007" is not a canonical integer: all ids sort as strings, each keeps its own row.
+        let (mixed, mixedRows) = Ratings.vocabulary(["7", "007", "a"])
+        XCTAssertEqual(mixed.labels, ["#na#", "007", "7", "a"])
+        XCTAssertEqual(mixedRows, [2, 1, 3])
+    }
+
     func testExoticNumbersParseAsTheCLibraryDoes() {
         for text in ["4", "4.5", "0.5", "3.7", "1e0", "  2.25 ", "-1", "123456789.5", "0.1234567891"] {
             var bytes = Array(text.utf8)
