@@ -53,16 +53,16 @@ struct DataCommand: ParsableCommand {
     static func report(_ s: DatasetSummary) -> String {
         var out = "\(s.name) (\(s.format)): \(s.sources.joined(separator: ", "))\n"
         func row(_ label: String, _ value: String, _ detail: String = "") {
-            out += "  " + label.padding(toLength: 10, withPad: " ", startingAt: 0) + value.leftPadded(16) + (detail.isEmpty ? "" : "   " + detail) + "\n"
+            out += "  " + label.padding(toLength: 10, withPad: " ", startingAt: 0) + DataReport.pad(value, 16) + (detail.isEmpty ? "" : "   " + detail) + "\n"
         }
-        row("ratings", grouped(s.ratings))
-        row("users", grouped(s.users), "vocabulary \(grouped(s.vocabUsers)) with #na#")
-        let titles = s.titles.map { "; \(grouped($0)) distinct titles" } ?? "; no titles"
-        row("items", grouped(s.items), "ids\(titles); vocabulary \(grouped(s.vocabItems)) keyed by \(s.itemKey.rawValue)")
+        row("ratings", DataReport.grouped(s.ratings))
+        row("users", DataReport.grouped(s.users), "vocabulary \(DataReport.grouped(s.vocabUsers)) with #na#")
+        let titles = s.titles.map { "; \(DataReport.grouped($0)) distinct titles" } ?? "; no titles"
+        row("items", DataReport.grouped(s.items), "ids\(titles); vocabulary \(DataReport.grouped(s.vocabItems)) keyed by \(s.itemKey.rawValue)")
         row("rating", "\(Crosstab.format(s.ratingMin)) ... \(Crosstab.format(s.ratingMax))", String(format: "mean %.3f", s.ratingMean))
         let cells = Double(s.ratings) / max(1e-300, 1 - s.sparsity)
         row("sparsity", String(format: "%.2f%%", s.sparsity * 100),
-            String(format: "%.2f%% of the %@ user x item cells rated", (1 - s.sparsity) * 100, grouped(Int(cells.rounded()))))
+            String(format: "%.2f%% of the %@ user x item cells rated", (1 - s.sparsity) * 100, DataReport.grouped(Int(cells.rounded()))))
         row("per user", "\(s.ratingsPerUser.min) / \(s.ratingsPerUser.median) / \(s.ratingsPerUser.max)", "min / median / max")
         row("per item", "\(s.ratingsPerItem.min) / \(s.ratingsPerItem.median) / \(s.ratingsPerItem.max)", "min / median / max")
         if let first = s.firstTimestamp, let last = s.lastTimestamp {
@@ -76,34 +76,36 @@ struct DataCommand: ParsableCommand {
         let most = max(1, s.histogram.map(\.count).max() ?? 1)
         for bin in s.histogram {
             let bar = String(repeating: "#", count: Int((Double(bin.count) / Double(most) * 40).rounded()))
-            out += "  " + Crosstab.format(bin.rating).leftPadded(5) + "  " + bar.padding(toLength: 40, withPad: " ", startingAt: 0)
-                + grouped(bin.count).leftPadded(12) + String(format: " %5.1f%%", Double(bin.count) / Double(max(1, s.ratings)) * 100) + "\n"
+            out += "  " + DataReport.pad(Crosstab.format(bin.rating), 5) + "  " + bar.padding(toLength: 40, withPad: " ", startingAt: 0)
+                + DataReport.pad(DataReport.grouped(bin.count), 12) + String(format: " %5.1f%%", Double(bin.count) / Double(max(1, s.ratings)) * 100) + "\n"
         }
         if !s.mostRated.isEmpty {
             out += "\nmost-rated items (keyed by \(s.itemKey.rawValue))\n"
             out += "     #   ratings  mean  item\n"
             for (k, item) in s.mostRated.enumerated() {
-                out += String(k + 1).leftPadded(6) + grouped(item.ratings).leftPadded(10) + String(format: "  %.2f  ", item.mean) + item.item + "\n"
+                out += DataReport.pad(String(k + 1), 6) + DataReport.pad(DataReport.grouped(item.ratings), 10) + String(format: "  %.2f  ", item.mean) + item.item + "\n"
             }
         }
         return String(out.dropLast())
     }
 }
 
-/// `25000095` -> `25,000,095`.
-func grouped(_ n: Int) -> String {
-    let digits = String(abs(n))
-    var out = ""
-    for (k, c) in digits.enumerated() {
-        if k > 0 && (digits.count - k) % 3 == 0 { out.append(",") }
-        out.append(c)
+/// Text helpers for the data commands' reports.
+enum DataReport {
+    /// `25000095` -> `25,000,095`.
+    static func grouped(_ n: Int) -> String {
+        let digits = String(abs(n))
+        var out = ""
+        for (k, c) in digits.enumerated() {
+            if k > 0 && (digits.count - k) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return (n < 0 ? "-" : "") + out
     }
-    return (n < 0 ? "-" : "") + out
-}
 
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
+    /// `text` right-aligned in `width` columns.
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
     }
 }
 

@@ -17,7 +17,7 @@ struct SynthCommand: ParsableCommand {
         popularity, every item rated at least once and no (user, item) pair twice. The output \
         depends only on --shape, --scale and --seed (not on the number of cores).
 
-        Shapes: \(SynthShape.all.map { "\($0.name) (\(grouped($0.users)) users, \(grouped($0.items)) items, \(grouped($0.ratings)) ratings)" }.joined(separator: "; ")).
+        Shapes: \(SynthShape.all.map { "\($0.name) (\(DataReport.grouped($0.users)) users, \(DataReport.grouped($0.items)) items, \(DataReport.grouped($0.ratings)) ratings)" }.joined(separator: "; ")).
         """)
 
     @Option(help: ArgumentHelp("Size and rating scale to imitate: \(SynthShape.all.map(\.name).joined(separator: ", ")).", valueName: "name"))
@@ -46,12 +46,12 @@ struct SynthCommand: ParsableCommand {
         let target = SynthShape.named(shape)!.scaled(scale)
         let start = Date()
         let synth = try Synth(shape: target, seed: seed)
-        note("writing \(grouped(target.ratings)) ratings of \(grouped(target.users)) users on \(grouped(target.items)) items into \(output)")
+        note("writing \(DataReport.grouped(target.ratings)) ratings of \(DataReport.grouped(target.users)) users on \(DataReport.grouped(target.items)) items into \(output)")
         let terminal = isatty(2) != 0
         let files = try synth.write(to: output) { written in
             guard terminal else { return }
             let pct = Int(Double(written) / Double(target.ratings) * 100)
-            FileHandle.standardError.write(Data("\r  \(pct)% (\(grouped(written)) ratings)\u{1B}[K".utf8))
+            FileHandle.standardError.write(Data("\r  \(pct)% (\(DataReport.grouped(written)) ratings)\u{1B}[K".utf8))
         }
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
         let seconds = Date().timeIntervalSince(start)
