@@ -135,17 +135,31 @@ func bomLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
 /// A canonical id label: integers without sign or leading zeros, others trimmed,
 /// as the ratings parser writes them.
 func canonicalId(_ text: String) -> String {
-    if let v = Int64(text.trimmingCharacters(in: .whitespaces)), v >= 0, v <= Int64(Int32.max) { return String(v) }
-    return text.trimmingCharacters(in: .whitespaces)
+    // Plain digits without a leading zero (nearly every id) are canonical already.
+    let utf8 = text.utf8
+    if let first = utf8.first, first != UInt8(ascii: "0") || utf8.count == 1, utf8.count <= 9,
+       utf8.allSatisfy({ $0 &- 0x30 < 10 }) {
+        return text
+    }
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    if let v = Int64(trimmed), v >= 0, v <= Int64(Int32.max) { return String(v) }
+    return trimmed
 }
 
-/// The year in a MovieLens title, `Toy Story (1995)` -> 1995.
+/// The year in a MovieLens title, `Toy Story (1995)` -> 1995 (trailing spaces allowed).
 func yearInTitle(_ title: String) -> Int? {
-    let t = title.trimmingCharacters(in: .whitespaces)
-    guard t.hasSuffix(")"), let open = t.lastIndex(of: "(") else { return nil }
-    let inside = t[t.index(after: open)..<t.index(before: t.endIndex)]
-    guard inside.count == 4, let y = Int(inside) else { return nil }
-    return y
+    var title = title
+    return title.withUTF8 { bytes -> Int? in
+        var n = bytes.count
+        while n > 0 && bytes[n - 1] == 0x20 { n -= 1 }
+        guard n >= 6, bytes[n - 1] == UInt8(ascii: ")"), bytes[n - 6] == UInt8(ascii: "(") else { return nil }
+        var year = 0
+        for b in bytes[(n - 5)..<(n - 1)] {
+            guard b &- 0x30 < 10 else { return nil }
+            year = year * 10 + Int(b &- 0x30)
+        }
+        return year
+    }
 }
 
 extension String {

@@ -132,7 +132,7 @@ public struct DatasetSummary: Encodable, Sendable {
                                         high = Swift.max(high, v)
                                         sum += Double(v)
                                         let twice = v * 2
-                                        if twice == twice.rounded() && abs(twice) <= 20 { h[Int(twice) + 20] += 1 } else { offGrid += 1 }
+                                        if abs(twice) <= 20, case let bin = Int(twice), Float(bin) == twice { h[bin + 20] += 1 } else { offGrid += 1 }
                                         pu[Int(u[k])] += 1
                                         pi[Int(i[k])] += 1
                                         si[Int(i[k])] += Double(v)

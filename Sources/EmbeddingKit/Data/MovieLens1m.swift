@@ -43,7 +43,16 @@ public enum MovieLens1m {
 /// MovieLens genre lists: `Adventure|Children|Fantasy`; `(no genres listed)` is none.
 func splitGenres(_ text: String) -> [String] {
     if text == "(no genres listed)" { return [] }
-    return text.split(separator: "|").map { String($0) }
+    var text = text
+    return text.withUTF8 { bytes in
+        var genres: [String] = []
+        var start = 0
+        for i in 0...bytes.count where i == bytes.count || bytes[i] == UInt8(ascii: "|") {
+            if i > start { genres.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)) }
+            start = i + 1
+        }
+        return genres
+    }
 }
 
 /// The genres a catalog uses, sorted.

@@ -170,6 +170,7 @@ public enum TextScan {
     /// decoded field strings; nil when a quote is left open.
     public static func csvFields(_ line: UnsafeBufferPointer<UInt8>, separator: UInt8, encoding: TextEncoding) -> [String]? {
         let quote = UInt8(ascii: "\"")
+        if !line.contains(quote) { return fields(line, separator: separator).map(encoding.decode) }
         var out: [String] = []
         var field: [UInt8] = []
         var i = 0
