@@ -13,10 +13,9 @@ struct FetchCommand: ParsableCommand {
         $XDG_CACHE_HOME/embtool, else ~/.cache/embtool) and prints that folder on stdout. \
         Sources, tried in order until one works (each failure is one line on stderr):
 
-          mirror     the local folder named by $EMBTOOL_MIRROR (u.data..., ml-100k/, or ml-100k.zip)
+          mirror     $EMBTOOL_MIRROR: a folder with u.data, ml-100k/ or ml-100k.zip
           grouplens  GroupLens' ml-100k.zip (curl)
-          pypi       the RecBole 1.2.1 wheel from PyPI (pip), whose atomic files are converted \
-        back to GroupLens' layout
+          pypi       the RecBole 1.2.1 wheel (pip), converted to GroupLens' layout
 
         The copy is verified (100,000 ratings, 943 users, 1,682 items, sha256 of u.data) in a \
         staging folder and only then moved into place. Commands given no --data fetch on first use.
