@@ -6,6 +6,12 @@ import Foundation
 /// here (`OrderedDict()` is an empty dict, `_rebuild_tensor_v2(...)` a tensor
 /// reference); any other global is refused by name before anything is built.
 ///
+/// Besides the state-dict globals, fastai's `learn.save` (optimizer state
+/// included) needs four plain data types, interpreted here as data too: its
+/// hyper-parameter list is a `fastcore.foundation.L`, and the learning rate in it
+/// a NumPy float64 scalar, pickled as `numpy.dtype('f8')` plus its 8 bytes via
+/// `_codecs.encode`.
+///
 /// Hostile input is an error, never a trap: lengths are bounded by the bytes
 /// left, memo indices are looked up (never used to size anything), nesting is
 /// limited, and containers are dismantled iteratively afterwards so that even a
@@ -14,7 +20,12 @@ public enum Pickle {
     /// `module.name` of every global a state dict needs.
     public static let allowedGlobals: Set<String> = Set(storageTypes.keys).union([
         "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter",
-    ])
+    ]).union(dataGlobals)
+
+    /// The data types of fastai's optimizer state (see above).
+    public static let dataGlobals: Set<String> = [
+        "fastcore.foundation.L", "numpy.dtype", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar", "_codecs.encode",
+    ]
 
     /// torch's typed storages as `torch.save` names them, and their element types.
     public static let storageTypes: [String: ElementType] = [
@@ -70,6 +81,8 @@ public enum Pickle {
         case dict(Dict)
         /// An allowed global, not yet called.
         case global(String)
+        /// A NumPy dtype, as its descr: `<f8`.
+        case dtype(String)
         case storage(StorageRef)
         case tensor(TensorRef)
         var depth: Int {
@@ -246,10 +259,13 @@ public enum Pickle {
                 return .int(Int(Int64(bitPattern: v)))
             }
             func global(_ module: String, _ symbol: String, at q: Int) throws -> Value {
-                let full = "\(module).\(symbol)"
+                // Protocol 2 writes Python 3's builtins under their Python 2 module names.
+                let python3 = ["__builtin__": "builtins", "copy_reg": "copyreg"][module] ?? module
+                let full = "\(python3).\(symbol)"
                 guard Pickle.allowedGlobals.contains(full) else {
                     throw EmbtoolError.data("\(name): refusing pickle global '\(full)' (byte \(q)): a state dict needs only "
-                        + "collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter and torch storage types; nothing was executed")
+                        + "collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, torch storage types "
+                        + "and the plain data types of fastai's optimizer state; nothing was imported or executed")
                 }
                 return .global(full)
             }
@@ -347,11 +363,30 @@ public enum Pickle {
                         throw bad("REDUCE needs an allowed global and an argument tuple", at: opAt)
                     }
                     stack.append(try call(function, a, at: opAt))
-                case 0x62: // BUILD: sets attributes; only the OrderedDict's `_metadata` (versions) is expected
+                case 0x62: // BUILD: sets an object's state
                     let state = try pop(at: opAt)
-                    guard case .dict? = stack.last, case .dict = state else {
-                        throw bad("BUILD on something other than a dict", at: opAt)
+                    switch (stack.last, state) {
+                    case (.dict?, .dict):
+                        break  // an OrderedDict's `_metadata` (module versions): not needed
+                    case (.list(let list)?, .dict(let d)):
+                        // fastcore's L keeps its elements in `items`.
+                        if let items = d.entries.first(where: { $0.key.keyText == "items" })?.value, case .list(let source) = items {
+                            list.items = source.items
+                        }
+                    case (.dtype(let descr)?, .tuple(let t, _)):
+                        // numpy.dtype's state: (version, byte order, ...).
+                        if t.count > 1, case .string(let order) = t[1], order.count == 1 {
+                            stack[stack.count - 1] = .dtype(order + descr.dropFirst())
+                        }
+                    default:
+                        throw bad("BUILD on an object embtool does not interpret", at: opAt)
                     }
+                case 0x81: // NEWOBJ: only fastcore's L (a list)
+                    let args = try pop(at: opAt), cls = try pop(at: opAt)
+                    guard case .global("fastcore.foundation.L") = cls, case .tuple(let a, _) = args, a.isEmpty else {
+                        throw bad("NEWOBJ of something other than fastcore's L", at: opAt)
+                    }
+                    stack.append(newList())
                 case 0x51: // BINPERSID: torch's ('storage', type, key, location, numel[, view])
                     stack.append(try persistent(try pop(at: opAt), at: opAt))
                 case 0x71: memo[try u8()] = try top(at: opAt) // BINPUT
@@ -381,6 +416,37 @@ public enum Pickle {
         func ints(_ v: Value, _ what: String, at p: Int) throws -> [Int] {
             guard case .tuple(let items, _) = v else { throw bad("\(what) is not a tuple", at: p) }
             return try items.map { try int($0, what, at: p) }
+        }
+
+        /// `numpy.core.multiarray.scalar(dtype, bytes)`: one number.
+        func scalar(_ args: [Value], at p: Int) throws -> Value {
+            guard args.count == 2, case .dtype(let descr) = args[0], case .bytes(let bytes) = args[1] else {
+                throw bad("numpy scalar needs a dtype and its bytes", at: p)
+            }
+            let kinds: [String: ElementType] = ["f8": .f64, "f4": .f32, "f2": .f16, "i8": .i64, "i4": .i32, "i2": .i16,
+                                                "i1": .i8, "u8": .u64, "u4": .u32, "u2": .u16, "u1": .u8, "b1": .bool]
+            guard let t = kinds[String(descr.dropFirst())], bytes.count == t.size else {
+                throw bad("numpy scalar of dtype \(descr) with \(bytes.count) bytes", at: p)
+            }
+            // The raw bits, in the platform's order, zero-extended to 64.
+            var bits: UInt64 = 0
+            for (i, byte) in bytes.enumerated() {
+                let shift = descr.first == ">" ? 8 * (bytes.count - 1 - i) : 8 * i
+                bits |= UInt64(byte) << UInt64(shift)
+            }
+            switch t {
+            case .f64: return .float(Double(bitPattern: bits))
+            case .f32: return .float(Double(Float(bitPattern: UInt32(bits))))
+            case .f16: return .float(Double(FloatBits.half(UInt16(bits))))
+            case .bool: return .bool(bits != 0)
+            case .u64: return bits <= UInt64(Int.max) ? .int(Int(bits)) : .float(Double(bits))
+            case .u32, .u16, .u8: return .int(Int(bits))
+            default:
+                // Signed: sign-extend from the top bit of the stored width.
+                let width = UInt64(8 * t.size)
+                let signed = width == 64 ? Int64(bitPattern: bits) : Int64(bitPattern: bits << (64 - width)) >> Int64(64 - width)
+                return .int(Int(signed))
+            }
         }
 
         func persistent(_ pid: Value, at p: Int) throws -> Value {
@@ -434,6 +500,25 @@ public enum Pickle {
             case "torch._utils._rebuild_parameter":
                 guard args.count >= 1, case .tensor = args[0] else { throw bad("_rebuild_parameter needs a tensor", at: p) }
                 return args[0]
+            case "numpy.dtype":
+                guard let first = args.first, case .string(let kind) = first, kind.count <= 8 else {
+                    throw bad("numpy.dtype needs a type string", at: p)
+                }
+                return .dtype("<" + kind)
+            case "_codecs.encode":
+                // Protocol 2 pickles bytes as encode(text, 'latin1'): each character is one byte.
+                guard args.count == 2, case .string(let text) = args[0], case .string(let encoding) = args[1],
+                      ["latin1", "latin-1"].contains(encoding.lowercased()) else {
+                    throw bad("_codecs.encode other than latin1", at: p)
+                }
+                var bytes = Data()
+                for scalar in text.unicodeScalars {
+                    guard scalar.value < 256 else { throw bad("latin1 text with a character beyond U+00FF", at: p) }
+                    bytes.append(UInt8(scalar.value))
+                }
+                return .bytes(bytes)
+            case "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar":
+                return try scalar(args, at: p)
             default:
                 throw bad("\(function) cannot be called", at: p)
             }

@@ -77,7 +77,7 @@ public enum SparkALS {
                 throw bad("'\(TextField.text(UnsafeRawBufferPointer(rebasing: bytes[r])))' is not a number")
             }
             let start = i
-            while i < bytes.count, let c = Optional(bytes[i]), (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x2B || c == 0x2E || c == 0x65 || c == 0x45 || (c >= 0x41 && c <= 0x7A) {
+            while i < bytes.count, let c = Optional(bytes[i]), (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x2B || c == 0x2E || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) {
                 i += 1
             }
             guard i > start, let v = TextField.float(UnsafeRawBufferPointer(rebasing: bytes[start..<i])) else {
