@@ -37,3 +37,14 @@ struct LoaderOptions: ParsableArguments {
         return o
     }
 }
+
+extension LoaderOptions {
+    /// `--model PATH` read with these options. With `--data`, factors that carry
+    /// no vocabulary of their own (a fastai checkpoint, Spark ids, a bare .npy)
+    /// get the ratings' labels, counts and genres.
+    func load(path: String, data: DataOptions) throws -> FactorModel {
+        let model = try FactorLoader.load(path: path, options: loaderOptions())
+        guard let ratings = data.data, model.meta.itemCounts.isEmpty else { return model }
+        return try FactorLoader.attachVocabulary(model, ratings: DatasetLoader.load(path: ratings, itemKey: data.itemKey))
+    }
+}

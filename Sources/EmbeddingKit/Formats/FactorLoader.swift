@@ -123,7 +123,8 @@ public enum FactorLoader {
         var meta = ModelMetadata()
         meta.dataset = path
         meta.yRange = nil
-        meta.itemKey = .id
+        // Integer labels are ids (Spark's always are); anything else reads as titles.
+        meta.itemKey = items.labels.allSatisfy { Int64($0) != nil } ? .id : .title
         if keyed { meta.itemKeys = items.labels }
         meta.itemLabels = items.labels
         meta.itemCounts = items.counts ?? []

@@ -49,6 +49,16 @@ struct InfoCommand: ParsableCommand {
         var shape: [Int]
         var dtype: String
         var role: String?
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(shape, forKey: .shape)
+            try c.encode(dtype, forKey: .dtype)
+            try c.encode(role, forKey: .role)
+        }
+
+        enum CodingKeys: String, CodingKey { case name, shape, dtype, role }
     }
 
     struct Metadata: Encodable {
@@ -64,6 +74,19 @@ struct InfoCommand: ParsableCommand {
         enum CodingKeys: String, CodingKey {
             case dataset, itemKey = "item_key", yRange = "y_range", itemsWithCounts = "items_with_counts"
             case ratings, genres, recipe, dataSHA256 = "data_sha256"
+        }
+
+        /// Unknown values are `null`, not missing keys, so every report has the same shape.
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(dataset, forKey: .dataset)
+            try c.encode(itemKey, forKey: .itemKey)
+            try c.encode(yRange, forKey: .yRange)
+            try c.encode(itemsWithCounts, forKey: .itemsWithCounts)
+            try c.encode(ratings, forKey: .ratings)
+            try c.encode(genres, forKey: .genres)
+            try c.encode(recipe, forKey: .recipe)
+            try c.encode(dataSHA256, forKey: .dataSHA256)
         }
     }
 
@@ -84,6 +107,22 @@ struct InfoCommand: ParsableCommand {
         enum CodingKeys: String, CodingKey {
             case path, format, naming, tensors, roles, items, users, factors, labels, metadata
             case nonFinite = "non_finite", notes
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(path, forKey: .path)
+            try c.encode(format, forKey: .format)
+            try c.encode(naming, forKey: .naming)
+            try c.encode(tensors, forKey: .tensors)
+            try c.encode(roles, forKey: .roles)
+            try c.encode(items, forKey: .items)
+            try c.encode(users, forKey: .users)
+            try c.encode(factors, forKey: .factors)
+            try c.encode(labels, forKey: .labels)
+            try c.encode(metadata, forKey: .metadata)
+            try c.encode(nonFinite, forKey: .nonFinite)
+            try c.encode(notes, forKey: .notes)
         }
 
         init(_ m: FactorModel, _ s: FactorSource) {
