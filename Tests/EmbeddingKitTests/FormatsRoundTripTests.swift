@@ -160,3 +160,69 @@ final class FormatsNumpyTests: XCTestCase {
         assertDataError(try Npy.read(data: header("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }") + Data(count: 4), name: "t"), "needs")
     }
 }
+
+final class FormatsZipTests: XCTestCase {
+    func append<T: FixedWidthInteger>(_ values: [T], to data: inout Data) {
+        for v in values { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+    }
+
+    /// One stored entry with every size and offset in ZIP64 fields (the layout
+    /// torch and numpy write past 4 GiB), built by hand after APPNOTE 4.3.9-4.3.15.
+    func zip64(name: String, contents: Data) -> Data {
+        let crc = CRC32.checksum(contents)
+        let size = UInt64(contents.count)
+        var d = Data()
+        append([ZipArchive.localHeader], to: &d)
+        append([UInt16(45), 0, 0, 0, 0x21], to: &d)
+        append([crc, 0xFFFF_FFFF, 0xFFFF_FFFF], to: &d)
+        append([UInt16(name.utf8.count), 20], to: &d)
+        d.append(contentsOf: name.utf8)
+        append([UInt16(1), 16], to: &d)
+        append([size, size], to: &d)
+        d.append(contents)
+        let directoryOffset = UInt64(d.count)
+        append([ZipArchive.directoryHeader], to: &d)
+        append([UInt16(45), 45, 0, 0, 0, 0x21], to: &d)
+        append([crc, 0xFFFF_FFFF, 0xFFFF_FFFF], to: &d)
+        append([UInt16(name.utf8.count), 28, 0, 0, 0], to: &d)
+        append([UInt32(0), 0xFFFF_FFFF], to: &d)
+        d.append(contentsOf: name.utf8)
+        append([UInt16(1), 24], to: &d)
+        append([size, size, 0], to: &d)
+        let directorySize = UInt64(d.count) - directoryOffset
+        let recordOffset = UInt64(d.count)
+        append([ZipArchive.zip64EndOfDirectory], to: &d)
+        append([UInt64(44)], to: &d)
+        append([UInt16(45), 45], to: &d)
+        append([UInt32(0), 0], to: &d)
+        append([UInt64(1), 1, directorySize, directoryOffset], to: &d)
+        append([ZipArchive.zip64Locator, 0], to: &d)
+        append([recordOffset], to: &d)
+        append([UInt32(1)], to: &d)
+        append([ZipArchive.endOfDirectory], to: &d)
+        append([UInt16(0), 0, 0xFFFF, 0xFFFF], to: &d)
+        append([UInt32(0xFFFF_FFFF), 0xFFFF_FFFF], to: &d)
+        append([UInt16(0)], to: &d)
+        return d
+    }
+
+    func testZip64Fields() throws {
+        let npy = Npy.encode(shape: [2, 2], values: [1, 2, 3, 4])
+        let archive = try ZipArchive(data: zip64(name: "item_factors.npy", contents: npy), name: "z")
+        XCTAssertEqual(archive.entries.map(\.name), ["item_factors.npy"])
+        XCTAssertEqual(try archive.contents(of: archive.entries[0]), npy)
+        // Python's zipfile with force_zip64 (ZIP64 extra in the local header).
+        let e = try Fixtures.expected("numpy")
+        XCTAssertEqual(try Fixtures.load("numpy/zip64.npz").itemFactors.data, e["item_factors"]?.values)
+    }
+
+    func testWriterOutputReadsBackWithCRCs() throws {
+        var writer = ZipWriter()
+        try writer.add(name: "a.npy", contents: Data("first".utf8))
+        try writer.add(name: "dir/b.npy", contents: Data())
+        let archive = try ZipArchive(data: writer.finish(), name: "w")
+        XCTAssertEqual(archive.entries.map(\.name), ["a.npy", "dir/b.npy"])
+        XCTAssertEqual(try archive.contents(of: archive.entries[0]), Data("first".utf8))
+        XCTAssertEqual(CRC32.checksum(Data("123456789".utf8)), 0xCBF4_3926, "the CRC-32 check value")
+    }
+}

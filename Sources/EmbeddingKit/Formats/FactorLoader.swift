@@ -75,6 +75,9 @@ public enum FactorLoader {
         }
         var model = isDir.boolValue ? try loadFolder(path) : try loadFile(path, options: options)
         if let biasFile = options.biasFile { try attachBias(biasFile, to: &model) }
+        guard model.itemCount > 0, model.factors > 0 else {
+            throw EmbtoolError.data("\(path): item factors of shape \(model.itemCount) x \(model.factors): nothing to analyse")
+        }
         if let vocabularyFile = options.vocabularyFile { try attachLabels(vocabularyFile, to: &model) }
         try checkFinite(&model, options: options)
         try ModelFile.validate(model, file: path)

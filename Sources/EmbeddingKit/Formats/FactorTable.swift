@@ -129,10 +129,6 @@ struct DelimitedScanner {
 /// (the layout `embtool export --csv` writes); every other column after the
 /// label is a factor. The separator is a tab when the first line holds one.
 public enum DelimitedFactors {
-    public static func read(path: String) throws -> FactorTable {
-        try read(data: readInputFile(path), name: path)
-    }
-
     public static func read(data: Data, name: String) throws -> FactorTable {
         try data.withUnsafeBytes { raw in
             let firstLine = raw.firstIndex(of: 0x0A) ?? raw.count

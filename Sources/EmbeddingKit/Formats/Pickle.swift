@@ -263,9 +263,12 @@ public enum Pickle {
                 let python3 = ["__builtin__": "builtins", "copy_reg": "copyreg"][module] ?? module
                 let full = "\(python3).\(symbol)"
                 guard Pickle.allowedGlobals.contains(full) else {
-                    throw EmbtoolError.data("\(name): refusing pickle global '\(full)' (byte \(q)): a state dict needs only "
-                        + "collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, torch storage types "
-                        + "and the plain data types of fastai's optimizer state; nothing was imported or executed")
+                    // A class from a model library usually means torch.save(model) rather than its state dict.
+                    let why = ["torch.nn.", "fastai.", "__main__."].contains { full.hasPrefix($0) }
+                        ? "this looks like a whole pickled model (torch.save(model)); save model.state_dict() or use learn.save() instead"
+                        : "a state dict needs only collections.OrderedDict, torch._utils._rebuild_tensor_v2, "
+                            + "torch._utils._rebuild_parameter, torch storage types and the plain data types of fastai's optimizer state"
+                    throw EmbtoolError.data("\(name): refusing pickle global '\(full)' (byte \(q)): \(why); nothing was imported or executed")
                 }
                 return .global(full)
             }

@@ -5,9 +5,9 @@ import Foundation
 /// `.crc` files), one JSON object per line, `{"id":1,"features":[0.1,...]}`.
 /// Rows are sorted by id, so the order does not depend on Spark's partitions.
 public enum SparkALS {
-    /// True for a folder holding `part-*.json` files.
+    /// True for a folder holding `part-*.json` files (or compressed ones, which `read` explains).
     public static func isFactorFolder(_ path: String) -> Bool {
-        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).contains { $0.hasPrefix("part-") && $0.hasSuffix(".json") }
+        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).contains { $0.hasPrefix("part-") && $0.contains(".json") }
     }
 
     public static func read(folder: String) throws -> FactorTable {

@@ -18,11 +18,6 @@ public enum Word2Vec {
         return (n, d, end + 1)
     }
 
-    public static func read(path: String, binary: Bool) throws -> FactorTable {
-        let data = try readInputFile(path)
-        return binary ? try readBinary(data: data, name: path) : try readText(data: data, name: path)
-    }
-
     public static func readText(data: Data, name: String) throws -> FactorTable {
         let head = header(data)
         var labels: [String] = [], values: [Float] = []
