@@ -11,6 +11,24 @@ final class FormatsTextTests: XCTestCase {
         return try FactorLoader.load(path: path, options: options)
     }
 
+    /// The fast decimal path agrees with Swift's correctly rounded parser, bit for bit.
+    func testFloatParsingMatchesTheStandardLibrary() {
+        func parse(_ s: String) -> Float? { Array(s.utf8).withUnsafeBytes { TextField.float($0) } }
+        var rng = SplitMix64(seed: 3)
+        var inputs = ["16777217", "-16777219", "0.1", "1e-22", "9007199254740993", "1.", ".5", "-0", "+2.5e+3",
+                      "3.4028235e38", "1e-45", "nan", "-inf", "1e", ".", "--1", "1.2.3", "0x1p3", "12345678901234567890"]
+        for _ in 0..<20_000 {
+            let x = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
+            guard x.isFinite else { continue }
+            let d = Double(rng.nextGaussian()) * pow(10, Double(Int(rng.next() % 20)) - 10)
+            inputs += ["\(x)", String(format: "%.9g", x), String(format: "%.17g", d), String(format: "%.6e", d), "\(d)"]
+        }
+        for s in inputs {
+            let ours = parse(s), reference = Float(s)
+            XCTAssertEqual(ours?.bitPattern, reference?.bitPattern, s)
+        }
+    }
+
     func testCSVWithAndWithoutHeader() throws {
         let plain = try load("Alien (1979),0.5,-1\n\"Birdcage, The (1996)\",2e-3,3\n", name: "f.csv")
         XCTAssertEqual(plain.meta.itemLabels, ["Alien (1979)", "Birdcage, The (1996)"])

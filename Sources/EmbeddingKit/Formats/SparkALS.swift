@@ -15,31 +15,31 @@ public enum SparkALS {
         if let compressed = names.first(where: { !$0.hasSuffix(".json") && $0.contains(".json.") }) {
             throw EmbtoolError.data("\(folder)/\(compressed): compressed JSON; write the factors with .option(\"compression\", \"none\")")
         }
-        var rows: [(id: Int64, features: [Float])] = []
+        var ids: [Int64] = [], values: [Float] = []
         var width = -1
         for file in names where file.hasSuffix(".json") {
             let path = folder + "/" + file
             try readInputFile(path, allowEmpty: true).withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                values.reserveCapacity(values.count + raw.count / 8)
                 try TextScan.forEachLine(raw.bindMemory(to: UInt8.self)) { lineNumber, line in
                     var parser = JSONLine(bytes: UnsafeRawBufferPointer(line), name: "\(path):\(lineNumber)")
-                    let (id, features) = try parser.parse()
-                    if width < 0 { width = features.count }
-                    guard features.count == width else {
-                        throw EmbtoolError.data("\(path):\(lineNumber): \(features.count) features, expected \(width) as in the first row")
+                    let before = values.count
+                    ids.append(try parser.parse(appendingFeaturesTo: &values))
+                    if width < 0 { width = values.count - before }
+                    guard values.count - before == width else {
+                        throw EmbtoolError.data("\(path):\(lineNumber): \(values.count - before) features, expected \(width) as in the first row")
                     }
-                    rows.append((id, features))
                 }
             }
         }
-        guard !rows.isEmpty else { throw EmbtoolError.data("\(folder): no factors in part-*.json files") }
-        rows.sort { $0.id < $1.id }
-        for i in rows.indices.dropFirst() where rows[i].id == rows[i - 1].id {
-            throw EmbtoolError.data("\(folder): id \(rows[i].id) appears twice")
+        guard !ids.isEmpty else { throw EmbtoolError.data("\(folder): no factors in part-*.json files") }
+        // Rows in id order, whatever the partitioning.
+        let order = ids.indices.sorted { ids[$0] < ids[$1] }
+        for (a, b) in zip(order, order.dropFirst()) where ids[a] == ids[b] {
+            throw EmbtoolError.data("\(folder): id \(ids[a]) appears twice")
         }
-        var values: [Float] = []
-        values.reserveCapacity(rows.count * width)
-        for r in rows { values.append(contentsOf: r.features) }
-        return FactorTable(labels: rows.map { String($0.id) }, factors: Matrix(rows: rows.count, cols: width, data: values))
+        let factors = Matrix(rows: ids.count, cols: width, data: values).rows(order)
+        return FactorTable(labels: order.map { String(ids[$0]) }, factors: factors)
     }
 
     /// One line of Spark's JSON: an object with an integer `id` and a numeric
@@ -106,8 +106,9 @@ public enum SparkALS {
             }
         }
 
-        mutating func parse() throws -> (Int64, [Float]) {
-            var id: Int64?, features: [Float]?
+        /// The id; the features are appended to `values`.
+        mutating func parse(appendingFeaturesTo values: inout [Float]) throws -> Int64 {
+            var id: Int64?, sawFeatures = false
             try expect(0x7B)
             while !peek(0x7D) {
                 let key = TextField.text(UnsafeRawBufferPointer(rebasing: bytes[try string()]))
@@ -122,21 +123,21 @@ public enum SparkALS {
                     }
                     id = v
                 case "features":
+                    guard !sawFeatures else { throw bad("two feature arrays") }
                     try expect(0x5B)
-                    var f: [Float] = []
                     while !peek(0x5D) {
-                        f.append(try number())
+                        values.append(try number())
                         if !peek(0x5D) { try expect(0x2C) }
                     }
                     i += 1
-                    features = f
+                    sawFeatures = true
                 default:
                     try skipValue()
                 }
                 if !peek(0x7D) { try expect(0x2C) }
             }
-            guard let id, let features else { throw bad("expected {\"id\": ..., \"features\": [...]}") }
-            return (id, features)
+            guard let id, sawFeatures else { throw bad("expected {\"id\": ..., \"features\": [...]}") }
+            return id
         }
     }
 }
