@@ -219,6 +219,18 @@ public enum FactorLoader {
         return tensors.first { unwrapped($0.name) == name }
     }
 
+    static func find(any names: [String], in tensors: [TensorEntry]) -> TensorEntry? {
+        names.lazy.compactMap { find($0, in: tensors) }.first
+    }
+
+    /// The first naming convention whose item tensor the file holds, and that tensor.
+    static func matchNaming(_ tensors: [TensorEntry]) -> (Naming, TensorEntry)? {
+        for n in namings {
+            if let t = find(any: n.items, in: tensors) { return (n, t) }
+        }
+        return nil
+    }
+
     static func unwrapped(_ name: String) -> String {
         var n = Substring(name)
         while let p = wrapperPrefixes.first(where: { n.hasPrefix($0) }) { n = n.dropFirst(p.count) }
@@ -254,15 +266,15 @@ public enum FactorLoader {
                 throw EmbtoolError.data("\(path): no tensor '\(name)'; it holds \(listing())")
             }
             itemsEntry = t
-        } else if let match = namings.lazy.compactMap({ n in find(n.items[0], in: tensors).map { (n, $0) } ?? n.items.dropFirst().lazy.compactMap { find($0, in: tensors).map { t in (n, t) } }.first }).first {
-            (naming, itemsEntry) = match
-            itemBiasEntry = match.0.itemBias.lazy.compactMap { find($0, in: tensors) }.first
-            let users = match.0.users.lazy.compactMap { find($0, in: tensors) }.first
-            if match.0.dotProduct {
+        } else if let (n, t) = matchNaming(tensors) {
+            (naming, itemsEntry) = (n, t)
+            itemBiasEntry = find(any: n.itemBias, in: tensors)
+            let users = find(any: n.users, in: tensors)
+            if n.dotProduct {
                 usersEntry = users
-                userBiasEntry = match.0.userBias.lazy.compactMap { find($0, in: tensors) }.first
+                userBiasEntry = find(any: n.userBias, in: tensors)
             } else if let users {
-                notes.append("\(users.name) holds user embeddings, but \(match.0.name) feeds them to an MLP, not a dot product: not used as user factors")
+                notes.append("\(users.name) holds user embeddings, but \(n.name) feeds them to an MLP, not a dot product: not used as user factors")
             }
         } else {
             let matrices = tensors.filter { $0.shape.count == 2 && !unwrapped($0.name).hasPrefix("opt.") }
