@@ -67,6 +67,13 @@ final class FormatsHostileTests: XCTestCase {
                                                           "e.safetensors")), "unsupported dtype C64")
     }
 
+    func testEmbtoolMetadataDisagreeingWithTheFactors() throws {
+        var meta = ModelFile.metadataStrings(sampleModel().meta)
+        meta["items"] = "[\"#na#\", \"only one\"]"
+        let data = try Safetensors.encode([Tensor(name: ModelFile.itemWeight, shape: [3, 1], values: [1, 2, 3])], metadata: meta)
+        assertDataError(try FactorLoader.load(path: write(data, "m.safetensors")), "metadata lists 2 items", "3 rows")
+    }
+
     func testNaNAndInfinityWarnOrRefuse() throws {
         let path = try write(Data("a,nan,1\nb,inf,-inf\nc,1,2\n".utf8), "nan.csv")
         let warnings = WarningLog()

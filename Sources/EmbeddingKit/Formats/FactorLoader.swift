@@ -312,6 +312,12 @@ public enum FactorLoader {
         var meta: ModelMetadata
         if metadata["producer"] == "embtool" {
             meta = try ModelFile.metadata(from: metadata, file: path)
+            guard meta.itemKeys.isEmpty || meta.itemKeys.count == items.rows else {
+                throw EmbtoolError.data("\(path): metadata lists \(meta.itemKeys.count) items but the factors have \(items.rows) rows")
+            }
+            if let users, !meta.userLabels.isEmpty, meta.userLabels.count != users.rows {
+                throw EmbtoolError.data("\(path): metadata lists \(meta.userLabels.count) users but the user factors have \(users.rows) rows")
+            }
         } else {
             meta = ModelMetadata()
             meta.dataset = path
@@ -419,6 +425,10 @@ public enum FactorLoader {
                                         warn: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("embtool: warning: \($0)\n".utf8)) }) throws -> FactorModel {
         var m = model
         let name = model.source?.path ?? model.meta.dataset
+        guard model.meta.itemKeys.isEmpty || model.meta.itemKeys.count == model.itemCount else {
+            throw EmbtoolError.data("\(name): \(model.meta.itemKeys.count) item keys for \(model.itemCount) rows")
+        }
+        m.meta.itemLabels = (0..<model.itemCount).map(model.itemLabel)
         let counts = ratings.itemCounts()
         if model.meta.itemKeys.isEmpty {
             guard ratings.items.count == model.itemCount else {
@@ -431,7 +441,7 @@ public enum FactorLoader {
             m.meta.itemCounts = counts
             m.meta.itemGenres = ratings.itemGenres
         } else {
-            var labels = model.meta.itemLabels, rowCounts = [Int](repeating: 0, count: model.itemCount)
+            var labels = m.meta.itemLabels, rowCounts = [Int](repeating: 0, count: model.itemCount)
             var genres = [[String]](repeating: [], count: model.itemCount)
             var missing = 0
             for (row, key) in model.meta.itemKeys.enumerated() {
