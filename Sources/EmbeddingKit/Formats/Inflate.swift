@@ -6,14 +6,38 @@ import Foundation
 /// size the archive declares (so a small file cannot make a huge allocation
 /// without also spelling out that many bytes of back-references).
 enum Inflate {
-    static func decompress(_ input: Data, limit: Int, name: String) throws -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(min(limit, 4 * input.count + 64))
-        try input.withUnsafeBytes { raw in
-            var state = State(input: raw, limit: limit, name: name)
-            try state.run(into: &out)
+    static func decompress(_ input: Data, limit: Int, name: String) throws -> Data {
+        var out = Output(initialCapacity: min(limit, 4 * input.count + 64))
+        do {
+            try input.withUnsafeBytes { raw in
+                var state = State(input: raw, limit: limit, name: name)
+                try state.run(into: &out)
+            }
+        } catch {
+            free(out.base)
+            throw error
         }
-        return out
+        return Data(bytesNoCopy: out.base, count: out.count, deallocator: .free)
+    }
+
+    /// The output so far: a malloc'd buffer, doubled as needed (callers keep the
+    /// total within `limit`), written through a pointer so that the per-byte cost
+    /// of a literal is a store.
+    struct Output {
+        var base: UnsafeMutablePointer<UInt8>
+        var capacity: Int
+        var count = 0
+
+        init(initialCapacity: Int) {
+            capacity = max(initialCapacity, 64)
+            base = malloc(capacity)!.assumingMemoryBound(to: UInt8.self)
+        }
+
+        @inline(__always) mutating func reserve(_ n: Int, limit: Int) {
+            guard count + n > capacity else { return }
+            capacity = min(max(count + n, 2 * capacity), max(limit, count + n))
+            base = realloc(base, capacity)!.assumingMemoryBound(to: UInt8.self)
+        }
     }
 
     /// Canonical Huffman code as a lookup table indexed by the next `maxLength`
@@ -102,7 +126,7 @@ enum Inflate {
             return Int(entry >> 4)
         }
 
-        mutating func run(into out: inout [UInt8]) throws {
+        mutating func run(into out: inout Output) throws {
             var last = false
             while !last {
                 last = try bits(1) == 1
@@ -117,7 +141,7 @@ enum Inflate {
             }
         }
 
-        mutating func stored(into out: inout [UInt8]) throws {
+        mutating func stored(into out: inout Output) throws {
             // Drop to a byte boundary and hand the whole bytes still buffered back to the input.
             bitBuffer >>= UInt64(bitCount % 8)
             bitCount -= bitCount % 8
@@ -131,7 +155,9 @@ enum Inflate {
             position += 4
             guard input.count - position >= len else { throw corrupt("truncated") }
             guard limit - out.count >= len else { throw corrupt("inflates past the declared \(limit) bytes") }
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[position..<(position + len)]))
+            out.reserve(len, limit: limit)
+            if len > 0 { (out.base + out.count).update(from: input.baseAddress!.assumingMemoryBound(to: UInt8.self) + position, count: len) }
+            out.count += len
             position += len
         }
 
@@ -165,12 +191,14 @@ enum Inflate {
                     try Huffman(lengths: Array(lengths[literalCount...]), name: name))
         }
 
-        mutating func codes(_ literals: Huffman, _ distances: Huffman, into out: inout [UInt8]) throws {
+        mutating func codes(_ literals: Huffman, _ distances: Huffman, into out: inout Output) throws {
             while true {
                 let symbol = try decode(literals)
                 if symbol < 256 {
                     guard out.count < limit else { throw corrupt("inflates past the declared \(limit) bytes") }
-                    out.append(UInt8(symbol))
+                    out.reserve(1, limit: limit)
+                    out.base[out.count] = UInt8(truncatingIfNeeded: symbol)
+                    out.count += 1
                     continue
                 }
                 if symbol == 256 { return }
@@ -182,12 +210,11 @@ enum Inflate {
                 let distance = Inflate.distanceBase[d] + (try bits(Inflate.distanceExtra[d]))
                 guard distance <= out.count else { throw corrupt("back-reference before the start") }
                 guard limit - out.count >= length else { throw corrupt("inflates past the declared \(limit) bytes") }
+                out.reserve(length, limit: limit)
                 // Byte by byte: a copy may overlap the bytes it produces (distance < length).
-                var from = out.count - distance
-                for _ in 0..<length {
-                    out.append(out[from])
-                    from += 1
-                }
+                let to = out.base + out.count, from = to - distance
+                for k in 0..<length { to[k] = from[k] }
+                out.count += length
             }
         }
     }

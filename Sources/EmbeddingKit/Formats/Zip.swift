@@ -139,7 +139,7 @@ struct ZipArchive {
             guard out.count == entry.size else {
                 throw EmbtoolError.data("\(name): entry '\(entry.name)' inflates to \(out.count) bytes, the directory says \(entry.size)")
             }
-            bytes = Data(out)
+            bytes = out
         default:
             throw EmbtoolError.data("\(name): entry '\(entry.name)' uses compression method \(entry.method); only stored and deflate are supported")
         }
