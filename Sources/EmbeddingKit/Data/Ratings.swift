@@ -17,6 +17,8 @@ public struct RawRatings: Sendable {
     public var name: String = "ratings"
     /// The files that were read, for error messages and provenance.
     public var sources: [String] = []
+    /// The layout the files were read as (`.auto` for a table built in code).
+    public var format: DatasetFormat = .auto
 
     public init() {}
     public var count: Int { rating.count }
@@ -26,9 +28,12 @@ public struct RawRatings: Sendable {
 public struct ItemMeta: Codable, Equatable, Sendable {
     public var title: String
     public var genres: [String]
-    public init(title: String, genres: [String] = []) {
+    /// Release year, from the release date or the title's `(1995)`, when known.
+    public var year: Int?
+    public init(title: String, genres: [String] = [], year: Int? = nil) {
         self.title = title
         self.genres = genres
+        self.year = year
     }
 }
 
@@ -61,8 +66,8 @@ public struct Ratings: Sendable {
     public var count: Int { rating.count }
 
     /// Keys the raw table: builds Categorify vocabularies for users and items
-    /// and maps every rating onto them.
-    public init(_ raw: RawRatings, itemKey: ItemKey) throws {
+    /// and maps every rating onto them (in place when `raw` is not used after).
+    public init(_ raw: consuming RawRatings, itemKey: ItemKey) throws {
         self.itemKey = itemKey
         self.name = raw.name
         self.sources = raw.sources
@@ -73,7 +78,10 @@ public struct Ratings: Sendable {
         let users = Ratings.vocabulary(raw.userIds)
         self.users = users
         let userRow = raw.userIds.map { Int32(users.index(of: $0)!) }
-        user = raw.user.map { userRow[Int($0)] }
+        var user = raw.user
+        raw.user = []
+        RatingsParser.remap(&user, through: userRow)
+        self.user = user
 
         // The key of each raw item: its id, or its title from the catalog.
         let rawKeys: [String]
@@ -91,7 +99,10 @@ public struct Ratings: Sendable {
         let items = itemKey == .id ? Ratings.vocabulary(rawKeys) : Vocabulary.categorify(rawKeys)
         self.items = items
         let itemRow = rawKeys.map { Int32(items.index(of: $0)!) }
-        item = raw.item.map { itemRow[Int($0)] }
+        var item = raw.item
+        raw.item = []
+        RatingsParser.remap(&item, through: itemRow)
+        self.item = item
 
         // Labels and genres per item row.
         var labels = items.labels
@@ -113,8 +124,9 @@ public struct Ratings: Sendable {
     }
 
     /// Numeric ids sort numerically (as pandas' integer column does in fastai), others by code point.
+    /// Only canonical integers count as numeric (`7`, not `007`), so that every id keeps its label.
     static func vocabulary(_ ids: [String]) -> Vocabulary {
-        let numbers = ids.compactMap { Int64($0) }
+        let numbers = ids.compactMap { id in Int64(id).flatMap { String($0) == id ? $0 : nil } }
         if numbers.count == ids.count { return Vocabulary.categorify(integers: numbers) }
         return Vocabulary.categorify(ids)
     }
