@@ -44,7 +44,7 @@ extension LoaderOptions {
     /// get the ratings' labels, counts and genres.
     func load(path: String, data: DataOptions) throws -> FactorModel {
         let model = try FactorLoader.load(path: path, options: loaderOptions())
-        guard let ratings = data.data, model.meta.itemCounts.isEmpty else { return model }
-        return try FactorLoader.attachVocabulary(model, ratings: DatasetLoader.load(path: ratings, itemKey: data.itemKey))
+        guard data.data != nil, model.meta.itemCounts.isEmpty else { return model }
+        return try FactorLoader.attachVocabulary(model, ratings: data.load())
     }
 }

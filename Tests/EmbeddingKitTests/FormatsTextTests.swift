@@ -15,13 +15,15 @@ final class FormatsTextTests: XCTestCase {
     func testFloatParsingMatchesTheStandardLibrary() {
         func parse(_ s: String) -> Float? { Array(s.utf8).withUnsafeBytes { TextField.float($0) } }
         var rng = SplitMix64(seed: 3)
-        var inputs = ["16777217", "-16777219", "0.1", "1e-22", "9007199254740993", "1.", ".5", "-0", "+2.5e+3",
+        // Float midpoints: 2^24 + 1 exactly, and 1 + 2^-24 written with 19 digits (just below and above).
+        var inputs = ["16777217", "-16777219", "1.000000059604644775", "1.000000059604644776", "1.000000059604644", "0.1", "1e-22", "9007199254740993", "1.", ".5", "-0", "+2.5e+3",
                       "3.4028235e38", "1e-45", "nan", "-inf", "1e", ".", "--1", "1.2.3", "0x1p3", "12345678901234567890"]
         for _ in 0..<20_000 {
             let x = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
             guard x.isFinite else { continue }
             let d = Double(rng.nextGaussian()) * pow(10, Double(Int(rng.next() % 20)) - 10)
-            inputs += ["\(x)", String(format: "%.9g", x), String(format: "%.17g", d), String(format: "%.6e", d), "\(d)"]
+            inputs += ["\(x)", String(format: "%.9g", x), String(format: "%.17g", d), String(format: "%.6e", d), "\(d)",
+                       String(format: "%.18e", d), String(format: "%.18e", Double(x))]
         }
         for s in inputs {
             let ours = parse(s), reference = Float(s)

@@ -38,10 +38,13 @@ enum TextField {
     static let powersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }
 
     /// Clinger's fast path: `[-+]digits[.digits][e[-+]digits]` with at most 19
-    /// significant digits, mantissa m <= 2^53 and 10^|e| <= 10^22, so that m and
-    /// 10^e are exact doubles and one IEEE multiply or divide rounds correctly.
-    /// Rounding that double to Float is correct unless it sits exactly on a Float
-    /// midpoint (the true value may lie on either side): then nil, and the slow path decides.
+    /// significant digits and 10^|e| <= 10^22. With mantissa m <= 2^53, m and 10^e
+    /// are exact doubles and one IEEE multiply or divide rounds correctly; rounding
+    /// that double to Float is then correct unless it sits exactly on a Float
+    /// midpoint. A larger m (NumPy's `%.18e` has 19 digits) rounds twice, so the
+    /// double may be off by two units in its last place: it is used only when no
+    /// Float midpoint lies within three units of it. Otherwise nil, and the slow
+    /// path decides.
     @inline(__always)
     static func fastFloat(_ f: UnsafeRawBufferPointer) -> Float? {
         var i = 0
@@ -76,10 +79,11 @@ enum TextField {
             guard expDigits > 0 else { return nil }
             exponent += expNegative ? -e : e
         }
-        guard i == n, mantissa <= 1 << 53, exponent >= -22, exponent <= 22 else { return nil }
+        guard i == n, exponent >= -22, exponent <= 22 else { return nil }
         let d = exponent < 0 ? Double(mantissa) / powersOfTen[-exponent] : Double(mantissa) * powersOfTen[exponent]
         // A Float midpoint has bit 28 of the double's 52-bit fraction set and bits 0-27 clear.
-        guard d.bitPattern & 0x1FFF_FFFF != 0x1000_0000 else { return nil }
+        let distance = abs(Int(d.bitPattern & 0x1FFF_FFFF) - 0x1000_0000)
+        guard distance > (mantissa <= 1 << 53 ? 0 : 3) else { return nil }
         let v = Float(d)
         return negative ? -v : v
     }

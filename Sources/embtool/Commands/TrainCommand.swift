@@ -1,8 +1,264 @@
 import ArgumentParser
 import EmbeddingKit
+import Foundation
+
+extension Recipe: ExpressibleByArgument {}
 
 struct TrainCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train", abstract: "Train fastbook's dot-product-with-bias model and write a model file.")
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train fastbook's dot-product-with-bias model and write a model file.",
+        discussion: """
+        The default recipe is exactly fastbook chapter 8's: collab_learner(dls, n_factors=50, \
+        y_range=(0, 5.5)) then learn.fit_one_cycle(5, 5e-3, wd=0.1) — Adam with fastai's \
+        defaults, decoupled weight decay on every parameter, the one-cycle schedule of \
+        learning rate and momentum, batches of 64. '--recipe best' trains a Bayesian matrix \
+        factorisation by Gibbs sampling instead, for the lowest error.
 
-    func run() throws { throw notYet("train", issue: 3) }
+        The model file is safetensors with the names of fastai's EmbeddingDotBias state dict \
+        (u_weight.weight, i_weight.weight, u_bias.weight, i_bias.weight), so \
+        model.load_state_dict(safetensors.torch.load_file(path)) works in fastai.
+
+        Examples:
+          embtool train                               fastbook's run on a random 20% split
+          embtool train --split u1 --seed 7           GroupLens' fold u1, another seed
+          embtool train --no-bias --y-range none      the chapter's first DotProduct model
+          embtool train --recipe best --split u1 -o best.safetensors
+        """)
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: ArgumentHelp("Held-out ratings: 'random' (--valid-pct of them), GroupLens' folds 'u1'...'u5', or 'none'.", valueName: "split"))
+    var split = "random"
+
+    @Option(help: ArgumentHelp("Fraction held out by --split random.", valueName: "fraction"))
+    var validPct = 0.2
+
+    @Option(help: ArgumentHelp("Seed of --split random, kept apart from --seed so that seeds compare on one split.", valueName: "n"))
+    var splitSeed: UInt64 = 42
+
+    @Option(help: ArgumentHelp(
+        "'fastai' (fastbook's recipe), 'sparse' (the same on sparse gradients, for large data), 'best' (Bayesian MF, lowest error) or 'auto'.",
+        discussion: "auto: 'fastai' when its dense Adam pass costs at most 1e10 parameter updates per epoch ((users + items) x (factors + 1) x batches), else 'sparse'.",
+        valueName: "recipe"))
+    var recipe: Recipe = .auto
+
+    @Option(help: ArgumentHelp("Train on ratings generated in memory in the shape of ml-100k, ml-1m or ml-25m instead of --data (for benchmarks).", valueName: "shape"))
+    var synthetic: String?
+
+    @Option(help: ArgumentHelp("Epochs of the one-cycle schedule (recipe fastai).", valueName: "n"))
+    var epochs = 5
+
+    @Option(help: ArgumentHelp("Peak learning rate of the one-cycle schedule (recipe fastai).", valueName: "rate"))
+    var lr: Float = 5e-3
+
+    @Option(help: ArgumentHelp("Decoupled weight decay: each step multiplies every parameter by 1 - lr*wd (recipe fastai).", valueName: "wd"))
+    var wd: Float = 0.1
+
+    @Option(name: .customLong("bs"), help: ArgumentHelp("Ratings per mini-batch; the last incomplete batch of an epoch is dropped (recipe fastai).", valueName: "n"))
+    var batchSize = 64
+
+    @Option(help: ArgumentHelp("Gibbs sweeps (recipe best); the first \(TrainConfig().burnIn) are burn-in.", valueName: "n"))
+    var sweeps = TrainConfig().sweeps
+
+    @Option(help: ArgumentHelp("Rank of the sampled factors (recipe best); the model file holds --factors.", valueName: "k"))
+    var samplerFactors = TrainConfig().samplerFactors
+
+    @Option(help: ArgumentHelp("Latent factors per user and item.", valueName: "k"))
+    var factors = 50
+
+    @Option(help: ArgumentHelp("Seed of the initial factors and of the batch order (or of the sampler).", valueName: "n"))
+    var seed: UInt64 = 42
+
+    @Flag(help: "Train fastbook's DotProduct: no user or item biases.")
+    var noBias = false
+
+    @Option(help: ArgumentHelp("Squash predictions into LOW,HIGH with sigmoid_range, or 'none' for the raw dot product.", valueName: "LOW,HIGH|none"))
+    var yRange = "0,5.5"
+
+    @Option(help: ArgumentHelp("Threads (default: 2, or 1 on a single core). Results do not depend on it.", valueName: "n"))
+    var threads: Int?
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp(
+        "Where to write the model.", discussion: "Default: $EMBTOOL_HOME/models/<dataset>.safetensors.", valueName: "path"))
+    var output: String?
+
+    @Flag(help: "Print one JSON object on stdout instead of the table.")
+    var json = false
+
+    func parsedYRange() throws -> ModelMetadata.YRange? {
+        if yRange.lowercased() == "none" { return nil }
+        let parts = yRange.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let low = parts[0], let high = parts[1], low.isFinite, high.isFinite, low < high else {
+            throw ValidationError("--y-range must be 'none' or LOW,HIGH with LOW < HIGH, e.g. 0,5.5")
+        }
+        return .init(low: low, high: high)
+    }
+
+    func config() throws -> TrainConfig {
+        var c = TrainConfig()
+        c.recipe = recipe
+        c.factors = factors
+        c.epochs = epochs
+        c.lr = lr
+        c.wd = wd
+        c.batchSize = batchSize
+        c.seed = seed
+        c.useBias = !noBias
+        c.yRange = try parsedYRange()
+        c.sweeps = sweeps
+        c.samplerFactors = samplerFactors
+        if let threads { c.threads = threads }
+        return c
+    }
+
+    func validate() throws {
+        guard validPct > 0, validPct < 1 else { throw ValidationError("--valid-pct must be between 0 and 1") }
+        _ = try Split(name: split, validPct: validPct, seed: splitSeed)
+        if let synthetic, SyntheticRatings.shape(named: synthetic) == nil {
+            throw ValidationError("--synthetic must be one of \(SyntheticRatings.shapes.map(\.name).joined(separator: ", "))")
+        }
+        do { try config().validate() } catch let error as EmbtoolError { throw ValidationError(error.message) }
+    }
+
+    func run() throws {
+        var config = try config()
+        let loadStart = DispatchTime.now().uptimeNanoseconds
+        let ratings = try synthetic.flatMap(SyntheticRatings.shape(named:)).map { try SyntheticRatings.generate($0, seed: seed) }
+            ?? data.load()
+        note(String(format: "read %d ratings in %.2f s", ratings.count, Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9))
+        let splitter = try Split(name: split, validPct: validPct, seed: splitSeed)
+        // Without a split, train on the table itself rather than on a copy of it.
+        let (train, valid) = splitter == .none ? (ratings, ratings.subset([])) : splitter.apply(ratings)
+        config.notes["split"] = split.lowercased()
+        if case .random = splitter {
+            config.notes["valid_pct"] = String(validPct)
+            config.notes["split_seed"] = String(splitSeed)
+        }
+        let path = output ?? EmbtoolHome.modelPath(dataset: ratings.name)
+        let resolved = recipe.resolved(ratings: train.count, users: train.users.count, items: train.items.count,
+                                       factors: factors, batchSize: batchSize)
+        note("training recipe \(resolved.rawValue) on \(train.count) ratings of \(ratings.name) (\(train.users.count - 1) users, \(train.items.count - 1) items), validating on \(valid.count) (\(split))")
+
+        let table = EpochTable(recipe: resolved, printRows: !json)
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result = try Trainer.train(train, valid: valid.count > 0 ? valid : nil, config: config) { table.update($0) }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        table.finish()
+
+        try ModelFile.save(result.model, to: path)
+        let score = valid.count > 0 ? Evaluation.score(result.model, on: valid) : nil
+        if json {
+            try printJSON(TrainReport(epochs: result.epochs, validMSE: score?.mse, validRMSE: score?.rmse,
+                                      validMAE: score?.mae, seconds: seconds, model: path, recipe: resolved.rawValue,
+                                      split: split.lowercased(), trainRatings: train.count, validRatings: valid.count))
+        } else {
+            if let score {
+                print(String(format: "valid MSE %.4f  RMSE %.4f  MAE %.4f  on %d ratings; trained in %.2f s", score.mse, score.rmse, score.mae, score.n, seconds))
+            } else {
+                print(String(format: "trained in %.2f s on all ratings (--split none: nothing held out)", seconds))
+            }
+            fflush(stdout)
+        }
+        note("wrote \(path)")
+    }
+}
+
+/// The `--json` document of `embtool train`.
+struct TrainReport: Encodable {
+    var epochs: [EpochStats]
+    var validMSE: Double?
+    var validRMSE: Double?
+    var validMAE: Double?
+    /// Wall time of training, without loading data or writing the model.
+    var seconds: Double
+    var model: String
+    var recipe: String
+    var split: String
+    var trainRatings: Int
+    var validRatings: Int
+
+    enum CodingKeys: String, CodingKey {
+        case epochs, seconds, model, recipe, split
+        case validMSE = "valid_mse", validRMSE = "valid_rmse", validMAE = "valid_mae"
+        case trainRatings = "train_ratings", validRatings = "valid_ratings"
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(epochs, forKey: .epochs)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(model, forKey: .model)
+        try c.encode(recipe, forKey: .recipe)
+        try c.encode(split, forKey: .split)
+        try c.encode(validMSE, forKey: .validMSE)   // null when nothing is held out
+        try c.encode(validRMSE, forKey: .validRMSE)
+        try c.encode(validMAE, forKey: .validMAE)
+        try c.encode(trainRatings, forKey: .trainRatings)
+        try c.encode(validRatings, forKey: .validRatings)
+    }
+}
+
+/// fastai's results table (epoch, train_loss, valid_loss, time) on stdout, one
+/// row per finished epoch, with a progress bar on stderr while an epoch runs
+/// when stderr is a terminal, and one plain status line per epoch otherwise.
+final class EpochTable {
+    let recipe: Recipe
+    let printRows: Bool
+    let terminal = isatty(STDERR_FILENO) != 0
+    private var headerPrinted = false
+    private var barShown = false
+
+    init(recipe: Recipe, printRows: Bool) {
+        self.recipe = recipe
+        self.printRows = printRows
+    }
+
+    var unit: String { recipe == .best ? "sweep" : "epoch" }
+    /// A Gibbs run has hundreds of sweeps: the table shows every 20th.
+    var printEvery: Int { recipe == .best ? 20 : 1 }
+
+    func update(_ p: TrainProgress) {
+        guard let row = p.finished else {
+            if terminal { showBar(p.epoch, of: p.epochs, fraction: p.fraction) }
+            return
+        }
+        clearBar()
+        let last = row.epoch + 1 == p.epochs
+        let shown = (row.epoch + 1) % printEvery == 0 || last
+        if printRows && shown {
+            if !headerPrinted {
+                print("\(unit.padding(toLength: 7, withPad: " ", startingAt: 0))train_loss  valid_loss  time")
+                headerPrinted = true
+            }
+            let valid = row.validLoss.map { String(format: "%-10.6f", $0) } ?? "-         "
+            print(String(format: "%-6d %-10.6f  %@  %.3fs", row.epoch, row.trainLoss, valid, row.seconds))
+            fflush(stdout)
+        }
+        if terminal {
+            // Sweeps are short: the bar tracks the whole run rather than one sweep.
+            if recipe == .best && !last { showBar(row.epoch + 1, of: p.epochs, fraction: Double(row.epoch + 1) / Double(p.epochs)) }
+        } else if shown {
+            let valid = row.validLoss.map { String(format: ", valid_loss %.6f", $0) } ?? ""
+            note(String(format: "\(unit) %d/%d: train_loss %.6f%@ (%.3f s)", row.epoch + 1, p.epochs, row.trainLoss, valid, row.seconds))
+        }
+    }
+
+    private func showBar(_ index: Int, of count: Int, fraction: Double) {
+        let width = 30
+        let done = min(width, Int(fraction * Double(width)))
+        let bar = String(repeating: "█", count: done) + String(repeating: "·", count: width - done)
+        let label = recipe == .best ? "\(unit)s \(index)/\(count)" : "\(unit) \(index + 1)/\(count)"
+        FileHandle.standardError.write(Data("\r\(label) \(bar) \(Int(fraction * 100))%".utf8))
+        barShown = true
+    }
+
+    func finish() { clearBar() }
+
+    private func clearBar() {
+        if barShown {
+            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+            barShown = false
+        }
+    }
 }

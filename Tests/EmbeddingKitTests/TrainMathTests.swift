@@ -1,0 +1,152 @@
+@testable import EmbeddingKit
+import Foundation
+import XCTest
+
+/// The maths of fastai's recipe, each piece against an independent computation.
+final class TrainMathTests: XCTestCase {
+    func testSigmoidRangeAndItsSlopeAgainstFiniteDifferences() {
+        for x: Float in [-6, -1.5, -0.2, 0, 0.3, 2, 5] {
+            let (y, slope) = sigmoidRangeWithSlope(x, low: 0, high: 5.5)
+            XCTAssertEqual(Double(y), 5.5 / (1 + exp(-Double(x))), accuracy: 1e-5)
+            // Central difference in Double: f(x) = 5.5 / (1 + e^-x).
+            let h = 1e-4
+            let f = { (t: Double) in 5.5 / (1 + exp(-t)) }
+            let numeric = (f(Double(x) + h) - f(Double(x) - h)) / (2 * h)
+            XCTAssertEqual(Double(slope), numeric, accuracy: 1e-5, "x = \(x)")
+        }
+        let (y, slope) = sigmoidRangeWithSlope(0, low: 1, high: 5)
+        XCTAssertEqual(y, 3)
+        XCTAssertEqual(slope, 1)  // (5 - 1) * 1/2 * 1/2
+    }
+
+    func testOneAdamStepAgainstAHandComputedUpdate() {
+        // fastai, step t = 3: p *= 1 - lr*wd; m = mom*m + (1-mom)*g; v = sqr_mom*v + (1-sqr_mom)*g^2;
+        // p -= lr / (1 - mom^t) * m / (sqrt(v / (1 - sqr_mom^t)) + eps)
+        let lr = 0.01, mom = 0.9, wd = 0.1, t = 3.0
+        let p0 = 0.5, g = 0.2, m0 = 0.1, v0 = 0.04
+        let m1 = 0.9 * m0 + 0.1 * g                         // 0.11
+        let v1 = 0.99 * v0 + 0.01 * g * g                   // 0.04
+        let expected = p0 * (1 - lr * wd) - lr / (1 - pow(mom, t)) * m1 / ((v1 / (1 - pow(0.99, t))).squareRoot() + 1e-5)
+
+        var p: [Float] = [Float(p0)], grad: [Float] = [Float(g)], m: [Float] = [Float(m0)], q: [Float] = [Float(v0.squareRoot())]
+        let step = AdamStep(lr: lr, mom: mom, wd: wd, step: 3)
+        step.apply(params: &p, grads: &grad, gradAvg: &m, sqrtSqrAvg: &q, count: 1)
+        XCTAssertEqual(Double(p[0]), expected, accuracy: 1e-7)
+        XCTAssertEqual(Double(m[0]), m1, accuracy: 1e-8)
+        XCTAssertEqual(Double(q[0] * q[0]), v1, accuracy: 1e-8)
+        XCTAssertEqual(grad[0], 0, "the step clears the gradient for the next batch")
+    }
+
+    func testTheZeroGradientStepIsTheFullStepWithAZeroGradient() {
+        // Eleven values so both the SIMD body and the scalar tail run.
+        let n = 11
+        let p0 = (0..<n).map { Float($0) * 0.1 - 0.4 }, m0 = (0..<n).map { Float($0 % 3) * 0.01 - 0.01 }
+        let q0 = (0..<n).map { Float($0) * 0.003 }
+        let step = AdamStep(lr: 0.004, mom: 0.87, wd: 0.1, step: 40)
+        var (p1, m1, q1, g) = (p0, m0, q0, [Float](repeating: 0, count: n))
+        step.apply(params: &p1, grads: &g, gradAvg: &m1, sqrtSqrAvg: &q1, count: n)
+        var (p2, m2, q2) = (p0, m0, q0)
+        step.applyZeroGradient(params: &p2, gradAvg: &m2, sqrtSqrAvg: &q2, count: n)
+        for j in 0..<n {
+            XCTAssertEqual(p2[j], p1[j], accuracy: 1e-7)
+            XCTAssertEqual(m2[j], m1[j], accuracy: 1e-9)
+            XCTAssertEqual(q2[j], q1[j], accuracy: 1e-7)
+        }
+        XCTAssertNotEqual(p2[2], p0[2] * (1 - 0.004 * 0.1), "momentum still moves a row with no gradient")
+    }
+
+    func testOneCycleScheduleAtStartPeakAndEnd() {
+        // fastai: lr cosine from lr_max/25 to lr_max over the first 25%, then to lr_max/1e5;
+        // mom from 0.95 to 0.85 and back.
+        let s = OneCycleSchedule(lrMax: 5e-3)
+        XCTAssertEqual(s.lr(at: 0), 5e-3 / 25, accuracy: 1e-15)
+        XCTAssertEqual(s.mom(at: 0), 0.95, accuracy: 1e-15)
+        XCTAssertEqual(s.lr(at: 0.25), 5e-3, accuracy: 1e-15)
+        XCTAssertEqual(s.mom(at: 0.25), 0.85, accuracy: 1e-15)
+        XCTAssertEqual(s.lr(at: 1), 5e-3 / 1e5, accuracy: 1e-15)
+        XCTAssertEqual(s.mom(at: 1), 0.95, accuracy: 1e-15)
+        // Halfway up, cos(π/2) = 0: exactly the midpoint; 3/4 of the way down likewise by symmetry.
+        XCTAssertEqual(s.lr(at: 0.125), (5e-3 / 25 + 5e-3) / 2, accuracy: 1e-15)
+        XCTAssertEqual(s.mom(at: 0.625), 0.9, accuracy: 1e-12)
+        // A general point against the formula start + (1 + cos(π(1 - t)))(end - start)/2.
+        let t = (0.7 - 0.25) / 0.75
+        XCTAssertEqual(s.lr(at: 0.7), 5e-3 + (1 + cos(Double.pi * (1 - t))) * (5e-8 - 5e-3) / 2, accuracy: 1e-15)
+    }
+
+    func testSmoothLossIsFastaisDebiasedAverage() {
+        var s = SmoothLoss()
+        s.add(2)
+        XCTAssertEqual(s.value, 2, accuracy: 1e-12)  // debiasing makes the first value exact
+        s.add(1)
+        // (0.98 * 0.02 * 2 + 0.02 * 1) / (1 - 0.98^2)
+        XCTAssertEqual(s.value, (0.98 * 0.02 * 2 + 0.02) / (1 - 0.98 * 0.98), accuracy: 1e-12)
+    }
+}
+
+/// Replays a run recorded from fastai itself (bench/train_fastai_fixture.py:
+/// `collab_learner(n_factors=3, y_range=(0, 5.5))`, `fit_one_cycle(3, 0.05, wd=0.1)`
+/// on 40 synthetic ratings): same initial weights and batches, embtool's
+/// optimiser, loss and schedule. Every batch loss and the final weights must
+/// match PyTorch's.
+final class TrainFastaiReplayTests: XCTestCase {
+    struct Fixture: Decodable {
+        struct Step: Decodable { var x: [[Int]]; var y: [Float]; var lr: Double; var mom: Double; var loss: Float }
+        struct Valid: Decodable { var x: [[Int]]; var y: [Float] }
+        var n_users: Int, n_items: Int, factors: Int, epochs: Int, lr_max: Double, wd: Double, batches_per_epoch: Int
+        var `init`: [String: [[Float]]]
+        var final: [String: [[Float]]]
+        var steps: [Step]
+        var train_loss: [Double], valid_loss: [Double]
+        var valid: Valid
+    }
+
+    func testReplaysARealFastaiRun() throws {
+        let f = try JSONDecoder().decode(Fixture.self, from: Data(Self.fixture.utf8))
+        XCTAssertEqual(f.steps.count, f.epochs * f.batches_per_epoch)
+        let schedule = OneCycleSchedule(lrMax: f.lr_max)
+        for threads in [1, 2] {
+            let pool = WorkerPool(threads: threads)
+            defer { pool.shutdown() }
+            let net = DotBiasAdam(users: f.n_users, items: f.n_items, factors: f.factors, useBias: true,
+                                  yRange: .init(low: 0, high: 5.5), maxBatch: 8, pool: pool)
+            net.load(userWeight: f.`init`["u_weight.weight"]!.flatMap { $0 }, itemWeight: f.`init`["i_weight.weight"]!.flatMap { $0 },
+                     userBias: f.`init`["u_bias.weight"]!.flatMap { $0 }, itemBias: f.`init`["i_bias.weight"]!.flatMap { $0 })
+            var smooth = SmoothLoss()
+            for (t, s) in f.steps.enumerated() {
+                let pos = Double(t) / Double(f.steps.count)
+                // fastai computes the position within a phase in float32 (`combine_scheds`).
+                XCTAssertEqual(schedule.lr(at: pos), s.lr, accuracy: 1e-7 * f.lr_max, "lr of step \(t)")
+                XCTAssertEqual(schedule.mom(at: pos), s.mom, accuracy: 1e-7, "mom of step \(t)")
+                let user = s.x.map { Int32($0[0]) }, item = s.x.map { Int32($0[1]) }
+                let rows = (0..<Int32(s.y.count)).map { $0 }
+                let loss = rows.withUnsafeBufferPointer { rows in
+                    net.step(rows: rows, user: user, item: item, rating: s.y,
+                             adam: AdamStep(lr: schedule.lr(at: pos), mom: schedule.mom(at: pos), wd: f.wd, step: t + 1))
+                }
+                XCTAssertEqual(loss, s.loss, accuracy: 2e-6, "loss of step \(t)")
+                smooth.add(Double(loss))
+                if (t + 1) % f.batches_per_epoch == 0 {
+                    XCTAssertEqual(smooth.value, f.train_loss[t / f.batches_per_epoch], accuracy: 1e-5, "train_loss column")
+                }
+            }
+            let model = net.model(meta: ModelMetadata())
+            func close(_ a: [Float]?, _ b: [[Float]]?, _ name: String) {
+                let b = b!.flatMap { $0 }
+                XCTAssertEqual(a?.count, b.count, name)
+                let worst = zip(a ?? [], b).map { abs($0 - $1) }.max() ?? .infinity
+                XCTAssertLessThan(worst, 1e-5, "\(name) differs from fastai's by \(worst) (threads \(threads))")
+            }
+            close(model.userFactors?.data, f.final["u_weight.weight"], "u_weight")
+            close(model.itemFactors.data, f.final["i_weight.weight"], "i_weight")
+            close(model.userBias, f.final["u_bias.weight"], "u_bias")
+            close(model.itemBias, f.final["i_bias.weight"], "i_bias")
+            let mse = net.meanSquaredError(user: f.valid.x.map { Int32($0[0]) }, item: f.valid.x.map { Int32($0[1]) }, rating: f.valid.y)
+            XCTAssertEqual(mse, f.valid_loss.last!, accuracy: 1e-5, "valid_loss column")
+        }
+    }
+
+    /// Output of `bench/train_fastai_fixture.py` (fastai 2.8.12, PyTorch 2.15).
+    static let fixture = #"""
+{"n_users":8,"n_items":7,"factors":3,"epochs":3,"lr_max":0.05,"wd":0.1,"batches_per_epoch":4,"init":{"u_weight.weight":[[0.010950213298201561,-0.005064866039901972,0.0009977540466934443],[-0.0065397340804338455,0.007316936738789082,-0.014343858696520329],[-0.005008130334317684,0.0017163313459604979,0.011119632050395012],[0.006155448965728283,0.0019382202299311757,-0.005832138005644083],[0.008539420552551746,0.012465682812035084,0.005057213827967644],[0.00950511172413826,-0.011334174312651157,-0.0010103476233780384],[0.0034335374366492033,-0.010702777653932571,-0.008742631413042545],[-0.014647993259131908,-0.012629283592104912,0.01122018788009882]],"i_weight.weight":[[0.00037456900463439524,-0.006378393154591322,-0.008147554472088814],[-0.0068950653076171875,0.004175342619419098,0.01165701262652874],[0.005269321613013744,0.01619253307580948,-0.009639762341976166],[0.0014152037911117077,-0.0016366095514968038,-0.0035822256468236446],[-0.0005944386939518154,-0.0030357560608536005,0.002388741821050644],[0.013440011069178581,0.0010322568705305457,0.011003541760146618],[-0.003416801802814007,0.009473389014601707,0.0062233018688857555]],"u_bias.weight":[[0.005307833664119244],[-0.004644942935556173],[0.007339825388044119],[-0.004393826238811016],[0.009254568256437778],[0.00800270028412342],[-0.0043762498535215855],[-0.004595281556248665]],"i_bias.weight":[[-0.01356344111263752],[-0.01224474050104618],[-0.016767846420407295],[0.0051730903796851635],[0.0033494336530566216],[-0.003919284790754318],[0.013773582875728607]]},"steps":[{"x":[[1,1],[3,5],[4,1],[2,4],[5,2],[7,4],[7,2],[1,2]],"y":[2.0,4.0,4.0,3.0,3.0,5.0,2.0,4.0],"lr":0.002,"mom":0.95,"loss":1.3800448179244995},{"x":[[3,6],[3,4],[5,3],[4,6],[3,5],[1,4],[1,3],[4,5]],"y":[4.0,5.0,2.0,1.0,4.0,2.0,4.0,4.0],"lr":0.014000000648665212,"mom":0.9249999986486142,"loss":1.9469884634017944},{"x":[[1,2],[4,6],[5,2],[7,2],[5,5],[4,6],[2,6],[5,3]],"y":[4.0,1.0,3.0,2.0,5.0,1.0,2.0,2.0],"lr":0.03800000129733038,"mom":0.8749999972972283,"loss":1.8303831815719604},{"x":[[3,4],[7,6],[4,2],[6,2],[6,3],[6,3],[2,3],[3,4]],"y":[5.0,2.0,5.0,2.0,2.0,2.0,4.0,5.0],"lr":0.05,"mom":0.85,"loss":2.287963390350342},{"x":[[5,5],[7,2],[7,6],[2,3],[1,5],[1,3],[1,4],[2,2]],"y":[5.0,2.0,2.0,4.0,2.0,4.0,2.0,1.0],"lr":0.04849233017398109,"mom":0.8530153698057359,"loss":1.6955292224884033},{"x":[[3,4],[4,2],[6,1],[6,1],[5,2],[3,4],[5,4],[6,2]],"y":[5.0,5.0,2.0,2.0,3.0,5.0,3.0,2.0],"lr":0.04415117023554718,"mom":0.8616977765066707,"loss":1.797214150428772},{"x":[[5,3],[4,6],[3,2],[6,6],[3,2],[2,6],[7,5],[5,4]],"y":[2.0,1.0,1.0,3.0,1.0,2.0,4.0,3.0],"lr":0.03750012432431383,"mom":0.8750000013513858,"loss":1.6635440587997437},{"x":[[2,3],[7,6],[7,5],[1,2],[4,2],[7,2],[3,4],[5,2]],"y":[4.0,2.0,4.0,4.0,5.0,2.0,5.0,3.0],"lr":0.029341413078594034,"mom":0.8913175870186821,"loss":1.5764191150665283},{"x":[[1,4],[2,3],[2,6],[2,3],[6,3],[5,5],[7,4],[6,1]],"y":[2.0,4.0,2.0,4.0,2.0,5.0,5.0,2.0],"lr":0.02065908692140597,"mom":0.9086824129813178,"loss":1.5713317394256592},{"x":[[5,4],[5,2],[6,1],[4,3],[3,4],[5,1],[1,2],[6,6]],"y":[3.0,3.0,2.0,3.0,5.0,4.0,4.0,3.0],"lr":0.012500373648627702,"mom":0.9250000027027716,"loss":0.7747291326522827},{"x":[[7,5],[5,2],[2,3],[6,2],[1,1],[2,4],[2,4],[6,1]],"y":[4.0,3.0,4.0,2.0,2.0,3.0,3.0,2.0],"lr":0.005849332773528879,"mom":0.938302217475117,"loss":0.45208290219306946},{"x":[[1,1],[6,6],[7,4],[7,2],[7,5],[6,6],[5,1],[7,6]],"y":[2.0,3.0,5.0,2.0,4.0,3.0,4.0,2.0],"lr":0.0015081692256079526,"mom":0.946984631395098,"loss":1.082223892211914}],"final":{"u_weight.weight":[[0.010621732100844383,-0.004912931472063065,0.0009678237256594002],[-0.0011025849962607026,0.17939601838588715,-0.21154235303401947],[-0.12236566096544266,0.014048542827367783,0.08400234580039978],[0.02177414670586586,-0.07147485017776489,0.21013237535953522],[0.22706326842308044,0.16402077674865723,-0.043995201587677],[0.1765633225440979,0.12389426678419113,0.1575985699892044],[-0.012309684418141842,-0.1730562299489975,0.03425740450620651],[0.019284525886178017,-0.05187312141060829,0.23639877140522003]],"i_weight.weight":[[0.0003633328014984727,-0.006187054328620434,-0.0079031465575099],[-0.03975649178028107,0.12033412605524063,-0.0217402596026659],[0.19338254630565643,0.19036157429218292,-0.13480718433856964],[-0.03684837371110916,0.12522178888320923,-0.019694384187459946],[0.12024091929197311,-0.030316460877656937,0.21246853470802307],[0.16056184470653534,0.06778810173273087,0.15325520932674408],[-0.05186134949326515,-0.028306419029831886,-0.1768711805343628]],"u_bias.weight":[[0.005148610100150108],[0.09625747054815292],[0.02953876554965973],[0.14875219762325287],[0.016582326963543892],[0.13476194441318512],[-0.15596139430999756],[-0.06559327244758606]],"i_bias.weight":[[-0.013156566768884659],[-0.05468728393316269],[0.03638993576169014],[0.05769313871860504],[0.1853625625371933],[0.1893458515405655],[-0.16655129194259644]]},"train_loss":[1.867920994758606,1.7711678743362427,1.4806935787200928],"valid_loss":[2.0497488975524902,2.176267147064209,2.175485372543335],"valid":{"x":[[7,3],[2,1],[7,1],[5,6],[3,1],[6,5],[1,6],[4,4]],"y":[4.0,4.0,5.0,1.0,2.0,1.0,2.0,2.0]}}
+"""#
+}

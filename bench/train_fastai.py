@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Helper of bench/train_fastai: fastai and embtool, same files, same recipe, in one run."""
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+warnings.filterwarnings("ignore")
+import pandas as pd
+import torch
+from fastai.collab import CollabDataLoaders, TabularCollab, collab_learner
+from fastai.tabular.all import Categorify, TransformBlock
+
+
+def movielens(folder):
+    """u.data in file order (GroupLens' folds are line ranges of it), items keyed by title."""
+    ratings = pd.read_csv(f"{folder}/u.data", sep="\t", header=None, names=["user", "movie", "rating", "timestamp"])
+    movies = pd.read_csv(f"{folder}/u.item", sep="|", encoding="latin-1", usecols=(0, 1),
+                         names=("movie", "title"), header=None)
+    ratings["title"] = ratings.movie.map(dict(zip(movies.movie, movies.title)))
+    return ratings[["user", "title", "rating"]]
+
+
+def fastai_run(df, split, seed):
+    torch.manual_seed(seed)
+    if split == "u1":
+        # mku.sh: u1.test is lines 1-20000 of u.data, u1.base the rest.
+        splits = (list(range(20000, len(df))), list(range(20000)))
+        to = TabularCollab(df, [Categorify], ["user", "title"], y_names=["rating"],
+                           y_block=TransformBlock(), splits=splits)
+        dls = to.dataloaders(bs=64)
+    else:
+        dls = CollabDataLoaders.from_df(df, item_name="title", bs=64, seed=42)
+    learn = collab_learner(dls, n_factors=50, y_range=(0, 5.5))
+    with learn.no_bar(), learn.no_logging():
+        start = time.perf_counter()
+        learn.fit_one_cycle(5, 5e-3, wd=0.1)
+        seconds = time.perf_counter() - start
+        mse = float(learn.validate()[0])
+    return seconds, math.sqrt(mse)
+
+
+def embtool_run(embtool, data, split, seed, out):
+    start = time.perf_counter()
+    proc = subprocess.run([embtool, "train", "--data", data, "--split", split, "--seed", str(seed),
+                           "-o", out, "--json"], capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - start
+    report = json.loads(proc.stdout)
+    return report["seconds"], report["valid_rmse"], wall
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--embtool", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--reps", type=int, default=3)
+    args = ap.parse_args()
+    df = movielens(args.data)
+    print(f"fastai {__import__('fastai').__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+          f"{os.cpu_count()} cores", file=sys.stderr)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for split in ["u1", "random"]:
+            fa, em = [], []
+            for rep in range(args.reps):
+                seed = rep + 1
+                fa.append(fastai_run(df, split, seed))
+                em.append(embtool_run(args.embtool, args.data, split, seed, f"{tmp}/m.safetensors"))
+                print(f"{split} seed {seed}: fastai {fa[-1][0]:.2f} s RMSE {fa[-1][1]:.4f} | "
+                      f"embtool {em[-1][0]:.3f} s (process {em[-1][2]:.3f} s) RMSE {em[-1][1]:.4f}", file=sys.stderr)
+            fa_t = statistics.median(r[0] for r in fa)
+            em_t = statistics.median(r[0] for r in em)
+            em_wall = statistics.median(r[2] for r in em)
+            rows.append((split, fa_t, statistics.mean(r[1] for r in fa), em_t, em_wall,
+                         statistics.mean(r[1] for r in em), fa_t / em_t))
+    print()
+    print(f"fastai recipe on ml-100k keyed by title, 5 epochs; median of {args.reps} runs (seeds 1..{args.reps}), "
+          f"RMSE = mean over the runs; time = training only (embtool process wall in parentheses)")
+    print()
+    print("| split | fastai time | fastai valid RMSE | embtool time | embtool valid RMSE | speed-up |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for split, fa_t, fa_r, em_t, em_wall, em_r, ratio in rows:
+        print(f"| train ml-100k {split} (fastai recipe) | {fa_t:.2f} s | {fa_r:.4f} | {em_t:.3f} s ({em_wall:.2f} s) "
+              f"| {em_r:.4f} | {ratio:.0f}x |")
+
+
+if __name__ == "__main__":
+    main()

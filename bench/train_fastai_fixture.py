@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Records one real fastai training run, step by step, as a JSON fixture.
+
+The test TrainFastaiReplayTests replays it: same initial weights, same batches,
+embtool's optimiser and schedule, and compares every batch loss, every learning
+rate and momentum, and the final weights with fastai's. The data are 40
+synthetic ratings (no MovieLens). Run with the venv of bench/train_fastai:
+
+    EMBTOOL_VENV=/work/venv bench/train_fastai --fixture > fixture.json
+"""
+import json
+import sys
+import warnings
+
+warnings.filterwarnings("ignore")
+import numpy as np
+import pandas as pd
+import torch
+from fastai.collab import CollabDataLoaders, collab_learner
+from fastai.callback.core import Callback
+
+
+def main():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    users, items = 7, 6
+    pairs = [(u, i) for u in range(users) for i in range(items)]
+    chosen = rng.choice(len(pairs), size=40, replace=False)
+    df = pd.DataFrame({
+        "user": [f"u{pairs[c][0]}" for c in chosen],
+        "item": [f"i{pairs[c][1]}" for c in chosen],
+        "rating": rng.integers(1, 6, size=40).astype("float32"),
+    })
+    dls = CollabDataLoaders.from_df(df, bs=8, valid_pct=0.2, seed=1)
+    learn = collab_learner(dls, n_factors=3, y_range=(0, 5.5))
+    init = {k: v.detach().clone().tolist() for k, v in learn.model.state_dict().items()}
+
+    class Record(Callback):
+        order = 70  # after ParamScheduler, which sets this batch's lr and mom
+
+        def before_fit(self):
+            self.steps = []
+
+        def before_batch(self):
+            if self.training:
+                self.steps.append({
+                    "x": self.xb[0].tolist(),
+                    "y": self.yb[0].flatten().tolist(),
+                    "lr": self.opt.hypers[-1]["lr"],
+                    "mom": self.opt.hypers[-1]["mom"],
+                })
+
+        def after_loss(self):
+            if self.training:
+                self.steps[-1]["loss"] = float(self.loss)
+
+    record = Record()
+    with learn.no_bar(), learn.no_logging():
+        learn.fit_one_cycle(3, 0.05, wd=0.1, cbs=[record])
+    final = {k: v.detach().tolist() for k, v in learn.model.state_dict().items()}
+    valid = dls.valid_ds.items
+    out = {
+        "n_users": len(dls.classes["user"]),
+        "n_items": len(dls.classes["item"]),
+        "factors": 3,
+        "epochs": 3,
+        "lr_max": 0.05,
+        "wd": 0.1,
+        "batches_per_epoch": len(dls.train),
+        "init": init,
+        "steps": record.steps,
+        "final": final,
+        "train_loss": [float(v[0]) for v in learn.recorder.values],
+        "valid_loss": [float(v[1]) for v in learn.recorder.values],
+        "valid": {"x": [[int(u), int(i)] for u, i in zip(valid["user"], valid["item"])],
+                  "y": [float(r) for r in valid["rating"]]},
+    }
+    json.dump(out, sys.stdout, separators=(",", ":"))
+
+
+if __name__ == "__main__":
+    main()
