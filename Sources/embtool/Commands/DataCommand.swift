@@ -32,14 +32,14 @@ struct DataCommand: ParsableCommand {
     }
 
     func run() throws {
-        let clock = Stopwatch()
+        var clock = Stopwatch(enabled: false)
         let raw = try data.loadRaw()
-        let read = clock.lap()
+        let read = clock.lap("read")
         let facts = DatasetSummary.RawFacts(raw)
         let ratings = try data.key(consume raw)
-        let keyed = clock.lap()
+        let keyed = clock.lap("key")
         let summary = DatasetSummary(facts, ratings: ratings, top: top)
-        let summarised = clock.lap()
+        let summarised = clock.lap("summary")
         if time {
             let loaded = read.wall + keyed.wall
             note(String(format: "time: read %.3f s, keyed %.3f s, summary %.3f s wall (cpu %.3f, %.3f, %.3f s); %.1f M ratings/s loaded",
@@ -106,25 +106,5 @@ enum DataReport {
     /// `text` right-aligned in `width` columns.
     static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
-    }
-}
-
-/// Wall-clock and CPU (user + system, all threads) time between laps.
-final class Stopwatch {
-    struct Lap { var wall: Double, cpu: Double }
-    private var wall = Date()
-    private var cpu = Stopwatch.cpuSeconds()
-
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-    }
-
-    func lap() -> Lap {
-        let (nowWall, nowCPU) = (Date(), Stopwatch.cpuSeconds())
-        defer { (wall, cpu) = (nowWall, nowCPU) }
-        return Lap(wall: nowWall.timeIntervalSince(wall), cpu: nowCPU - cpu)
     }
 }
