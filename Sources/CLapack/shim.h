@@ -5,4 +5,9 @@
 // path, so a plain include stays portable across architectures.
 #include <cblas.h>
 #include <lapacke.h>
+
+// A hint to start loading the cache line holding `p` (Swift has no prefetch
+// of its own). Training prefetches the rows of the next ratings while it
+// computes the current one.
+static inline void embtool_prefetch(const void *p) { __builtin_prefetch(p, 1, 3); }
 #endif

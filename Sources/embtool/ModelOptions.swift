@@ -62,29 +62,4 @@ func writeOutput(_ text: String, to path: String) throws {
     try writeOutput(Array(text.utf8), to: path)
 }
 
-/// Phase timings for `--timing`, on stderr, so benchmarks can separate the
-/// work from process start-up and file loading.
-struct Stopwatch {
-    let enabled: Bool
-    private var last = DispatchTime.now().uptimeNanoseconds
-    private var laps: [(String, Double)] = []
-
-    init(enabled: Bool) { self.enabled = enabled }
-
-    /// Milliseconds since the previous lap (or creation), recorded under `name`.
-    @discardableResult
-    mutating func lap(_ name: String) -> Double {
-        let now = DispatchTime.now().uptimeNanoseconds
-        let ms = Double(now - last) / 1e6
-        last = now
-        laps.append((name, ms))
-        return ms
-    }
-
-    func report() {
-        guard enabled else { return }
-        note("timing: " + laps.map { "\($0.0) \(String(format: "%.3f", $0.1)) ms" }.joined(separator: ", "))
-    }
-}
-
 extension SimilarityMetric: ExpressibleByArgument {}

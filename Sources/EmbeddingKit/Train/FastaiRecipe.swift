@@ -111,6 +111,13 @@ struct DivergenceWatch {
         }
     }
 
+    /// The same rules for a loss averaged over a whole epoch (no warm-up needed).
+    mutating func check(epochLoss: Double, epoch: Int) throws {
+        guard epochLoss.isFinite else { throw Self.diverged(epoch: epoch, why: "the training loss is \(epochLoss)") }
+        seen = max(seen, Self.warmUp)
+        try check(batchLoss: 0, smoothed: epochLoss, epoch: epoch, batch: 0)
+    }
+
     static func diverged(epoch: Int, why: String) -> EmbtoolError {
         EmbtoolError(.software, "training diverged in epoch \(epoch): \(why); lower --lr (no model written)")
     }

@@ -11,14 +11,20 @@ public enum Trainer {
         if let valid, valid.users.count != train.users.count || valid.items.count != train.items.count {
             throw EmbtoolError(.software, "training and validation ratings must share vocabularies")
         }
+        var config = config
+        config.recipe = config.recipe.resolved(ratings: train.count, users: train.users.count, items: train.items.count,
+                                               factors: config.factors, batchSize: config.batchSize)
         var meta = ModelMetadata(ratings: train)
         meta.yRange = config.yRange
         meta.recipe = config.recipeMetadata
         meta.dataChecksum = trainingChecksum(train)
 
         switch config.recipe {
-        case .fastai:
+        case .fastai, .auto:
             let (net, epochs) = try FastaiRecipe.train(train, valid: valid, config: config, progress: progress)
+            return TrainResult(model: net.model(meta: meta), epochs: epochs)
+        case .sparse:
+            let (net, epochs) = try SparseRecipe.train(train, valid: valid, config: config, progress: progress)
             return TrainResult(model: net.model(meta: meta), epochs: epochs)
         case .best:
             return try BayesianMF.train(train, valid: valid, config: config, meta: meta, progress: progress)

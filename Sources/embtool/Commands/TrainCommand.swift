@@ -37,8 +37,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of --split random, kept apart from --seed so that seeds compare on one split.", valueName: "n"))
     var splitSeed: UInt64 = 42
 
-    @Option(help: ArgumentHelp("'fastai' (fastbook's recipe) or 'best' (Bayesian MF, lowest error).", valueName: "recipe"))
-    var recipe: Recipe = .fastai
+    @Option(help: ArgumentHelp(
+        "'fastai' (fastbook's recipe), 'sparse' (the same on sparse gradients, for large data), 'best' (Bayesian MF, lowest error) or 'auto'.",
+        discussion: "auto: 'fastai' when its dense Adam pass costs at most 1e10 parameter updates per epoch ((users + items) x (factors + 1) x batches), else 'sparse'.",
+        valueName: "recipe"))
+    var recipe: Recipe = .auto
+
+    @Option(help: ArgumentHelp("Train on ratings generated in memory in the shape of ml-100k, ml-1m or ml-25m instead of --data (for benchmarks).", valueName: "shape"))
+    var synthetic: String?
 
     @Option(help: ArgumentHelp("Epochs of the one-cycle schedule (recipe fastai).", valueName: "n"))
     var epochs = 5
@@ -109,23 +115,32 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         guard validPct > 0, validPct < 1 else { throw ValidationError("--valid-pct must be between 0 and 1") }
         _ = try Split(name: split, validPct: validPct, seed: splitSeed)
+        if let synthetic, SyntheticRatings.shape(named: synthetic) == nil {
+            throw ValidationError("--synthetic must be one of \(SyntheticRatings.shapes.map(\.name).joined(separator: ", "))")
+        }
         do { try config().validate() } catch let error as EmbtoolError { throw ValidationError(error.message) }
     }
 
     func run() throws {
         var config = try config()
-        let ratings = try data.load()
+        let loadStart = DispatchTime.now().uptimeNanoseconds
+        let ratings = try synthetic.flatMap(SyntheticRatings.shape(named:)).map { try SyntheticRatings.generate($0, seed: seed) }
+            ?? data.load()
+        note(String(format: "read %d ratings in %.2f s", ratings.count, Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9))
         let splitter = try Split(name: split, validPct: validPct, seed: splitSeed)
-        let (train, valid) = splitter.apply(ratings)
+        // Without a split, train on the table itself rather than on a copy of it.
+        let (train, valid) = splitter == .none ? (ratings, ratings.subset([])) : splitter.apply(ratings)
         config.notes["split"] = split.lowercased()
         if case .random = splitter {
             config.notes["valid_pct"] = String(validPct)
             config.notes["split_seed"] = String(splitSeed)
         }
         let path = output ?? EmbtoolHome.modelPath(dataset: ratings.name)
-        note("training recipe \(recipe.rawValue) on \(train.count) ratings of \(ratings.name) (\(train.users.count - 1) users, \(train.items.count - 1) items), validating on \(valid.count) (\(split))")
+        let resolved = recipe.resolved(ratings: train.count, users: train.users.count, items: train.items.count,
+                                       factors: factors, batchSize: batchSize)
+        note("training recipe \(resolved.rawValue) on \(train.count) ratings of \(ratings.name) (\(train.users.count - 1) users, \(train.items.count - 1) items), validating on \(valid.count) (\(split))")
 
-        let table = EpochTable(recipe: recipe, printRows: !json)
+        let table = EpochTable(recipe: resolved, printRows: !json)
         let started = DispatchTime.now().uptimeNanoseconds
         let result = try Trainer.train(train, valid: valid.count > 0 ? valid : nil, config: config) { table.update($0) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
@@ -135,7 +150,7 @@ struct TrainCommand: ParsableCommand {
         let score = valid.count > 0 ? Evaluation.score(result.model, on: valid) : nil
         if json {
             try printJSON(TrainReport(epochs: result.epochs, validMSE: score?.mse, validRMSE: score?.rmse,
-                                      validMAE: score?.mae, seconds: seconds, model: path, recipe: recipe.rawValue,
+                                      validMAE: score?.mae, seconds: seconds, model: path, recipe: resolved.rawValue,
                                       split: split.lowercased(), trainRatings: train.count, validRatings: valid.count))
         } else {
             if let score {
