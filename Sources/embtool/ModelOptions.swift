@@ -42,7 +42,11 @@ struct ModelOptions: ParsableArguments {
 /// `--data` when given, else the default dataset when the model was trained
 /// on it and it is at hand. Nil, with a note saying what is missing, otherwise.
 func companionRatings(for model: FactorModel, data: DataOptions, purpose: String) throws -> Ratings? {
-    if let path = data.data { return try DatasetLoader.load(path: path, itemKey: model.meta.itemKey) }
+    if data.data != nil {
+        // --format and --columns apply; items are keyed as the model keys them.
+        let raw = try data.loadRaw()
+        return try Ratings(raw, itemKey: raw.catalog.isEmpty ? .id : model.meta.itemKey)
+    }
     let defaultName = "ml-100k"
     let cached = EmbtoolHome.datasetFolder(defaultName)
     if model.meta.dataset == defaultName, FileManager.default.fileExists(atPath: cached + "/u.data") {
