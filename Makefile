@@ -21,7 +21,7 @@ build: deps
 # Tests run on an optimised build: training tests would take minutes unoptimised.
 test: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --build-tests
-	$(SWIFT) test $(RELEASE_FLAGS) --skip-build
+	$(SWIFT) test $(RELEASE_FLAGS) --skip-build --disable-swift-testing
 
 # The main job: fetch MovieLens 100k, train fastbook's model, interpret it, write exports/.
 demo: build

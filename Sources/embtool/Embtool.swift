@@ -19,7 +19,7 @@ struct Embtool: ParsableCommand {
           embtool pca --svg pca.svg       the PCA scatter of the 1000 most-rated movies
         """,
         subcommands: [
-            FetchCommand.self, DataCommand.self, CrosstabCommand.self,
+            FetchCommand.self, DataCommand.self, CrosstabCommand.self, SynthCommand.self,
             TrainCommand.self, EvaluateCommand.self, InfoCommand.self,
             BiasCommand.self, PCACommand.self, SimilarCommand.self,
             RecommendCommand.self, ExportCommand.self,

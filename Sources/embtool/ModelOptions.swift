@@ -10,10 +10,60 @@ struct ModelOptions: ParsableArguments {
         discussion: "Default: the model trained on MovieLens 100k, trained first if absent.", valueName: "path"))
     var model: String?
 
+    /// The model named by `--model`, else the default model — trained on the
+    /// default dataset and saved on first use, so `embtool similar "Star Wars"`
+    /// works as the very first command.
     func load(data: DataOptions) throws -> FactorModel {
         if let model { return try FactorLoader.load(path: model) }
         let path = EmbtoolHome.modelPath(dataset: "ml-100k")
         if FileManager.default.fileExists(atPath: path) { return try ModelFile.load(path: path) }
-        throw EmbtoolError.noInput("no model at \(path): run 'embtool train' or pass --model FILE")
+        return try trainDefaultModel(data: data, saveTo: path)
+    }
+
+    /// fastbook's recipe (`TrainConfig()` defaults) on all of MovieLens 100k,
+    /// as `embtool train --split none` would, saved where `train` saves it.
+    func trainDefaultModel(data: DataOptions, saveTo path: String) throws -> FactorModel {
+        note("training the default model on ml-100k (first use)…")
+        let ratings = try data.load()
+        guard ratings.name == "ml-100k" else {
+            throw EmbtoolError.usage("without --model the default model is trained on ml-100k, not \(ratings.name): run 'embtool train --data \(data.data ?? "DIR")' and pass its model with --model")
+        }
+        var config = TrainConfig()
+        config.notes["split"] = "none"
+        let result = try Trainer.train(ratings, valid: nil, config: config)
+        try ModelFile.save(result.model, to: path)
+        note("wrote \(path)")
+        return result.model
     }
 }
+
+/// Ratings to read beside a model, for what the model file does not carry
+/// (mean ratings, which items a user has seen, counts for foreign factors):
+/// `--data` when given, else the default dataset when the model was trained
+/// on it and it is at hand. Nil, with a note saying what is missing, otherwise.
+func companionRatings(for model: FactorModel, data: DataOptions, purpose: String) throws -> Ratings? {
+    if data.data != nil {
+        // --format and --columns apply; items are keyed as the model keys them.
+        let raw = try data.loadRaw()
+        return try Ratings(raw, itemKey: raw.catalog.isEmpty ? .id : model.meta.itemKey)
+    }
+    let defaultName = "ml-100k"
+    let cached = EmbtoolHome.datasetFolder(defaultName)
+    if model.meta.dataset == defaultName, FileManager.default.fileExists(atPath: cached + "/u.data") {
+        return try DatasetLoader.load(path: cached, itemKey: model.meta.itemKey)
+    }
+    note("note: no ratings beside the model, so \(purpose) unknown; pass --data")
+    return nil
+}
+
+/// Writes an output file atomically and names it on stderr.
+func writeOutput(_ bytes: [UInt8], to path: String) throws {
+    try AtomicFile.write(Data(bytes), to: path)
+    note("wrote \(path)")
+}
+
+func writeOutput(_ text: String, to path: String) throws {
+    try writeOutput(Array(text.utf8), to: path)
+}
+
+extension SimilarityMetric: ExpressibleByArgument {}

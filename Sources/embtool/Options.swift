@@ -3,8 +3,10 @@ import EmbeddingKit
 import Foundation
 
 extension ItemKey: ExpressibleByArgument {}
+extension DatasetFormat: ExpressibleByArgument {}
 
-/// Where ratings come from. Without `--data`, the cached MovieLens 100k.
+/// Where ratings come from. Without `--data`, the cached MovieLens 100k,
+/// fetched on first use.
 struct DataOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Ratings folder or file (ml-100k, ml-1m, ml-latest/25m, RecBole, or a user,item,rating CSV).",
@@ -12,19 +14,55 @@ struct DataOptions: ParsableArguments {
     var data: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Key items by 'title' (fastbook's choice; merges movies listed twice) or by 'id'.", valueName: "key"))
+        "Key items by 'title' (fastbook's choice; merges movies listed twice) or by 'id'.",
+        discussion: "Data without titles (a bare CSV) is keyed by id.", valueName: "key"))
     var itemKey: ItemKey = .title
 
-    /// The ratings table, loading (and fetching when needed) the data.
-    func load() throws -> Ratings {
-        try DatasetLoader.load(path: resolvedPath(), itemKey: itemKey)
+    @Option(name: .long, help: ArgumentHelp(
+        "Layout of --data; auto detects it.",
+        discussion: "auto looks for u.data, ratings.dat, ratings.csv or *.inter in a folder, and at a file's name and header.",
+        valueName: "format"))
+    var format: DatasetFormat = .auto
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Columns of a CSV/TSV in file order, e.g. item,user,rating or user,-,item,rating,timestamp ('-' skips one).",
+        discussion: "Default: the header's names (userId, movie_id, score, ...), else user,item,rating[,timestamp].",
+        valueName: "names"))
+    var columns: String?
+
+    func validate() throws {
+        if let columns {
+            do { _ = try RatingsLayout.columns(from: columns) } catch let e as EmbtoolError { throw ValidationError(e.message) }
+        }
     }
 
+    /// The ratings as written (ids, titles), loading (and fetching when needed) the data.
+    func loadRaw() throws -> RawRatings {
+        try DatasetLoader.loadRaw(path: resolvedPath(), format: format, columns: columns.map(RatingsLayout.columns(from:)))
+    }
+
+    /// The keyed ratings table. Data without titles is keyed by id, with a note.
+    func load() throws -> Ratings {
+        try key(loadRaw())
+    }
+
+    /// Keys `raw` by `--item-key` (by id when it has no titles).
+    func key(_ raw: consuming RawRatings) throws -> Ratings {
+        if itemKey == .title && raw.catalog.isEmpty {
+            note("note: \(raw.sources.first ?? "the data") has no item titles; items are keyed by id")
+            return try Ratings(raw, itemKey: .id)
+        }
+        return try Ratings(raw, itemKey: itemKey)
+    }
+
+    /// `--data`, or the cached MovieLens 100k, fetched now if it is not there yet.
     func resolvedPath() throws -> String {
         if let data { return data }
-        let cached = EmbtoolHome.datasetFolder("ml-100k")
-        if FileManager.default.fileExists(atPath: cached + "/u.data") { return cached }
-        throw EmbtoolError.noInput("no data: run 'embtool fetch ml-100k' or pass --data DIR")
+        let fetcher = MovieLensFetch(report: FetchProgress.reporter())
+        // The cache was verified when it was installed.
+        if FileManager.default.fileExists(atPath: fetcher.folder + "/u.data") { return fetcher.folder }
+        note("no --data: fetching MovieLens 100k into \(fetcher.folder) (first use)")
+        return try fetcher.fetch().folder
     }
 }
 

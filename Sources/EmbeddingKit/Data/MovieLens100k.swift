@@ -1,100 +1,70 @@
 import Foundation
 
-/// GroupLens' ml-100k folder: `u.data` (user, item, rating, timestamp; tabs),
-/// `u.item` (pipe-separated, Latin-1, 19 genre flags), `u.genre` (genre|index).
+/// GroupLens' MovieLens 100k folder: `u.data` (user, item, rating, timestamp;
+/// tabs), `u.item` (`id|title|release date|video date|IMDb URL|` + 19 genre
+/// flags, Latin-1), `u.genre` (`genre|index`, the flags' names).
 public enum MovieLens100k {
-    public static func looksLike(folder: String) -> Bool {
-        FileManager.default.fileExists(atPath: folder + "/u.data")
-    }
+    /// The 19 genre flags of `u.item`, in order, as `u.genre` names them.
+    public static let genres = [
+        "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
+        "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
+        "War", "Western",
+    ]
 
-    public static func load(folder: String) throws -> RawRatings {
+    static let layout = RatingsLayout(separator: [0x09], columns: [.user, .item, .rating, .timestamp])
+
+    /// Reads the folder at `path`, or the folder of the `u.data` file at `path`.
+    public static func load(path: String) throws -> RawRatings {
+        let (folder, dataPath, _) = DatasetLoader.folderAndName(path, ratingsFile: "u.data")
         var raw = RawRatings()
         raw.name = "ml-100k"
         let genrePath = folder + "/u.genre"
-        if FileManager.default.fileExists(atPath: genrePath) {
-            raw.genreNames = try readGenres(genrePath)
-        }
+        let fm = FileManager.default
+        raw.genreNames = fm.fileExists(atPath: genrePath) ? try readGenres(genrePath) : genres
         let itemPath = folder + "/u.item"
-        if FileManager.default.fileExists(atPath: itemPath) {
+        if fm.fileExists(atPath: itemPath) {
             raw.catalog = try readItems(itemPath, genreNames: raw.genreNames)
-            raw.sources.append(itemPath)
         }
-        let dataPath = folder + "/u.data"
-        try readRatings(dataPath, into: &raw)
-        raw.sources.insert(dataPath, at: 0)
+        let parser = RatingsParser(file: try MappedFile(dataPath), layout: layout, dataStart: 0, encoding: .utf8)
+        try parser.read(into: &raw)
+        try DatasetLoader.checkCatalog(raw, parser: parser, itemFile: "u.item")
+        raw.sources = [dataPath] + (raw.catalog.isEmpty ? [] : [itemPath])
         return raw
     }
 
     static func readGenres(_ path: String) throws -> [String] {
-        let data = try readInputFile(path)
+        let file = try MetadataFile(path)
         var names: [(Int, String)] = []
-        try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) in
-            try TextScan.forEachLine(buf.bindMemory(to: UInt8.self)) { lineNo, line in
-                let f = TextScan.fields(line, separator: UInt8(ascii: "|"))
-                guard f.count >= 2, let idx = TextScan.int(f[1]) else {
-                    throw EmbtoolError.data("\(path):\(lineNo): expected 'genre|index'")
-                }
-                names.append((Int(idx), TextScan.latin1(f[0])))
+        try file.forEachLine { lineNo, line in
+            let f = TextScan.fields(line, separator: UInt8(ascii: "|"))
+            guard f.count >= 2, let idx = TextScan.int(f[1]) else {
+                throw file.error(lineNo, "expected 'genre|index', found \(TextScan.quoted(line))")
             }
+            names.append((Int(idx), file.text(f[0])))
         }
         return names.sorted { $0.0 < $1.0 }.map(\.1)
     }
 
     static func readItems(_ path: String, genreNames: [String]) throws -> [String: ItemMeta] {
-        let data = try readInputFile(path)
+        let file = try MetadataFile(path)
         var catalog: [String: ItemMeta] = [:]
-        try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) in
-            try TextScan.forEachLine(buf.bindMemory(to: UInt8.self)) { lineNo, line in
-                let f = TextScan.fields(line, separator: UInt8(ascii: "|"))
-                guard f.count >= 2, let id = TextScan.int(f[0]) else {
-                    throw EmbtoolError.data("\(path):\(lineNo): expected 'id|title|...'")
-                }
-                var genres: [String] = []
-                if f.count >= 24 {
-                    for (k, flag) in f[5..<24].enumerated() where flag.count == 1 && flag[0] == UInt8(ascii: "1") {
-                        genres.append(k < genreNames.count ? genreNames[k] : "genre \(k)")
-                    }
-                }
-                catalog[String(id)] = ItemMeta(title: TextScan.latin1(f[1]), genres: genres)
+        try file.forEachLine { lineNo, line in
+            let f = TextScan.fields(line, separator: UInt8(ascii: "|"))
+            guard f.count >= 2, let id = TextScan.int(f[0]) else {
+                throw file.error(lineNo, "expected 'id|title|release date|...', found \(TextScan.quoted(line))")
             }
+            var genres: [String] = []
+            if f.count >= 24 {
+                for (k, flag) in f[5..<24].enumerated() where flag.count == 1 && flag[0] == UInt8(ascii: "1") {
+                    genres.append(k < genreNames.count ? genreNames[k] : "genre \(k)")
+                }
+            }
+            let title = file.text(f[1])
+            // Release date `01-Jan-1995`; the title's `(1995)` when the date is blank.
+            let date = f.count >= 3 ? file.text(f[2]) : ""
+            let year = date.count == 11 ? Int(date.suffix(4)) : yearInTitle(title)
+            catalog[String(id)] = ItemMeta(title: title, genres: genres, year: year)
         }
         return catalog
-    }
-
-    static func readRatings(_ path: String, into raw: inout RawRatings) throws {
-        let data = try readInputFile(path)
-        var userIndex: [Int64: Int32] = [:], itemIndex: [Int64: Int32] = [:]
-        try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) in
-            try TextScan.forEachLine(buf.bindMemory(to: UInt8.self)) { lineNo, line in
-                let f = TextScan.fields(line, separator: 0x09)
-                guard f.count >= 3 else {
-                    throw EmbtoolError.data("\(path):\(lineNo): expected 'user<TAB>item<TAB>rating<TAB>timestamp', found \(f.count) field(s)")
-                }
-                guard let u = TextScan.int(f[0]), let i = TextScan.int(f[1]) else {
-                    throw EmbtoolError.data("\(path):\(lineNo): user and item must be integers")
-                }
-                guard let r = TextScan.float(f[2]) else {
-                    throw EmbtoolError.data("\(path):\(lineNo): rating '\(TextScan.string(f[2]))' is not a number")
-                }
-                if !raw.catalog.isEmpty && raw.catalog[String(i)] == nil {
-                    throw EmbtoolError.data("\(path):\(lineNo): item \(i) is not in u.item")
-                }
-                let ts = f.count >= 4 ? (TextScan.int(f[3]) ?? 0) : 0
-                raw.user.append(intern(u, &userIndex, &raw.userIds))
-                raw.item.append(intern(i, &itemIndex, &raw.itemIds))
-                raw.rating.append(r)
-                raw.timestamp.append(ts)
-            }
-        }
-        if raw.count == 0 { throw EmbtoolError.data("\(path): no ratings") }
-    }
-
-    @inline(__always)
-    static func intern(_ id: Int64, _ index: inout [Int64: Int32], _ ids: inout [String]) -> Int32 {
-        if let k = index[id] { return k }
-        let k = Int32(ids.count)
-        index[id] = k
-        ids.append(String(id))
-        return k
     }
 }

@@ -17,6 +17,8 @@ public struct RawRatings: Sendable {
     public var name: String = "ratings"
     /// The files that were read, for error messages and provenance.
     public var sources: [String] = []
+    /// The layout the files were read as (`.auto` for a table built in code).
+    public var format: DatasetFormat = .auto
 
     public init() {}
     public var count: Int { rating.count }
@@ -26,9 +28,12 @@ public struct RawRatings: Sendable {
 public struct ItemMeta: Codable, Equatable, Sendable {
     public var title: String
     public var genres: [String]
-    public init(title: String, genres: [String] = []) {
+    /// Release year, from the release date or the title's `(1995)`, when known.
+    public var year: Int?
+    public init(title: String, genres: [String] = [], year: Int? = nil) {
         self.title = title
         self.genres = genres
+        self.year = year
     }
 }
 
@@ -61,8 +66,8 @@ public struct Ratings: Sendable {
     public var count: Int { rating.count }
 
     /// Keys the raw table: builds Categorify vocabularies for users and items
-    /// and maps every rating onto them.
-    public init(_ raw: RawRatings, itemKey: ItemKey) throws {
+    /// and maps every rating onto them (in place when `raw` is not used after).
+    public init(_ raw: consuming RawRatings, itemKey: ItemKey) throws {
         self.itemKey = itemKey
         self.name = raw.name
         self.sources = raw.sources
@@ -70,10 +75,12 @@ public struct Ratings: Sendable {
         self.rating = raw.rating
         self.timestamp = raw.timestamp
 
-        let users = Ratings.vocabulary(raw.userIds)
+        let (users, userRow) = Ratings.vocabulary(raw.userIds)
         self.users = users
-        let userRow = raw.userIds.map { Int32(users.index(of: $0)!) }
-        user = raw.user.map { userRow[Int($0)] }
+        var user = raw.user
+        raw.user = []
+        RatingsParser.remap(&user, through: userRow)
+        self.user = user
 
         // The key of each raw item: its id, or its title from the catalog.
         let rawKeys: [String]
@@ -88,10 +95,18 @@ public struct Ratings: Sendable {
                 return meta.title
             }
         }
-        let items = itemKey == .id ? Ratings.vocabulary(rawKeys) : Vocabulary.categorify(rawKeys)
+        let items: Vocabulary, itemRow: [Int32]
+        if itemKey == .id {
+            (items, itemRow) = Ratings.vocabulary(rawKeys)
+        } else {
+            items = Vocabulary.categorify(rawKeys)
+            itemRow = rawKeys.map { Int32(items.index(of: $0)!) }
+        }
         self.items = items
-        let itemRow = rawKeys.map { Int32(items.index(of: $0)!) }
-        item = raw.item.map { itemRow[Int($0)] }
+        var item = raw.item
+        raw.item = []
+        RatingsParser.remap(&item, through: itemRow)
+        self.item = item
 
         // Labels and genres per item row.
         var labels = items.labels
@@ -112,11 +127,28 @@ public struct Ratings: Sendable {
         itemGenres = genres
     }
 
-    /// Numeric ids sort numerically (as pandas' integer column does in fastai), others by code point.
-    static func vocabulary(_ ids: [String]) -> Vocabulary {
-        let numbers = ids.compactMap { Int64($0) }
-        if numbers.count == ids.count { return Vocabulary.categorify(integers: numbers) }
-        return Vocabulary.categorify(ids)
+    /// The vocabulary of raw ids, and the row of each raw id in it. Numeric ids
+    /// sort numerically (as pandas' integer column does in fastai), others by code
+    /// point. Only canonical integers count as numeric (`7`, not `007`), so that
+    /// every id keeps its label. Ids already ascending (the fast parser's) map to
+    /// rows 1, 2, ... without lookups.
+    static func vocabulary(_ ids: [String]) -> (Vocabulary, [Int32]) {
+        var ascending = true, previous = Int64.min
+        var numbers: [Int64] = []
+        numbers.reserveCapacity(ids.count)
+        for id in ids {
+            guard let v = Int64(id), id.utf8.first != UInt8(ascii: "+"),
+                  id == "0" || id.utf8.first != UInt8(ascii: "0"), !id.hasPrefix("-0") else {
+                let vocabulary = Vocabulary.categorify(ids)
+                return (vocabulary, ids.map { Int32(vocabulary.index(of: $0)!) })
+            }
+            if v <= previous { ascending = false }
+            previous = v
+            numbers.append(v)
+        }
+        if ascending { return (Vocabulary(labels: [Vocabulary.missing] + ids), (0..<ids.count).map { Int32($0 + 1) }) }
+        let vocabulary = Vocabulary.categorify(integers: numbers)
+        return (vocabulary, ids.map { Int32(vocabulary.index(of: $0)!) })
     }
 
     /// Ratings per item row.

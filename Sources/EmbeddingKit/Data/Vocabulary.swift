@@ -1,3 +1,5 @@
+import Foundation
+
 /// A bidirectional map between labels and row indices, built the way fastai's
 /// `Categorify` builds it: `#na#` at index 0, then the distinct values sorted.
 /// Strings sort in Python's order (by Unicode code point); integers numerically.
@@ -31,8 +33,16 @@ public struct Vocabulary: Equatable, Sendable {
 
     /// Python compares `str` by code point, which is not Swift's `<` (that one is
     /// by canonical equivalence); fastai's vocabulary order depends on it.
+    /// UTF-8 bytes sort in code-point order, so comparing them is the same and faster.
     public static func pythonOrder(_ a: String, _ b: String) -> Bool {
-        a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) { $0.value < $1.value }
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y -> Bool in
+                let n = min(x.count, y.count)
+                let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                return c != 0 ? c < 0 : x.count < y.count
+            }
+        }
+        return (fast ?? nil) ?? a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     public var count: Int { labels.count }

@@ -18,31 +18,41 @@ public enum Safetensors {
         public func tensor(_ name: String) -> Tensor? { tensors.first { $0.name == name } }
     }
 
-    static let elementSize = ["F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1]
+    /// True when the first 8 bytes are a plausible header length followed by `{`.
+    public static func looksLike(_ data: Data) -> Bool {
+        guard data.count >= 10, let n = data.littleEndian(UInt64.self, at: 0), n >= 2, n <= UInt64(data.count - 8) else { return false }
+        return data.littleEndian(UInt8.self, at: 8) == UInt8(ascii: "{")
+    }
 
     public static func read(path: String) throws -> File {
         try read(data: readInputFile(path), name: path)
     }
 
+    /// Reads every tensor, widened to Float.
     public static func read(data: Data, name: String = "safetensors") throws -> File {
+        let index = try index(data: data, name: name)
+        return File(tensors: try index.tensors.map { try $0.load() }, metadata: index.metadata)
+    }
+
+    /// Lists the tensors, checking every shape and offset against the file; the
+    /// values are read when an entry is loaded.
+    public static func index(data: Data, name: String = "safetensors") throws -> (tensors: [TensorEntry], metadata: [String: String]) {
         func bad(_ why: String) -> EmbtoolError { .data("\(name): not a valid safetensors file: \(why)") }
-        guard data.count >= 8 else { throw bad("shorter than its 8-byte header length") }
-        let headerLength = data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian }
+        guard let headerLength = data.littleEndian(UInt64.self, at: 0) else { throw bad("shorter than its 8-byte header length") }
         guard headerLength <= UInt64(data.count - 8) else {
             throw bad("header length \(headerLength) runs past the end of the \(data.count)-byte file")
         }
         guard headerLength <= maxHeader else { throw bad("header length \(headerLength) exceeds 100 MB") }
-        let headerStart = data.startIndex + 8
-        let header = data[headerStart..<(headerStart + Int(headerLength))]
+        let header = data.bytes(at: 8, count: Int(headerLength))!
         guard let object = try? JSONSerialization.jsonObject(with: header),
               let dict = object as? [String: Any] else {
             throw bad("header is not a JSON object")
         }
-        let payloadStart = headerStart + Int(headerLength)
-        let payloadCount = data.count - 8 - Int(headerLength)
+        let payloadStart = 8 + Int(headerLength)
+        let payloadCount = data.count - payloadStart
 
         var metadata: [String: String] = [:]
-        var tensors: [Tensor] = []
+        var tensors: [TensorEntry] = []
         for (key, value) in dict {
             if key == "__metadata__" {
                 guard let m = value as? [String: Any] else { throw bad("__metadata__ is not an object") }
@@ -53,63 +63,35 @@ public enum Safetensors {
                 continue
             }
             guard let info = value as? [String: Any],
-                  let dtype = info["dtype"] as? String,
+                  let dtypeName = info["dtype"] as? String,
                   let shapeAny = info["shape"] as? [Any],
                   let offsetsAny = info["data_offsets"] as? [Any], offsetsAny.count == 2 else {
                 throw bad("tensor '\(key)' lacks dtype, shape or data_offsets")
             }
-            guard let size = elementSize[dtype] else { throw bad("tensor '\(key)' has unsupported dtype \(dtype)") }
+            guard let dtype = ElementType(rawValue: dtypeName) else { throw bad("tensor '\(key)' has unsupported dtype \(dtypeName)") }
             var shape: [Int] = []
-            var count = 1
             for s in shapeAny {
-                guard let n = (s as? NSNumber)?.intValue, n >= 0 else { throw bad("tensor '\(key)' has a bad shape") }
-                let (product, overflow) = count.multipliedReportingOverflow(by: n)
-                guard !overflow, product <= payloadCount else {
-                    throw bad("tensor '\(key)' shape \(shapeAny) needs more bytes than the file holds")
+                guard let number = s as? NSNumber, let n = Int(exactly: number.doubleValue), n >= 0 else {
+                    throw bad("tensor '\(key)' has a bad shape \(shapeAny)")
                 }
-                count = product
                 shape.append(n)
             }
-            guard let begin = (offsetsAny[0] as? NSNumber)?.intValue, let end = (offsetsAny[1] as? NSNumber)?.intValue,
+            guard let count = elementCount(shape, limit: payloadCount) else {
+                throw bad("tensor '\(key)' shape \(shape) needs more bytes than the file holds")
+            }
+            guard let beginNumber = offsetsAny[0] as? NSNumber, let endNumber = offsetsAny[1] as? NSNumber,
+                  let begin = Int(exactly: beginNumber.doubleValue), let end = Int(exactly: endNumber.doubleValue),
                   begin >= 0, end >= begin, end <= payloadCount else {
                 throw bad("tensor '\(key)' data_offsets \(offsetsAny) lie outside the \(payloadCount)-byte data")
             }
-            guard end - begin == count * size else {
-                throw bad("tensor '\(key)' is \(end - begin) bytes but \(dtype)\(shape) needs \(count * size)")
+            guard end - begin == count * dtype.size else {
+                throw bad("tensor '\(key)' is \(end - begin) bytes but \(dtypeName)\(shape) needs \(count * dtype.size)")
             }
-            let bytes = data[(payloadStart + begin)..<(payloadStart + end)]
-            tensors.append(Tensor(name: key, shape: shape, values: widen(bytes, dtype: dtype, count: count), storedType: dtype))
+            let bytes = data.bytes(at: payloadStart + begin, count: end - begin)!
+            tensors.append(TensorEntry(name: key, shape: shape, dtype: dtypeName) { dtype.widen(bytes, count: count) })
         }
         tensors.sort { $0.name < $1.name }
-        return File(tensors: tensors, metadata: metadata)
-    }
-
-    /// Little-endian elements of `dtype` to Float.
-    static func widen(_ bytes: Data, dtype: String, count: Int) -> [Float] {
-        bytes.withUnsafeBytes { raw -> [Float] in
-            var out = [Float](repeating: 0, count: count)
-            switch dtype {
-            case "F32":
-                for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-            case "F64":
-                for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
-            case "F16":
-                for i in 0..<count { out[i] = FloatBits.half(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-            case "BF16":
-                for i in 0..<count { out[i] = FloatBits.bfloat16(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-            case "I64":
-                for i in 0..<count { out[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
-            case "I32":
-                for i in 0..<count { out[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
-            case "I16":
-                for i in 0..<count { out[i] = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self))) }
-            case "I8":
-                for i in 0..<count { out[i] = Float(raw.load(fromByteOffset: i, as: Int8.self)) }
-            default: // U8, BOOL
-                for i in 0..<count { out[i] = Float(raw.load(fromByteOffset: i, as: UInt8.self)) }
-            }
-            return out
-        }
+        return (tensors, metadata)
     }
 
     /// Serialises float32 tensors and string metadata. Tensors are laid out in

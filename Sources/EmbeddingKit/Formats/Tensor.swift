@@ -41,3 +41,25 @@ public enum FloatBits {
 
     public static func bfloat16(_ b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
 }
+
+/// A tensor listed in a container file (safetensors, PyTorch checkpoint, .npz)
+/// whose values are read only when asked for: a checkpoint with optimizer state
+/// holds two or three times more numbers than the factors embtool uses.
+public struct TensorEntry {
+    public var name: String
+    public var shape: [Int]
+    /// The element type as stored (`F32`, `F16`, `BF16`, `F64`, `I64`, ...).
+    public var dtype: String
+    let read: () throws -> [Float]
+
+    public init(name: String, shape: [Int], dtype: String, read: @escaping () throws -> [Float]) {
+        self.name = name
+        self.shape = shape
+        self.dtype = dtype
+        self.read = read
+    }
+
+    public func load() throws -> Tensor {
+        Tensor(name: name, shape: shape, values: try read(), storedType: dtype)
+    }
+}

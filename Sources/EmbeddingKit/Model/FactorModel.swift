@@ -13,6 +13,8 @@ public struct FactorModel: Sendable {
     public var userBias: [Float]?
     public var itemBias: [Float]?
     public var meta: ModelMetadata
+    /// The file and tensors the factors were read from, when `FactorLoader` read them.
+    public var source: FactorSource?
 
     public init(userFactors: Matrix?, itemFactors: Matrix, userBias: [Float]?, itemBias: [Float]?, meta: ModelMetadata) {
         self.userFactors = userFactors

@@ -1,8 +1,180 @@
 import ArgumentParser
 import EmbeddingKit
+import Foundation
 
 struct InfoCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "info", abstract: "List a factor file's tensors and what embtool uses them as.")
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "List a factor file's tensors and what embtool uses them as.",
+        discussion: """
+        Prints every tensor (or array, or column block) in the file with its shape and stored \
+        type, and which one embtool reads as item factors, item biases, user factors and user \
+        biases, then the model's metadata: vocabulary, rating range, training recipe.
 
-    func run() throws { throw notYet("info", issue: 4) }
+        Examples:
+          embtool info --model models/fastai_with_opt.pth
+          embtool info --model als/ --json            (Spark ALS itemFactors/ + userFactors/)
+        """)
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var data: DataOptions
+
+    @Flag(name: .long, help: "Print one JSON object on stdout instead of the table.")
+    var json = false
+
+    func run() throws {
+        let m = try model.load(data: data)
+        let source = m.source ?? Self.embtoolSource(m, path: model.model ?? EmbtoolHome.modelPath(dataset: "ml-100k"))
+        let report = Report(m, source)
+        if json {
+            try printJSON(report)
+        } else {
+            print(report.text)
+        }
+    }
+
+    /// A model read by `ModelFile.load` (the default model) is embtool's own
+    /// safetensors: the four fastai names, float32.
+    static func embtoolSource(_ m: FactorModel, path: String) -> FactorSource {
+        var entries: [FactorSource.Entry] = []
+        if let u = m.userFactors { entries.append(.init(name: ModelFile.userWeight, shape: [u.rows, u.cols], dtype: "F32", role: .userFactors)) }
+        entries.append(.init(name: ModelFile.itemWeight, shape: [m.itemFactors.rows, m.itemFactors.cols], dtype: "F32", role: .itemFactors))
+        if let b = m.userBias { entries.append(.init(name: ModelFile.userBias, shape: [b.count, 1], dtype: "F32", role: .userBias)) }
+        if let b = m.itemBias { entries.append(.init(name: ModelFile.itemBias, shape: [b.count, 1], dtype: "F32", role: .itemBias)) }
+        return FactorSource(path: path, format: "safetensors", naming: "fastai EmbeddingDotBias", entries: entries)
+    }
+
+    struct Tensor: Encodable {
+        var name: String
+        var shape: [Int]
+        var dtype: String
+        var role: String?
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(shape, forKey: .shape)
+            try c.encode(dtype, forKey: .dtype)
+            try c.encode(role, forKey: .role)
+        }
+
+        enum CodingKeys: String, CodingKey { case name, shape, dtype, role }
+    }
+
+    struct Metadata: Encodable {
+        var dataset: String
+        var itemKey: String
+        var yRange: [Float]?
+        var itemsWithCounts: Int
+        var ratings: Int
+        var genres: Bool
+        var recipe: [String: String]
+        var dataSHA256: String
+
+        enum CodingKeys: String, CodingKey {
+            case dataset, itemKey = "item_key", yRange = "y_range", itemsWithCounts = "items_with_counts"
+            case ratings, genres, recipe, dataSHA256 = "data_sha256"
+        }
+
+        /// Unknown values are `null`, not missing keys, so every report has the same shape.
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(dataset, forKey: .dataset)
+            try c.encode(itemKey, forKey: .itemKey)
+            try c.encode(yRange, forKey: .yRange)
+            try c.encode(itemsWithCounts, forKey: .itemsWithCounts)
+            try c.encode(ratings, forKey: .ratings)
+            try c.encode(genres, forKey: .genres)
+            try c.encode(recipe, forKey: .recipe)
+            try c.encode(dataSHA256, forKey: .dataSHA256)
+        }
+    }
+
+    struct Report: Encodable {
+        var path: String
+        var format: String
+        var naming: String?
+        var tensors: [Tensor]
+        var roles: [String: String?]
+        var items: Int
+        var users: Int?
+        var factors: Int
+        var labels: String
+        var metadata: Metadata
+        var nonFinite: [String: Int]
+        var notes: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case path, format, naming, tensors, roles, items, users, factors, labels, metadata
+            case nonFinite = "non_finite", notes
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(path, forKey: .path)
+            try c.encode(format, forKey: .format)
+            try c.encode(naming, forKey: .naming)
+            try c.encode(tensors, forKey: .tensors)
+            try c.encode(roles, forKey: .roles)
+            try c.encode(items, forKey: .items)
+            try c.encode(users, forKey: .users)
+            try c.encode(factors, forKey: .factors)
+            try c.encode(labels, forKey: .labels)
+            try c.encode(metadata, forKey: .metadata)
+            try c.encode(nonFinite, forKey: .nonFinite)
+            try c.encode(notes, forKey: .notes)
+        }
+
+        init(_ m: FactorModel, _ s: FactorSource) {
+            path = s.path
+            format = s.format
+            naming = s.naming
+            tensors = s.entries.map { Tensor(name: $0.name, shape: $0.shape, dtype: $0.dtype, role: $0.role?.rawValue) }
+            roles = [:]
+            for role in [FactorSource.Role.itemFactors, .itemBias, .userFactors, .userBias] {
+                roles[role.rawValue.replacingOccurrences(of: " ", with: "_")] = .some(s.entry(for: role)?.name)
+            }
+            items = m.itemCount
+            users = m.userFactors?.rows
+            factors = m.factors
+            let meta = m.meta
+            if meta.itemKeys.isEmpty {
+                labels = "row numbers"
+            } else if meta.itemLabels == meta.itemKeys {
+                labels = "keys from the file"
+            } else {
+                labels = "vocabulary of \(meta.dataset) (keyed by \(meta.itemKey.rawValue))"
+            }
+            metadata = Metadata(dataset: meta.dataset, itemKey: meta.itemKey.rawValue, yRange: meta.yRange.map { [$0.low, $0.high] },
+                                itemsWithCounts: meta.itemCounts.filter { $0 > 0 }.count, ratings: meta.itemCounts.reduce(0, +),
+                                genres: meta.itemGenres.contains { !$0.isEmpty }, recipe: meta.recipe, dataSHA256: meta.dataChecksum)
+            nonFinite = Dictionary(uniqueKeysWithValues: s.nonFinite.map { ($0.key.rawValue, $0.value) })
+            notes = s.notes
+        }
+
+        var text: String {
+            var lines = ["\(path): \(format)" + (naming.map { ", \($0) names" } ?? "")]
+            let rows = tensors.map { t in [t.name, t.shape.isEmpty ? "scalar" : t.shape.map(String.init).joined(separator: " x "), t.dtype, t.role ?? ""] }
+            let header = ["tensor", "shape", "dtype", "used as"]
+            let widths = (0..<4).map { c in ([header] + rows).map { $0[c].count }.max() ?? 0 }
+            for row in [header] + rows {
+                lines.append("  " + zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                    .trimmingCharacters(in: .whitespaces))
+            }
+            lines.append("items: \(items) rows x \(factors) factors; labels: \(labels)"
+                + (labels == "row numbers" ? " (pass --data or --vocab to name them)" : ""))
+            if let users { lines.append("users: \(users) rows") }
+            lines.append("rating range: " + (metadata.yRange.map { "sigmoid_range(x, \($0[0]), \($0[1]))" } ?? "none (raw dot product)"))
+            if metadata.itemsWithCounts > 0 {
+                lines.append("counts: \(metadata.ratings) ratings over \(metadata.itemsWithCounts) items" + (metadata.genres ? ", genres known" : ""))
+            }
+            if !metadata.recipe.isEmpty {
+                lines.append("recipe: " + metadata.recipe.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            }
+            if !metadata.dataSHA256.isEmpty { lines.append("data sha256: \(metadata.dataSHA256)") }
+            for (role, n) in nonFinite.sorted(by: { $0.key < $1.key }) { lines.append("warning: \(n) NaN or infinite values in \(role)") }
+            for note in notes { lines.append("note: \(note)") }
+            return lines.joined(separator: "\n")
+        }
+    }
 }

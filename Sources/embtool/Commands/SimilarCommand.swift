@@ -1,8 +1,177 @@
 import ArgumentParser
 import EmbeddingKit
+import Foundation
 
 struct SimilarCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "similar", abstract: "Find the items closest to one item.")
+    static let configuration = CommandConfiguration(
+        commandName: "similar",
+        abstract: "Find the items closest to one item, or every item's nearest neighbours.",
+        discussion: """
+        Closeness is measured between the items' learned vectors (fastbook: "the movie most \
+        similar to Silence of the Lambs"). Cosine similarity compares directions only; \
+        euclidean and dot also see a vector's length, which grows with popularity.
 
-    func run() throws { throw notYet("similar", issue: 5) }
+        QUERY resolves forgivingly, stopping at the first rule that matches: the exact \
+        label; the label ignoring case; the title ignoring case, accents, punctuation, \
+        the year and a leading or trailing article ("Star Wars" finds "Star Wars (1977)", \
+        "empire strikes back" finds "Empire Strikes Back, The (1980)"); then a unique \
+        title that starts with, then one that contains, the query. A query that matches \
+        several items fails (exit 64) listing them; one that matches none fails (exit 65) \
+        suggesting the nearest titles by edit distance.
+
+        Rating counts come from the model file (the ratings it was trained on), or from \
+        --data when given; no ratings are read otherwise, so an answer takes milliseconds.
+
+        Examples:
+          embtool similar "Star Wars"
+          embtool similar "Silence of the Lambs" --top 5 --min-ratings 50 --json
+          embtool similar --all --top 10 --csv exports/neighbours.csv
+        """)
+
+    @Argument(help: ArgumentHelp("The item to start from: a title or key (see above).", valueName: "query"))
+    var query: String?
+
+    @Option(help: ArgumentHelp("How many neighbours to list (per item with --all).", valueName: "n"))
+    var top = 10
+
+    @Option(help: ArgumentHelp("cosine (direction only), euclidean (distance, listed as −distance in 'similarity'), or dot.", valueName: "metric"))
+    var metric: SimilarityMetric = .cosine
+
+    @Option(help: ArgumentHelp("Only list neighbours with at least this many ratings (0: all).", valueName: "n"))
+    var minRatings = 0
+
+    @Flag(help: "Find the neighbours of every item (blocked SGEMM on both cores); needs --csv.")
+    var all = false
+
+    @Option(help: ArgumentHelp("Also write the neighbours as CSV to this path (as given; folders are created).", valueName: "file"))
+    var csv: String?
+
+    @Flag(help: "Print one JSON object on stdout instead of a table.")
+    var json = false
+
+    @Flag(help: "Print how long each phase took (load, index, query) on stderr.")
+    var timing = false
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var data: DataOptions
+
+    func validate() throws {
+        if all && query != nil { throw ValidationError("give a QUERY or --all, not both") }
+        if !all && query == nil { throw ValidationError("give the item to start from, e.g. embtool similar \"Star Wars\" (or --all)") }
+        if all && csv == nil { throw ValidationError("--all lists every item's neighbours: give --csv FILE to write them to") }
+        if top < 1 { throw ValidationError("--top must be at least 1") }
+        if minRatings < 0 { throw ValidationError("--min-ratings cannot be negative") }
+    }
+
+    func run() throws {
+        var clock = Stopwatch(enabled: timing)
+        let model = try modelOptions.load(data: data)
+        let ratings = data.data != nil ? try companionRatings(for: model, data: data, purpose: "counts are") : nil
+        let catalog = try Catalog(model: model, ratings: ratings)
+        clock.lap("load")
+        let candidates = try catalog.rows(minRatings: minRatings)
+        let index = SimilarityIndex(table: model.itemFactors, candidates: candidates, metric: metric)
+        clock.lap("index")
+        if all {
+            try runAll(index: index, catalog: catalog, clock: &clock)
+        } else {
+            try runOne(index: index, catalog: catalog, clock: &clock)
+        }
+        clock.report()
+    }
+
+    func runOne(index: SimilarityIndex, catalog: Catalog, clock: inout Stopwatch) throws {
+        let resolver = TitleResolver(labels: catalog.labels, rows: Array(catalog.rows), popularity: catalog.counts)
+        let row = try resolver.row(for: query!)
+        clock.lap("resolve")
+        let neighbours = index.neighbours(of: row, top: top)
+        clock.lap("query")
+        let label = catalog.labels[row]
+
+        if let csv {
+            var table = CSVTable(header: ["rank", "label", "similarity", "count"] + (metric == .euclidean ? ["distance"] : []))
+            for (r, n) in neighbours.enumerated() {
+                table.appendRow([String(r + 1), catalog.labels[n.row], CSVTable.number(n.score), catalog.count(n.row).map(String.init) ?? ""]
+                                + (metric == .euclidean ? [CSVTable.number(-n.score)] : []))
+            }
+            try writeOutput(table.bytes, to: csv)
+        }
+        if json {
+            try printJSON(SimilarJSON(query: label, count: catalog.count(row), metric: metric.rawValue,
+                                      neighbours: neighbours.map {
+                                          NeighbourJSON(label: catalog.labels[$0.row], similarity: $0.score, count: catalog.count($0.row),
+                                                        distance: metric == .euclidean ? -$0.score : nil)
+                                      }))
+            return
+        }
+        let what = metric == .euclidean ? "by euclidean distance" : metric == .cosine ? "by cosine similarity" : "by dot product"
+        let countNote = catalog.count(row).map { ", \($0) ratings" } ?? ""
+        print("Closest to \(label)\(countNote), \(what):")
+        var table = TextTable(["#", metric == .euclidean ? "distance" : "similarity", "ratings", "title"],
+                              alignments: [.right, .right, .right, .left])
+        for (r, n) in neighbours.enumerated() {
+            table.append([String(r + 1), fixed(metric == .euclidean ? -n.score : n.score), catalog.count(n.row).map(String.init) ?? "–", catalog.labels[n.row]])
+        }
+        print(table.render())
+    }
+
+    func runAll(index: SimilarityIndex, catalog: Catalog, clock: inout Stopwatch) throws {
+        let result = index.allNeighbours(top: top, threads: ProcessInfo.processInfo.activeProcessorCount)
+        clock.lap("all-neighbours")
+        var table = CSVTable(header: ["label", "rank", "neighbour", "similarity", "neighbour_count"])
+        for (q, row) in result.rows.enumerated() {
+            for (r, n) in result.neighbours(ofPosition: q).enumerated() {
+                table.appendRow([catalog.labels[row], String(r + 1), catalog.labels[n.row], CSVTable.number(n.score),
+                                 catalog.count(n.row).map(String.init) ?? ""])
+            }
+        }
+        try writeOutput(table.bytes, to: csv!)
+        clock.lap("write")
+        if json {
+            try printJSON(AllJSON(items: result.rows.count, top: result.top, metric: metric.rawValue, csv: csv!))
+        } else {
+            print("\(result.rows.count) items, \(result.top) \(metric.rawValue) neighbours each, in \(csv!)")
+        }
+    }
+}
+
+struct NeighbourJSON: Encodable {
+    var label: String
+    var similarity: Float
+    var count: Int?
+    var distance: Float?
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(label, forKey: .label)
+        try c.encode(similarity, forKey: .similarity)
+        try c.encode(count, forKey: .count)   // null when unknown, so the key is always there
+        try c.encodeIfPresent(distance, forKey: .distance)
+    }
+
+    enum CodingKeys: String, CodingKey { case label, similarity, count, distance }
+}
+
+struct SimilarJSON: Encodable {
+    var query: String
+    var count: Int?
+    var metric: String
+    var neighbours: [NeighbourJSON]
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(query, forKey: .query)
+        try c.encode(count, forKey: .count)
+        try c.encode(metric, forKey: .metric)
+        try c.encode(neighbours, forKey: .neighbours)
+    }
+
+    enum CodingKeys: String, CodingKey { case query, count, metric, neighbours }
+}
+
+struct AllJSON: Encodable {
+    var items: Int
+    var top: Int
+    var metric: String
+    var csv: String
 }

@@ -1,0 +1,11 @@
+import Foundation
+
+/// libFuzzer entry: any bytes as a safetensors file; every tensor listed is read.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzSafetensors(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+    let data = Data(bytes: bytes, count: count)
+    if let index = try? Safetensors.index(data: data, name: "fuzz") {
+        for entry in index.tensors { _ = try? entry.load().matrix }
+    }
+    return 0
+}
