@@ -3,6 +3,7 @@ embtool vs NumPy (normalise, matmul, argpartition), for one query and for every
 item's top 10. Same matrix, REPS runs each; prints medians and the speed-ups, and
 checks that both find the same neighbours."""
 import argparse
+import os
 import csv
 import statistics
 import subprocess
@@ -18,6 +19,7 @@ p.add_argument("--out", required=True)
 p.add_argument("--reps", type=int, default=3)
 p.add_argument("--top", type=int, default=10)
 a = p.parse_args()
+load_before = open("/proc/loadavg").read().split()[0]
 k = a.top
 
 x = factor_table()
@@ -102,6 +104,7 @@ print(f"            embtool (blocked sgemm + top-k on both cores): median {media
 print(f"            neighbour sets agree on {agree * 100:.3f} % (ties and float rounding aside)")
 if not same_one or agree < 0.999:
     raise SystemExit("embtool and NumPy disagree on the neighbours")
+print(f"machine: {os.cpu_count()} cores, load average {load_before} before and {open('/proc/loadavg').read().split()[0]} after (other work on the machine slows both sides)")
 print()
 print("| benchmark | peer | peer time | embtool time | speed-up | agreement |")
 print("|---|---|---|---|---|---|")
