@@ -5,6 +5,7 @@ checks that both find the same neighbours."""
 import argparse
 import os
 import csv
+import json
 import statistics
 import subprocess
 import time
@@ -70,7 +71,6 @@ for _ in range(max(a.reps, 5)):
     em_wall.append((time.perf_counter() - t) * 1e3)
     em_query.append(parse_timing(r.stderr, "query"))
     em_one.append(parse_timing(r.stderr, "index") + em_query[-1])
-import json
 got_one = [int(n["label"]) for n in json.loads(r.stdout)["neighbours"]]
 same_one = got_one == expected_one.tolist()
 
