@@ -2,8 +2,8 @@
 PCA(svd_solver='full'), same matrix, REPS runs each; prints medians, the
 speed ratio, and checks that the explained variance ratios agree to 1e-4."""
 import argparse
-import os
 import json
+import os
 import statistics
 import subprocess
 import time

@@ -3,9 +3,9 @@ embtool vs NumPy (normalise, matmul, argpartition), for one query and for every
 item's top 10. Same matrix, REPS runs each; prints medians and the speed-ups, and
 checks that both find the same neighbours."""
 import argparse
-import os
 import csv
 import json
+import os
 import statistics
 import subprocess
 import time
