@@ -3,6 +3,7 @@ PCA(svd_solver='full'), same matrix, REPS runs each; prints medians, the
 speed ratio, and checks that the explained variance ratios agree to 1e-4."""
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import time
@@ -19,6 +20,7 @@ p.add_argument("--out", required=True)
 p.add_argument("--reps", type=int, default=5)
 p.add_argument("--components", type=int, default=3)
 a = p.parse_args()
+load_before = open("/proc/loadavg").read().split()[0]
 
 x = factor_table()
 model = write_model(f"{a.out}/factors-{ROWS}x{FACTORS}.safetensors", x)
@@ -53,6 +55,7 @@ print(f"embtool pca (centre + SVD + project, in-process):  median {em:.1f} ms  (
 print(f"embtool pca command, wall (start-up, load, JSON of {ROWS} points): median {statistics.median(wall_ms):.0f} ms")
 if diff > 1e-4:
     raise SystemExit(f"explained variance ratios differ by {diff:.2e} > 1e-4")
+print(f"machine: {os.cpu_count()} cores, load average {load_before} before and {open('/proc/loadavg').read().split()[0]} after (other work on the machine slows both sides)")
 print()
 print("| benchmark | peer | peer time | embtool time | speed-up | agreement |")
 print("|---|---|---|---|---|---|")

@@ -4,6 +4,8 @@ item's top 10. Same matrix, REPS runs each; prints medians and the speed-ups, an
 checks that both find the same neighbours."""
 import argparse
 import csv
+import json
+import os
 import statistics
 import subprocess
 import time
@@ -18,6 +20,7 @@ p.add_argument("--out", required=True)
 p.add_argument("--reps", type=int, default=3)
 p.add_argument("--top", type=int, default=10)
 a = p.parse_args()
+load_before = open("/proc/loadavg").read().split()[0]
 k = a.top
 
 x = factor_table()
@@ -68,7 +71,6 @@ for _ in range(max(a.reps, 5)):
     em_wall.append((time.perf_counter() - t) * 1e3)
     em_query.append(parse_timing(r.stderr, "query"))
     em_one.append(parse_timing(r.stderr, "index") + em_query[-1])
-import json
 got_one = [int(n["label"]) for n in json.loads(r.stdout)["neighbours"]]
 same_one = got_one == expected_one.tolist()
 
@@ -102,6 +104,7 @@ print(f"            embtool (blocked sgemm + top-k on both cores): median {media
 print(f"            neighbour sets agree on {agree * 100:.3f} % (ties and float rounding aside)")
 if not same_one or agree < 0.999:
     raise SystemExit("embtool and NumPy disagree on the neighbours")
+print(f"machine: {os.cpu_count()} cores, load average {load_before} before and {open('/proc/loadavg').read().split()[0]} after (other work on the machine slows both sides)")
 print()
 print("| benchmark | peer | peer time | embtool time | speed-up | agreement |")
 print("|---|---|---|---|---|---|")
