@@ -10,11 +10,14 @@ struct ModelOptions: ParsableArguments {
         discussion: "Default: the model trained on MovieLens 100k, trained first if absent.", valueName: "path"))
     var model: String?
 
+    @OptionGroup(title: "Reading factors trained elsewhere")
+    var loader: LoaderOptions
+
     /// The model named by `--model`, else the default model — trained on the
     /// default dataset and saved on first use, so `embtool similar "Star Wars"`
     /// works as the very first command.
     func load(data: DataOptions) throws -> FactorModel {
-        if let model { return try FactorLoader.load(path: model) }
+        if let model { return try loader.load(path: model, data: data) }
         let path = EmbtoolHome.modelPath(dataset: "ml-100k")
         if FileManager.default.fileExists(atPath: path) { return try ModelFile.load(path: path) }
         return try trainDefaultModel(data: data, saveTo: path)
