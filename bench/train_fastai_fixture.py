@@ -18,10 +18,11 @@ import pandas as pd
 import torch
 from fastai.collab import CollabDataLoaders, collab_learner
 from fastai.callback.core import Callback
+from fastai.torch_core import set_seed
 
 
 def main():
-    torch.manual_seed(0)
+    set_seed(0)  # Python's random (the DataLoader's shuffle), NumPy and PyTorch
     rng = np.random.default_rng(0)
     users, items = 7, 6
     pairs = [(u, i) for u in range(users) for i in range(items)]

@@ -55,7 +55,8 @@ struct EvaluateCommand: ParsableCommand {
         let pct = validPct ?? recipe["valid_pct"].flatMap(Double.init) ?? 0.2
         let seed = splitSeed ?? recipe["split_seed"].flatMap(UInt64.init) ?? 42
         let splitter = try Split(name: splitName, validPct: pct, seed: seed)
-        let ratings = try DatasetLoader.load(path: data.resolvedPath(), itemKey: model.meta.itemKey)
+        // Items keyed as the model keys them, whatever --item-key says.
+        let ratings = try Ratings(data.loadRaw(), itemKey: model.meta.itemKey)
         let (train, heldOut) = splitter == .none ? (ratings, ratings) : splitter.apply(ratings)
 
         let sameData = model.meta.dataChecksum.isEmpty || splitter == .none

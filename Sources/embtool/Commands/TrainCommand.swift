@@ -45,9 +45,6 @@ struct TrainCommand: ParsableCommand {
         valueName: "recipe"))
     var recipe: Recipe = .auto
 
-    @Option(help: ArgumentHelp("Train on ratings generated in memory in the shape of ml-100k, ml-1m or ml-25m instead of --data (for benchmarks).", valueName: "shape"))
-    var synthetic: String?
-
     @Option(help: ArgumentHelp("Epochs of the one-cycle schedule (recipes fastai and sparse).", valueName: "n"))
     var epochs = 5
 
@@ -119,17 +116,13 @@ struct TrainCommand: ParsableCommand {
         do { _ = try Split(name: split, validPct: validPct, seed: splitSeed) } catch let error as EmbtoolError {
             throw ValidationError(error.message)
         }
-        if let synthetic, SyntheticRatings.shape(named: synthetic) == nil {
-            throw ValidationError("--synthetic must be one of \(SyntheticRatings.shapes.map(\.name).joined(separator: ", "))")
-        }
         do { try config().validate() } catch let error as EmbtoolError { throw ValidationError(error.message) }
     }
 
     func run() throws {
         var config = try config()
         let loadStart = DispatchTime.now().uptimeNanoseconds
-        let ratings = try synthetic.flatMap(SyntheticRatings.shape(named:)).map { try SyntheticRatings.generate($0, seed: seed) }
-            ?? data.load()
+        let ratings = try data.load()
         note(String(format: "read %d ratings in %.2f s", ratings.count, Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9))
         let splitter = try Split(name: split, validPct: validPct, seed: splitSeed)
         // Without a split, train on the table itself rather than on a copy of it.
