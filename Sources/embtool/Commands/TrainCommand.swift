@@ -82,6 +82,9 @@ struct TrainCommand: ParsableCommand {
         "Where to write the model.", discussion: "Default: $EMBTOOL_HOME/models/<dataset>.safetensors.", valueName: "path"))
     var output: String?
 
+    @Option(help: ArgumentHelp("Also draw the train and valid loss per epoch as an SVG at this path.", valueName: "file"))
+    var svg: String?
+
     @Flag(help: "Print one JSON object on stdout instead of the table.")
     var json = false
 
@@ -143,7 +146,12 @@ struct TrainCommand: ParsableCommand {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         table.finish()
 
-        try ModelFile.save(result.model, to: path)
+        var model = result.model
+        // Counts over the whole dataset, as fastbook ranks "most rated" movies,
+        // so analysis shows the same counts whatever was held out.
+        model.meta.itemCounts = ratings.itemCounts()
+        try ModelFile.save(model, to: path)
+        if let svg { try writeOutput(lossChart(result.epochs, dataset: ratings.name, recipe: resolved), to: svg) }
         let score = valid.count > 0 ? Evaluation.score(result.model, on: valid) : nil
         if json {
             try printJSON(TrainReport(epochs: result.epochs, validMSE: score?.mse, validRMSE: score?.rmse,
@@ -158,6 +166,18 @@ struct TrainCommand: ParsableCommand {
             fflush(stdout)
         }
         note("wrote \(path)")
+    }
+}
+
+extension TrainCommand {
+    /// fastai's `learn.recorder.plot_loss()`, per epoch: train and valid MSE.
+    func lossChart(_ epochs: [EpochStats], dataset: String, recipe: Recipe) -> String {
+        var series = [LineChart.Series(name: "train_loss", points: epochs.map { (Double($0.epoch), $0.trainLoss) })]
+        let valid = epochs.compactMap { e in e.validLoss.map { (x: Double(e.epoch), y: $0) } }
+        if !valid.isEmpty { series.append(LineChart.Series(name: "valid_loss", points: valid, dashed: true)) }
+        var chart = LineChart(title: "Training and validation loss", xTitle: "epoch", yTitle: "MSE", series: series)
+        chart.subtitle = "\(dataset), recipe \(recipe.rawValue), split \(split.lowercased())"
+        return chart.render()
     }
 }
 
