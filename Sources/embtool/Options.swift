@@ -79,8 +79,3 @@ func printJSON<T: Encodable>(_ value: T) throws {
 func note(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
-
-/// The message a command gives until its issue is delivered.
-func notYet(_ command: String, issue: Int) -> EmbtoolError {
-    EmbtoolError(.unavailable, "'embtool \(command)' is not available yet (issue #\(issue))")
-}
