@@ -77,17 +77,7 @@ final class TrainSparseTests: XCTestCase {
     }
 
     func testSparseRecipeRecoversALowRankModel() throws {
-        let noise: Float = 0.1
-        let data = try LowRank.ratings(users: 300, items: 200, rank: 3, density: 0.3, noise: noise, seed: 5)
-        let (train, valid) = Split.fold(1).apply(data)
-        var config = TrainConfig()
-        config.recipe = .sparse
-        config.factors = 8
-        config.epochs = 30
-        config.lr = 0.03
-        config.wd = 0.001
-        config.yRange = nil
-        let result = try Trainer.train(train, valid: valid, config: config)
+        let (result, valid, noise) = try LowRank.recoveryRun(recipe: .sparse)
         XCTAssertLessThan(Evaluation.score(result.model, on: valid).rmse, 1.5 * Double(noise))
         XCTAssertEqual(result.model.meta.recipe["recipe"], "sparse")
     }

@@ -38,20 +38,27 @@ enum LowRank {
         raw.timestamp = order.map { raw.timestamp[$0] }
         return try Ratings(raw, itemKey: .id)
     }
-}
 
-final class TrainTests: XCTestCase {
-    func testFastaiRecipeRecoversALowRankModelToTheNoiseLevel() throws {
+    /// The recovery run the recipes share: rank 3 planted in 300 x 200 with noise
+    /// 0.1, fold 1 held out, 8 factors, 30 epochs, no y_range.
+    static func recoveryRun(recipe: Recipe) throws -> (result: TrainResult, valid: Ratings, noise: Float) {
         let noise: Float = 0.1
-        let data = try LowRank.ratings(users: 300, items: 200, rank: 3, density: 0.3, noise: noise, seed: 5)
+        let data = try ratings(users: 300, items: 200, rank: 3, density: 0.3, noise: noise, seed: 5)
         let (train, valid) = Split.fold(1).apply(data)
         var config = TrainConfig()
+        config.recipe = recipe
         config.factors = 8
         config.epochs = 30
         config.lr = 0.03
         config.wd = 0.001
         config.yRange = nil
-        let result = try Trainer.train(train, valid: valid, config: config)
+        return (try Trainer.train(train, valid: valid, config: config), valid, noise)
+    }
+}
+
+final class TrainTests: XCTestCase {
+    func testFastaiRecipeRecoversALowRankModelToTheNoiseLevel() throws {
+        let (result, valid, noise) = try LowRank.recoveryRun(recipe: .fastai)
         let score = Evaluation.score(result.model, on: valid)
         let spread = standardDeviation(valid.rating)
         XCTAssertGreaterThan(spread, 1, "the ratings vary far more than the noise")

@@ -7,7 +7,7 @@ public enum Recipe: String, CaseIterable, Codable, Sendable {
     case fastai
     /// Lowest error: Bayesian matrix factorisation with biases by Gibbs sampling.
     case best
-    /// The fastai recipe on sparse gradients (lazy Adam, Hogwild threads), for large data.
+    /// The fastai recipe on sparse gradients (lazy Adam, row-disjoint stratified blocks on two threads, deterministic), for large data.
     case sparse
     /// `fastai` when its dense Adam pass is cheap for the data, `sparse` otherwise.
     case auto
