@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Helper of bench/train_fastai: fastai and embtool, same files, same recipe, in one run."""
 import argparse
-import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import warnings
+
+import embtool_train
 
 warnings.filterwarnings("ignore")
 import pandas as pd
@@ -47,12 +47,7 @@ def fastai_run(df, split, seed):
 
 
 def embtool_run(embtool, data, split, seed, out):
-    start = time.perf_counter()
-    proc = subprocess.run([embtool, "train", "--data", data, "--split", split, "--seed", str(seed),
-                           "-o", out, "--json"], capture_output=True, text=True, check=True)
-    wall = time.perf_counter() - start
-    report = json.loads(proc.stdout)
-    return report["seconds"], report["valid_rmse"], wall
+    return embtool_train.train(embtool, "--data", data, "--split", split, "--seed", str(seed), "-o", out)
 
 
 def main():

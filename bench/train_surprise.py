@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Helper of bench/train_surprise: Surprise SVD and embtool's best recipe on u1, in one run."""
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+
+import embtool_train
 
 from surprise import SVD, SVDpp, Dataset, Reader, accuracy
 
@@ -32,12 +32,8 @@ def surprise_run(algo, trainset, test):
 
 
 def embtool_run(embtool, data, key, seed, out):
-    start = time.perf_counter()
-    proc = subprocess.run([embtool, "train", "--recipe", "best", "--data", data, "--split", "u1", "--item-key", key,
-                           "--seed", str(seed), "-o", out, "--json"], capture_output=True, text=True, check=True)
-    wall = time.perf_counter() - start
-    report = json.loads(proc.stdout)
-    return report["seconds"], report["valid_rmse"], wall
+    return embtool_train.train(embtool, "--recipe", "best", "--data", data, "--split", "u1", "--item-key", key,
+                               "--seed", str(seed), "-o", out)
 
 
 def main():
