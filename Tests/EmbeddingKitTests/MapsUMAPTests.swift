@@ -1,4 +1,6 @@
-@testable import EmbeddingKit
+@testable import EmbeddingCore
+@testable import EmbeddingLinalg
+@testable import EmbeddingAnalysis
 import Foundation
 import XCTest
 

@@ -1,3 +1,4 @@
+import EmbeddingCore
 import Foundation
 
 /// The low-dimensional similarity curve q(d) = 1 / (1 + a·d^(2b)) and its

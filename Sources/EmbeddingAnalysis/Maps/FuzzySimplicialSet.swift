@@ -1,3 +1,4 @@
+import EmbeddingCore
 import Foundation
 
 /// A symmetric sparse graph in compressed rows: the neighbours of `i` are

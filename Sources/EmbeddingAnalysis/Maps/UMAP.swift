@@ -1,3 +1,4 @@
+import EmbeddingCore
 import Foundation
 
 /// Uniform Manifold Approximation and Projection (McInnes, Healy & Melville

@@ -1,3 +1,5 @@
+import EmbeddingCore
+import EmbeddingLinalg
 import Foundation
 
 /// The spectral embedding of a weighted graph, umap-learn's `spectral_layout`:

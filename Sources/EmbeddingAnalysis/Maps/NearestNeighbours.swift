@@ -1,3 +1,4 @@
+import EmbeddingCore
 import Foundation
 
 /// How `KNNGraph.build` finds neighbours.

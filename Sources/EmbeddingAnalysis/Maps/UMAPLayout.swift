@@ -1,3 +1,4 @@
+import EmbeddingCore
 import Foundation
 
 /// UMAP's stochastic gradient descent on the fuzzy cross-entropy between the
