@@ -20,6 +20,12 @@ public enum UMAP {
         case pca
     }
 
+    /// What `fit` reports as it goes: a step starting, or an epoch done.
+    public enum Progress: Sendable {
+        case step(String)
+        case epoch(Int, of: Int)
+    }
+
     public struct Config: Sendable {
         public var neighbors = 15
         public var minDist = 0.1
@@ -39,7 +45,8 @@ public enum UMAP {
     ///   2 neighbours, a bad `minDist`/`spread` or epochs < 1; a data error for
     ///   a row with NaN or infinity.
     public static func fit(_ vectors: Matrix, config: Config, threads: Int,
-                           progress: ((String) -> Void)?) throws -> Matrix {
+                           progress: ((Progress) -> Void)?) throws -> Matrix {
+        let say: ((String) -> Void)? = progress.map { report in { report(.step($0)) } }
         let n = vectors.rows
         guard config.neighbors >= 2 else { throw EmbtoolError.usage("UMAP needs at least 2 neighbours, got \(config.neighbors)") }
         guard n > config.neighbors else {
@@ -48,19 +55,15 @@ public enum UMAP {
         if let e = config.epochs, e < 1 { throw EmbtoolError.usage("epochs must be at least 1, got \(e)") }
         let (a, b) = try UMAPCurve.fit(minDist: config.minDist, spread: config.spread)
         let knn = try KNNGraph.build(vectors, k: config.neighbors - 1, metric: config.metric, method: config.knnMethod,
-                                     seed: CounterHash.hash(config.seed, 1), threads: threads, progress: progress)
-        progress?("fuzzy simplicial set")
+                                     seed: CounterHash.hash(config.seed, 1), threads: threads, progress: say)
+        say?("fuzzy simplicial set")
         let epochs = config.epochs ?? UMAPLayout.defaultEpochs(points: n)
         let graph = prune(FuzzySimplicialSet.build(knn, threads: threads), epochs: epochs, points: n)
         var positions = initialLayout(vectors, graph: graph, initialisation: config.initialisation,
-                                      seed: config.seed, threads: threads, progress: progress)
+                                      seed: config.seed, threads: threads, progress: say)
         let layout = UMAPLayout(a: Float(a), b: Float(b), epochs: epochs, seed: CounterHash.hash(config.seed, 3))
-        progress?("layout: \(epochs) epochs over \(graph.edgeCount) edges")
-        var reported = 0
-        layout.optimise(&positions, graph: graph, threads: threads) { done, total in
-            let tenth = done * 10 / total
-            if tenth > reported { reported = tenth; progress?("layout: epoch \(done) of \(total)") }
-        }
+        say?("layout: \(epochs) epochs over \(graph.edgeCount / 2) edges")
+        layout.optimise(&positions, graph: graph, threads: threads) { progress?(.epoch($0, of: $1)) }
         return Matrix(rows: n, cols: 2, data: positions)
     }
 

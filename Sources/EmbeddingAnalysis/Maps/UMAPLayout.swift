@@ -112,8 +112,8 @@ public struct UMAPLayout {
         var rng = XorShiftStar(seed: CounterHash.hash(seed, UInt64(i), UInt64(epoch)))
         for e in rowStart[i]..<rowStart[i + 1] where nextSample[e] <= now {
             let j = Int(columns[e])
-            var dx = x - old[2 * j], dy = y - old[2 * j + 1]
-            var d2 = dx * dx + dy * dy
+            let dx = x - old[2 * j], dy = y - old[2 * j + 1]
+            let d2 = dx * dx + dy * dy
             if d2 > 0 {
                 let p = fastPow(d2, b)   // d^(2b)
                 let coefficient = -2 * a * b * (p / d2) / (a * p + 1)
@@ -121,17 +121,23 @@ public struct UMAPLayout {
                 y += clip(coefficient * dy) * alpha
             }
             nextSample[e] += perSample[e]
+            // The negative samples' gradients are all taken at the position after
+            // the attractive step and applied together: independent chains the
+            // CPU overlaps, where umap-learn moves the point after each one.
             let negatives = Int((now - nextNegative[e]) / perNegative[e])
+            var gx: Float = 0, gy: Float = 0
             for _ in 0..<max(0, negatives) {
                 let k = rng.below(n)
                 if k == i { continue }
-                dx = x - old[2 * k]; dy = y - old[2 * k + 1]
-                d2 = dx * dx + dy * dy
-                guard d2 > 0 else { continue }
-                let coefficient = 2 * gamma * b / ((0.001 + d2) * (a * fastPow(d2, b) + 1))
-                x += clip(coefficient * dx) * alpha
-                y += clip(coefficient * dy) * alpha
+                let nx = x - old[2 * k], ny = y - old[2 * k + 1]
+                let n2 = nx * nx + ny * ny
+                guard n2 > 0 else { continue }
+                let coefficient = 2 * gamma * b / ((0.001 + n2) * (a * fastPow(n2, b) + 1))
+                gx += clip(coefficient * nx)
+                gy += clip(coefficient * ny)
             }
+            x += gx * alpha
+            y += gy * alpha
             nextNegative[e] += Float(max(0, negatives)) * perNegative[e]
         }
         new[2 * i] = x
@@ -161,12 +167,14 @@ public struct UMAPLayout {
     }
 
     /// 2^y: y = i + f with f in [−½, ½], 2^f by its Taylor polynomial to f⁶,
-    /// 2^i by the exponent bits (inputs clamped to the float range).
+    /// 2^i by the exponent bits (inputs clamped to the float range). i is
+    /// rounded by adding 1.5·2²³ (no libm call).
     @inline(__always)
     static func fastExp2(_ y: Float) -> Float {
         let y = min(127, max(-126, y))
-        let i = y.rounded(.toNearestOrEven), f = y - i
+        let shifted = y + 12_582_912, i = shifted - 12_582_912, f = y - i
         let p = 1 + f * (0.693147181 + f * (0.240226507 + f * (0.0555041087 + f * (0.00961812911 + f * (0.00133335581 + f * 0.000154035304)))))
-        return p * Float(bitPattern: UInt32(Int32(i) + 127) << 23)
+        let exponent = Int32(bitPattern: shifted.bitPattern &- 0x4B40_0000) &+ 127
+        return p * Float(bitPattern: UInt32(bitPattern: exponent) << 23)
     }
 }
