@@ -159,18 +159,9 @@ struct NNDescent {
     /// ‖x − y‖² (euclidean; the square root is taken at the end).
     @inline(__always)
     static func distance(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, dims: Int, cosine: Bool) -> Float {
+        if cosine { return 1 - dot(x, y, dims: dims) }
         var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0
         var j = 0
-        if cosine {
-            while j + 4 <= dims {
-                a0 += x[j] * y[j]; a1 += x[j + 1] * y[j + 1]
-                a2 += x[j + 2] * y[j + 2]; a3 += x[j + 3] * y[j + 3]
-                j += 4
-            }
-            var s = (a0 + a1) + (a2 + a3)
-            while j < dims { s += x[j] * y[j]; j += 1 }
-            return 1 - s
-        }
         while j + 4 <= dims {
             let d0 = x[j] - y[j], d1 = x[j + 1] - y[j + 1], d2 = x[j + 2] - y[j + 2], d3 = x[j + 3] - y[j + 3]
             a0 += d0 * d0; a1 += d1 * d1; a2 += d2 * d2; a3 += d3 * d3
@@ -178,6 +169,21 @@ struct NNDescent {
         }
         var s = (a0 + a1) + (a2 + a3)
         while j < dims { let d = x[j] - y[j]; s += d * d; j += 1 }
+        return s
+    }
+
+    /// x·y with four running sums (one would be a single dependency chain).
+    @inline(__always)
+    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, dims: Int) -> Float {
+        var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0
+        var j = 0
+        while j + 4 <= dims {
+            a0 += x[j] * y[j]; a1 += x[j + 1] * y[j + 1]
+            a2 += x[j + 2] * y[j + 2]; a3 += x[j + 3] * y[j + 3]
+            j += 4
+        }
+        var s = (a0 + a1) + (a2 + a3)
+        while j < dims { s += x[j] * y[j]; j += 1 }
         return s
     }
 
@@ -246,9 +252,7 @@ struct NNDescent {
             }
             var leftCount = 0
             for t in lo..<hi {
-                let row = x + Int(order[t]) * dims
-                var margin = offset
-                for j in 0..<dims { margin += normal[j] * row[j] }
+                let margin = offset + normal.withUnsafeBufferPointer { NNDescent.dot($0.baseAddress!, x + Int(order[t]) * dims, dims: dims) }
                 let goesLeft = abs(margin) < 1e-8 * max(norm2, 1e-30) ? (rng.next() & 1 == 0) : margin > 0
                 side[t] = goesLeft
                 if goesLeft { leftCount += 1 }

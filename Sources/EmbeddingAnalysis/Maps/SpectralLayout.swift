@@ -11,7 +11,7 @@ import Foundation
 public enum SpectralLayout {
     /// Laplacian eigenvectors 2 … dims + 1 as an `n × dims` matrix, or nil
     /// when the graph is not connected (each component would then need its own
-    /// layout) or the iteration does not converge.
+    /// layout) or the Krylov basis cannot grow.
     public static func embed(_ graph: SparseGraph, dims: Int = 2, seed: UInt64, threads: Int,
                              tolerance: Float = 1e-4) -> Matrix? {
         let n = graph.count
@@ -101,8 +101,10 @@ struct NormalisedAdjacency {
     /// basis V (m vectors) grows by v ← N·v_(size−want), orthogonalised twice
     /// against u₀ and V (classical Gram–Schmidt through sgemv); Rayleigh–Ritz on H = Vᵀ·N·V (LAPACK dsyevr) gives Ritz pairs
     /// (θ, y); the `keep` best are the next start, and the iteration ends when
-    /// ‖N·y − θ·y‖ < tolerance for the wanted ones.
-    func largestNonTrivial(_ want: Int, seed: UInt64, tolerance: Float) -> Matrix? {
+    /// ‖N·y − θ·y‖ < tolerance for the wanted ones, or after `restarts`
+    /// rounds with the Ritz vectors reached (a start for the SGD needs the
+    /// eigenvectors' broad shape, not their last digits).
+    func largestNonTrivial(_ want: Int, seed: UInt64, tolerance: Float, restarts: Int = 30) -> Matrix? {
         let n = graph.count
         let m = min(n - 1, max(4 * want + 8, 40)), keep = min(m - 2, 3 * want + 4)
         var basis = [Float](repeating: 0, count: m * n)       // V, one vector per row
@@ -146,7 +148,8 @@ struct NormalisedAdjacency {
             var start = (0..<n).map { _ in rng.nextGaussian() }
             guard append(&start) else { return nil }
         }
-        for _ in 0..<300 {
+        var round = 0
+        while true {
             while size < m {
                 var next = Array(image[((size - want) * n)..<((size - want + 1) * n)])
                 if !append(&next) {
@@ -193,7 +196,7 @@ struct NormalisedAdjacency {
                 }
                 if r2.squareRoot() >= tolerance { converged = false }
             }
-            if converged {
+            if converged || round == restarts - 1 {
                 var out = Matrix(rows: n, cols: want)
                 for j in 0..<want { for i in 0..<n { out[i, j] = ritz[j * n + i] } }
                 return out
@@ -202,7 +205,7 @@ struct NormalisedAdjacency {
             basis.replaceSubrange(0..<(keep * n), with: ritz)
             image.replaceSubrange(0..<(keep * n), with: ritzImage)
             size = keep
+            round += 1
         }
-        return nil
     }
 }

@@ -78,7 +78,7 @@ public enum UMAP {
     /// The starting layout, n × 2 row-major, in [0, 10]² (umap-learn's
     /// `noisy_scale_coords` then its per-axis min–max scaling). Spectral falls
     /// back to PCA, said through `progress`, when the graph is not connected
-    /// or the eigen-iteration does not converge.
+    /// or the eigen-iteration fails.
     public static func initialLayout(_ vectors: Matrix, graph: SparseGraph, initialisation: Initialisation,
                                      seed: UInt64, threads: Int, progress: ((String) -> Void)?) -> [Float] {
         var coordinates: Matrix?
@@ -88,7 +88,7 @@ public enum UMAP {
             if coordinates == nil {
                 let parts = SpectralLayout.components(graph)
                 progress?(parts > 1 ? "initialisation: the graph has \(parts) components; using PCA instead of spectral"
-                                    : "initialisation: the eigenvectors did not converge; using PCA instead of spectral")
+                                    : "initialisation: the spectral iteration failed; using PCA instead")
             }
         }
         if coordinates == nil {
