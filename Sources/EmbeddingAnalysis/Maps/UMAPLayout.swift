@@ -9,7 +9,8 @@ import Foundation
 ///   −2ab·d^(2(b−1)) / (1 + a·d^(2b)) · (yᵢ − yⱼ);
 /// - and draws `negativeRate` random points per sample (as umap-learn, at the
 ///   rate `epochsPerSample / negativeRate`), each pushing the head along the
-///   repulsive gradient 2γb / ((0.001 + d²)(1 + a·d^(2b))) · (yᵢ − yₖ);
+///   repulsive gradient 2γb / ((0.001 + d²)(1 + a·d^(2b))) · (yᵢ − yₖ), all of
+///   one sample's taken at the same position and applied together;
 /// - every gradient component is clipped to [−4, 4]; the learning rate
 ///   falls linearly from `initialAlpha` to 0 over the epochs.
 ///
