@@ -1,5 +1,6 @@
 @testable import EmbeddingAnalysis
-import EmbeddingCore
+@testable import EmbeddingCore
+@testable import EmbeddingFormats
 import Foundation
 import XCTest
 
@@ -430,5 +431,58 @@ final class TSNEAttractionTests: XCTestCase {
                 XCTAssertEqual(Double(one[2 * position + d]), exact, accuracy: 1e-5 * scale, "point \(i)")
             }
         }
+    }
+}
+
+/// `embtool tsne` on a small generated model: the JSON holds what the library
+/// computes, the files are written, bad input is one line and exit 64 or 65.
+final class TSNECLITests: XCTestCase {
+    func testJSONAndFilesHoldTheLibrarysLayout() throws {
+        let home = try TestData.scratch(self)
+        let model = Generated.model(items: 60, users: 30, factors: 6)
+        let path = home + "/generated.safetensors", csv = home + "/tsne.csv", svg = home + "/tsne.svg"
+        try ModelFile.save(model, to: path)
+        let r = try EmbtoolCLI.run(["tsne", "--model", path, "--all", "--perplexity", "10", "--iterations", "300",
+                                    "--seed", "3", "--json", "--csv", csv, "--svg", svg, "--labels", "5"], home: home)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try r.json()
+        XCTAssertEqual(json["layout"] as? String, "t-SNE")
+        XCTAssertEqual(json["items"] as? Int, 60)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(json["seconds"] as? Double), 0)
+        var config = TSNE.Config()
+        config.perplexity = 10
+        config.iterations = 300
+        config.seed = 3
+        let expected = try TSNE.fit(model.itemFactors.rows(Array(1...60)), config: config, threads: 1)
+        let points = try XCTUnwrap(json["points"] as? [[String: Any]])
+        XCTAssertEqual(points.count, 60)
+        for (i, point) in points.enumerated() {
+            XCTAssertEqual(point["label"] as? String, model.meta.itemLabels[i + 1])
+            XCTAssertEqual(try XCTUnwrap(point["x"] as? Double), Double(expected[i, 0]), accuracy: 1e-4 * max(1, abs(Double(expected[i, 0]))))
+            XCTAssertEqual(try XCTUnwrap(point["y"] as? Double), Double(expected[i, 1]), accuracy: 1e-4 * max(1, abs(Double(expected[i, 1]))))
+        }
+        XCTAssertEqual(try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").first, "label,count,x,y")
+        XCTAssertTrue(try String(contentsOfFile: svg, encoding: .utf8).contains("t-SNE 1"))
+    }
+
+    func testBadInputIsRefused() throws {
+        let home = try TestData.scratch(self)
+        let model = Generated.model(items: 60, users: 30, factors: 6)
+        let path = home + "/generated.safetensors"
+        try ModelFile.save(model, to: path)
+        // The library's refusal is one line; the parser's own (--method, ...) add the usage lines.
+        let tooLarge = try EmbtoolCLI.run(["tsne", "--model", path, "--all", "--perplexity", "59"], home: home)
+        XCTAssertEqual(tooLarge.status, 64, tooLarge.stderr)
+        XCTAssertEqual(tooLarge.stderr, "embtool: perplexity must be greater than 1 and less than 59 (the number of points − 1), got 59.0\n")
+        for args in [["--perplexity", "1"], ["--method", "exact"], ["--iterations", "0"], ["--metric", "dot"], ["--threads", "0"]] {
+            XCTAssertEqual(try EmbtoolCLI.run(["tsne", "--model", path, "--all"] + args, home: home).status, 64, "\(args)")
+        }
+        var factors = model.itemFactors
+        factors[5, 2] = .nan
+        let npy = home + "/factors.npy"
+        try Npy.encode(shape: [factors.rows, factors.cols], values: factors.data).write(to: URL(fileURLWithPath: npy))
+        let r = try EmbtoolCLI.run(["tsne", "--model", npy, "--all", "--perplexity", "10"], home: home)
+        XCTAssertEqual(r.status, 65, r.stderr)
+        XCTAssertTrue(r.stderr.hasSuffix("has a non-finite value (NaN or infinity)\n"), r.stderr)
     }
 }

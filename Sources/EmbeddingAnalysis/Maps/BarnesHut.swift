@@ -15,13 +15,18 @@ struct QuadTree {
     /// Levels below the root; deeper cells would be below Float resolution.
     static let depth = 16
 
-    /// Per node, in depth-first order: centre of mass, point count, side,
-    /// the index after its subtree, and for leaves its points
-    /// `first ..< first + count` in sorted order (−1 for inner nodes).
-    private(set) var centreX: [Float] = [], centreY: [Float] = [], count: [Float] = [], side: [Float] = []
-    private(set) var next: [Int32] = [], first: [Int32] = []
-    /// Points in Morton (Z-order) order, and each one's original index.
-    let sortedX: [Float], sortedY: [Float], order: [Int32]
+    /// A cell: centre of mass, point count, side, the index after its subtree
+    /// (`next`), and for a leaf its points `first ..< first + count` in sorted
+    /// order (−1 for an inner cell).
+    struct Node {
+        var x: Float, y: Float, count: Float, side: Float
+        var next: Int32, first: Int32
+    }
+
+    /// The cells in depth-first order.
+    private(set) var nodes: [Node] = []
+    /// Points in Morton (Z-order) order as (x, y), and each one's original index.
+    let sorted: [SIMD2<Float>], order: [Int32]
 
     /// Builds the tree over `count` interleaved 2-D points: sort by Morton
     /// code within the bounding square (ties by index, so the order is
@@ -29,8 +34,7 @@ struct QuadTree {
     init(_ y: UnsafePointer<Float>, count n: Int) {
         let (keys, rootSide) = Self.mortonKeys(y, count: n)
         order = keys.map { Int32(truncatingIfNeeded: $0) }
-        sortedX = order.map { y[2 * Int($0)] }
-        sortedY = order.map { y[2 * Int($0) + 1] }
+        sorted = order.map { SIMD2(y[2 * Int($0)], y[2 * Int($0) + 1]) }
         let codes = keys.map { UInt32($0 >> 32) }
         if n > 0 { build(codes, 0, n, level: 0, side: rootSide) }
     }
@@ -71,16 +75,12 @@ struct QuadTree {
     }
 
     private mutating func build(_ codes: [UInt32], _ lo: Int, _ hi: Int, level: Int, side: Float) {
-        let node = centreX.count
+        let node = nodes.count
         var sx: Double = 0, sy: Double = 0
-        for s in lo..<hi { sx += Double(sortedX[s]); sy += Double(sortedY[s]) }
-        centreX.append(Float(sx / Double(hi - lo)))
-        centreY.append(Float(sy / Double(hi - lo)))
-        count.append(Float(hi - lo))
-        self.side.append(side)
-        next.append(0)
+        for p in sorted[lo..<hi] { sx += Double(p.x); sy += Double(p.y) }
         let leaf = hi - lo <= Self.leafSize || level == Self.depth
-        first.append(leaf ? Int32(lo) : -1)
+        nodes.append(Node(x: Float(sx / Double(hi - lo)), y: Float(sy / Double(hi - lo)), count: Float(hi - lo),
+                          side: side, next: 0, first: leaf ? Int32(lo) : -1))
         if !leaf {
             // The children's two code bits sit at 2·(depth − 1 − level).
             let shift = UInt32(2 * (Self.depth - 1 - level))
@@ -92,7 +92,7 @@ struct QuadTree {
                 start = end
             }
         }
-        next[node] = Int32(centreX.count)
+        nodes[node].next = Int32(nodes.count)
     }
 
     /// `F` into `forces` (`count × 2`, interleaved, original order) and
@@ -103,14 +103,21 @@ struct QuadTree {
         var z = [Float](repeating: 0, count: n)
         let out = SharedBuffer(forces)
         z.withUnsafeMutableBufferPointer { zb in
-            let zOut = SharedBuffer(zb.baseAddress!)
-            Parallel.pieces((n + chunk - 1) / chunk, workers: threads) { job in
-                for s in (job * chunk)..<min(n, (job + 1) * chunk) {
-                    let (fx, fy, zi) = walk(from: s, theta2: theta * theta)
-                    let i = Int(order[s])
-                    out.base[2 * i] = fx
-                    out.base[2 * i + 1] = fy
-                    zOut.base[i] = zi
+            nodes.withUnsafeBufferPointer { nb in
+                sorted.withUnsafeBufferPointer { pb in
+                    order.withUnsafeBufferPointer { ob in
+                        let zOut = SharedBuffer(zb.baseAddress!), tree = nb.baseAddress!, points = pb.baseAddress!
+                        let order = ob.baseAddress!, cells = nb.count
+                        Parallel.pieces((n + chunk - 1) / chunk, workers: threads) { job in
+                            for s in (job * chunk)..<min(n, (job + 1) * chunk) {
+                                let (f, zi) = Self.walk(from: s, tree: tree, cells: cells, points: points, theta2: theta * theta)
+                                let i = Int(order[s])
+                                out[2 * i] = f.x
+                                out[2 * i + 1] = f.y
+                                zOut[i] = zi
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -121,35 +128,33 @@ struct QuadTree {
 
     /// One point's sums: a stackless depth-first walk (`next` skips a subtree).
     @inline(__always)
-    private func walk(from s: Int, theta2: Float) -> (Float, Float, Float) {
-        let x = sortedX[s], y = sortedY[s]
-        var fx: Float = 0, fy: Float = 0, z: Float = 0
+    private static func walk(from s: Int, tree: UnsafePointer<Node>, cells: Int, points: UnsafePointer<SIMD2<Float>>,
+                             theta2: Float) -> (SIMD2<Float>, Float) {
+        let here = points[s]
+        var f = SIMD2<Float>(), z: Float = 0
         var node = 0
-        let nodes = centreX.count
-        while node < nodes {
-            let dx = x - centreX[node], dy = y - centreY[node]
-            let d2 = dx * dx + dy * dy
-            let l = side[node]
-            if l * l < theta2 * d2 {
-                let q = 1 / (1 + d2), m = count[node]
-                z += m * q
-                fx += m * q * q * dx
-                fy += m * q * q * dy
-                node = Int(next[node])
-            } else if first[node] >= 0 {
-                let start = Int(first[node]), end = start + Int(count[node])
-                for t in start..<end where t != s {
-                    let ex = x - sortedX[t], ey = y - sortedY[t]
-                    let q = 1 / (1 + ex * ex + ey * ey)
+        while node < cells {
+            let cell = tree[node]
+            let d = here - SIMD2(cell.x, cell.y)
+            let d2 = d.x * d.x + d.y * d.y
+            if cell.side * cell.side < theta2 * d2 {
+                let q = 1 / (1 + d2)
+                z += cell.count * q
+                f += (cell.count * q * q) * d
+                node = Int(cell.next)
+            } else if cell.first >= 0 {
+                let start = Int(cell.first)
+                for t in start..<(start + Int(cell.count)) where t != s {
+                    let e = here - points[t]
+                    let q = 1 / (1 + e.x * e.x + e.y * e.y)
                     z += q
-                    fx += q * q * ex
-                    fy += q * q * ey
+                    f += (q * q) * e
                 }
-                node = Int(next[node])
+                node = Int(cell.next)
             } else {
                 node += 1
             }
         }
-        return (fx, fy, z)
+        return (f, z)
     }
 }

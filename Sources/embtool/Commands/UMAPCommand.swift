@@ -90,35 +90,3 @@ struct UMAPCommand: ParsableCommand {
         clock.report()
     }
 }
-
-/// A layout's progress on stderr: its steps as lines, its epochs as a redrawn
-/// bar on a terminal (every tenth of the run as a line otherwise).
-final class LayoutProgress {
-    private let terminal = isatty(STDERR_FILENO) != 0
-    private var barShown = false
-    private var lastTenth = 0
-
-    func update(_ progress: UMAP.Progress) {
-        switch progress {
-        case .step(let message):
-            clear()
-            note(message)
-        case let .epoch(done, total):
-            if terminal {
-                let width = 30, filled = done * width / total
-                let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-                FileHandle.standardError.write(Data("\repoch \(done)/\(total) \(bar) \(done * 100 / total)%".utf8))
-                barShown = true
-            } else if done * 10 / total > lastTenth {
-                lastTenth = done * 10 / total
-                note("epoch \(done)/\(total)")
-            }
-        }
-    }
-
-    func finish() { clear() }
-
-    private func clear() {
-        if barShown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)); barShown = false }
-    }
-}
