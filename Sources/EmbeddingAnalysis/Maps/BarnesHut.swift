@@ -9,9 +9,10 @@
 /// and m·K(y_i, c)²·(y_i − c) to F_i. Otherwise its children are visited.
 /// Leaves hold up to `leafSize` points and are summed exactly when they are
 /// not far enough to stand as one (openTSNE's leaves hold one point, so
-/// this is never less accurate).
+/// this is never less accurate). 16 walked a 1,664-point t-SNE layout
+/// fastest: 0.76 ms against 0.82 (8), 0.99 (4) and 0.86 (32).
 struct QuadTree {
-    static let leafSize = 8
+    static let leafSize = 16
     /// Levels below the root; deeper cells would be below Float resolution.
     static let depth = 16
 

@@ -46,7 +46,7 @@ final class FFTRepulsion {
             }
             spacing = h
         }
-        let located = grid.locate(y, count: count)
+        let located = grid.locate(y, count: count, threads: threads)
         var charges = [Float](repeating: 0, count: 4 * nodes * nodes)
         var potentials = [Float](repeating: 0, count: 4 * nodes * nodes)
         var z = [Float](repeating: 0, count: count)
@@ -122,21 +122,24 @@ struct InterpolationGrid: Equatable {
         return (4.5 * b * c, -9 * a * c, 4.5 * a * b)
     }
 
-    func locate(_ y: UnsafePointer<Float>, count: Int) -> Located {
+    func locate(_ y: UnsafePointer<Float>, count: Int, threads: Int) -> Located {
         var rows = [Int32](repeating: 0, count: count), columns = rows
         var weights = [Float](repeating: 0, count: 6 * count)
-        let scale = 1 / boxWidth, last = Float(boxes - 1)
-        rows.withUnsafeMutableBufferPointer { rows in
-            columns.withUnsafeMutableBufferPointer { columns in
-                weights.withUnsafeMutableBufferPointer { w in
-                    for i in 0..<count {
-                        let fx = (y[2 * i] - origin) * scale, fy = (y[2 * i + 1] - origin) * scale
-                        // The point at the upper edge belongs to the last box.
-                        let bx = min(fx.rounded(.down), last), by = min(fy.rounded(.down), last)
-                        columns[i] = Int32(bx)
-                        rows[i] = Int32(by)
-                        (w[6 * i], w[6 * i + 1], w[6 * i + 2]) = Self.lagrangeWeights(fx - bx)
-                        (w[6 * i + 3], w[6 * i + 4], w[6 * i + 5]) = Self.lagrangeWeights(fy - by)
+        let scale = 1 / boxWidth, last = Float(boxes - 1), chunk = 4096
+        rows.withUnsafeMutableBufferPointer { rb in
+            columns.withUnsafeMutableBufferPointer { cb in
+                weights.withUnsafeMutableBufferPointer { wb in
+                    let rows = SharedBuffer(rb), columns = SharedBuffer(cb), w = SharedBuffer(wb)
+                    Parallel.pieces((count + chunk - 1) / chunk, workers: threads) { job in
+                        for i in (job * chunk)..<min(count, (job + 1) * chunk) {
+                            let fx = (y[2 * i] - origin) * scale, fy = (y[2 * i + 1] - origin) * scale
+                            // The point at the upper edge belongs to the last box.
+                            let bx = min(fx.rounded(.down), last), by = min(fy.rounded(.down), last)
+                            columns[i] = Int32(bx)
+                            rows[i] = Int32(by)
+                            (w[6 * i], w[6 * i + 1], w[6 * i + 2]) = Self.lagrangeWeights(fx - bx)
+                            (w[6 * i + 3], w[6 * i + 4], w[6 * i + 5]) = Self.lagrangeWeights(fy - by)
+                        }
                     }
                 }
             }
