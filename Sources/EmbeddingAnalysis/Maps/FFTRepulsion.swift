@@ -5,19 +5,25 @@ import EmbeddingCore
 ///
 ///     F_i = Σ_{j≠i} K_ij²·(y_i − y_j),     Z = Σ_{i≠j} K_ij,     K_ij = 1 / (1 + ‖y_i − y_j‖²)
 ///
-/// Both come from sums of the squared kernel against four charges per point,
-/// q_j = (1, u_j, v_j, u_j² + v_j²) with (u, v) the position from the grid's
-/// centre, because K = K²·(1 + ‖y_i − y_j‖²):
+/// Both come from sums of the squared kernel against three charges per point,
+/// q_j = (1, u_j, v_j) with (u, v) the position from the grid's centre:
 ///
 ///     φ_t(y_i) = Σ_j K²(y_i, y_j)·q_{j,t}
 ///     F_i = (u_i, v_i)·φ_0 − (φ_1, φ_2)
-///     Z_i = (1 + u_i² + v_i²)·φ_0 − 2·(u_i·φ_1 + v_i·φ_2) + φ_3,   Z = Σ_i Z_i − N (the j = i terms)
 ///
-/// The potentials φ are interpolated (`InterpolationGrid`): `spreadCharges`
-/// puts each point's charges on the 3 × 3 nodes of its box with Lagrange
-/// weights, `GridConvolution` multiplies the node charges by the kernel
-/// matrix between nodes, `gatherPotentials` interpolates back. One kernel (K²)
-/// serves all four sums, as in FIt-SNE and openTSNE.
+/// and, because K = K²·(1 + ‖y_i − y_j‖²) and K² is symmetric (so that
+/// Σ_i Σ_j K²_ij·‖u_j‖² = Σ_i ‖u_i‖²·φ_0(y_i)),
+///
+///     Z = Σ_i [(1 + 2‖u_i‖²)·φ_0 − 2·(u_i·φ_1 + v_i·φ_2)] − N      (N: the j = i terms)
+///
+/// FIt-SNE and openTSNE convolve a fourth charge, ‖u_j‖², for Z per point;
+/// only the total is needed, and the symmetry saves a quarter of the FFTs.
+/// The interpolated kernel is symmetric too, so the identity holds for the
+/// approximation exactly. The potentials φ are interpolated
+/// (`InterpolationGrid`): `spreadCharges` puts each point's charges on the
+/// 3 × 3 nodes of its box with Lagrange weights, `GridConvolution` multiplies
+/// the node charges by the kernel matrix between nodes, `forces` interpolates
+/// back.
 final class FFTRepulsion {
     private var convolution: GridConvolution?
     /// The node spacing the convolution's kernel spectrum was made for (NaN: none yet).
@@ -47,8 +53,8 @@ final class FFTRepulsion {
             spacing = h
         }
         let located = grid.locate(y, count: count, threads: threads)
-        var charges = [Float](repeating: 0, count: 4 * nodes * nodes)
-        var potentials = [Float](repeating: 0, count: 4 * nodes * nodes)
+        var charges = [Float](repeating: 0, count: 3 * nodes * nodes)
+        var potentials = [Float](repeating: 0, count: 3 * nodes * nodes)
         var z = [Float](repeating: 0, count: count)
         charges.withUnsafeMutableBufferPointer { c in
             grid.spreadCharges(located, positions: y, into: c.baseAddress!, threads: threads)
@@ -147,7 +153,7 @@ struct InterpolationGrid: Equatable {
         return Located(boxRow: rows, boxColumn: columns, weights: weights)
     }
 
-    /// Step 1: the four charge grids (`4 × nodes × nodes`, zeroed by the
+    /// Step 1: the three charge grids (`3 × nodes × nodes`, zeroed by the
     /// caller), each node the weighted sum of the charges of the points in
     /// its box. Box rows own disjoint node rows, so workers take whole box rows
     /// and every node sums its points in index order: the same floats for any
@@ -175,7 +181,7 @@ struct InterpolationGrid: Equatable {
                         for s in start[row]..<start[row + 1] {
                             let i = Int(order[s]), b0 = 3 * Int(columns[i])
                             let u = y[2 * i] - cx, v = y[2 * i + 1] - cy
-                            let q = (Float(1), u, v, u * u + v * v)
+                            let q = (Float(1), u, v)
                             for da in 0..<3 {
                                 for db in 0..<3 {
                                     let weight = w[6 * i + 3 + da] * w[6 * i + db]
@@ -183,7 +189,6 @@ struct InterpolationGrid: Equatable {
                                     out.base[node] += weight * q.0
                                     out.base[nn + node] += weight * q.1
                                     out.base[2 * nn + node] += weight * q.2
-                                    out.base[3 * nn + node] += weight * q.3
                                 }
                             }
                         }
@@ -194,7 +199,7 @@ struct InterpolationGrid: Equatable {
     }
 
     /// Steps 3 and 4: each point's potentials interpolated from its box's
-    /// nodes, then `F_i` into `forces` and `Z_i` into `z`.
+    /// nodes, then `F_i` into `forces` and its term of Z into `z`.
     func forces(_ located: Located, positions y: UnsafePointer<Float>, potentials: UnsafePointer<Float>,
                 forces: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>, threads: Int) {
         let n = nodes, nn = n * n, (cx, cy) = centre, count = located.boxRow.count
@@ -207,7 +212,7 @@ struct InterpolationGrid: Equatable {
                     Parallel.pieces((count + chunk - 1) / chunk, workers: threads) { job in
                         for i in (job * chunk)..<min(count, (job + 1) * chunk) {
                             let a0 = 3 * Int(rows[i]), b0 = 3 * Int(columns[i])
-                            var phi0: Float = 0, phi1: Float = 0, phi2: Float = 0, phi3: Float = 0
+                            var phi0: Float = 0, phi1: Float = 0, phi2: Float = 0
                             for da in 0..<3 {
                                 for db in 0..<3 {
                                     let weight = w[6 * i + 3 + da] * w[6 * i + db]
@@ -215,13 +220,12 @@ struct InterpolationGrid: Equatable {
                                     phi0 += weight * potentials[node]
                                     phi1 += weight * potentials[nn + node]
                                     phi2 += weight * potentials[2 * nn + node]
-                                    phi3 += weight * potentials[3 * nn + node]
                                 }
                             }
                             let u = y[2 * i] - cx, v = y[2 * i + 1] - cy
                             forces.base[2 * i] = u * phi0 - phi1
                             forces.base[2 * i + 1] = v * phi0 - phi2
-                            z.base[i] = (1 + u * u + v * v) * phi0 - 2 * (u * phi1 + v * phi2) + phi3
+                            z.base[i] = (1 + 2 * (u * u + v * v)) * phi0 - 2 * (u * phi1 + v * phi2)
                         }
                     }
                 }
@@ -230,7 +234,7 @@ struct InterpolationGrid: Equatable {
     }
 
     /// The grid's centre, the origin of the charges' coordinates (keeps
-    /// u² + v² small, and with it the cancellation in Z_i).
+    /// u² + v² small, and with it the cancellation in Z's terms).
     var centre: (Float, Float) {
         let c = origin + Float(boxes) * boxWidth / 2
         return (c, c)

@@ -1,21 +1,24 @@
-
-/// `out = T·x` for four real `n × n` node grids at once, where T is the
+/// `out = T·x` for three real `n × n` node grids at once, where T is the
 /// two-level Toeplitz matrix of a kernel that depends on the node offset:
 ///
-///     out_t[a][b] = Σ_{a'<n} Σ_{b'<n} k(a − a', b − b')·x_t[a'][b']      (t = 0…3)
+///     out_t[a][b] = Σ_{a'<n} Σ_{b'<n} k(a − a', b − b')·x_t[a'][b']      (t = 0, 1, 2)
 ///
 /// with `k` even in each offset and symmetric under swapping them (a radial
 /// kernel). The product runs as a circular convolution of length P ≥ 2n − 1
 /// per axis (the circulant embedding): forward FFT, multiply by the kernel's
-/// spectrum, inverse FFT. The spectrum of an even real kernel is real, so two
-/// grids ride in one complex grid (x₀ + i·x₁, x₂ + i·x₃) and come back apart.
+/// spectrum, inverse FFT. The spectrum of an even real kernel is real, so
+/// grids 1 and 2 ride in one complex grid (x₁ + i·x₂) and come back apart;
+/// grid 0 goes as real data: two of its columns per complex column (their
+/// spectra separated by Hermitian symmetry), and of the spectrum along a only
+/// the P/2 + 1 frequencies that are not conjugates of others — half the work
+/// of a complex grid.
 ///
-/// Three passes per complex grid, each over column strips of `lanes` columns
-/// that stay in cache (see `FFT`), transposing on the way so every transform
-/// runs down columns:
-/// 1. FFT along a of the n non-zero columns (rows n… are zero), written transposed to `T` (n × P);
+/// Three passes per grid, each over column strips of `lanes` columns that
+/// stay in cache (see `FFT`), transposing on the way so every transform runs
+/// down columns:
+/// 1. FFT along a of the n non-zero columns (rows n… are zero), written transposed to `T`;
 /// 2. per column strip of `T`: FFT along b, times the spectrum, inverse FFT along b — the
-///    only pass over all P columns, and its rows ≥ n are neither read nor written;
+///    only pass over all frequencies along a, and its rows ≥ n are neither read nor written;
 /// 3. inverse FFT along a of the n rows of `T`, of which the first n outputs are kept.
 /// Strips are independent, so the result does not depend on the thread count.
 final class GridConvolution {
@@ -24,9 +27,11 @@ final class GridConvolution {
     private let fft: FFT
     /// k̂ / P², `P × P` row-major; symmetric, so the orientation does not matter.
     private let spectrum: UnsafeMutablePointer<Float>
-    /// Pass-1 output, pass-3 input: per complex grid, real and imaginary `n × P`
-    /// planes (re₀, im₀, re₁, im₁), one after the other.
+    /// Pass-1 output, pass-3 input: the complex grid's real and imaginary
+    /// `n × P` planes, then the real grid's `n × (P/2 + 1)` ones.
     private let transposed: UnsafeMutablePointer<Float>
+    /// P/2 + 1: the frequencies along a kept for the real grid.
+    private var half: Int { length / 2 + 1 }
     static let lanes = 16
 
     /// `nodes` per side; the FFT length is `FFT.smoothLength(atLeast: 2·nodes)`.
@@ -36,8 +41,8 @@ final class GridConvolution {
         fft = FFT(length: length)!
         spectrum = .allocate(capacity: length * length)
         spectrum.initialize(repeating: 0, count: length * length)
-        transposed = .allocate(capacity: 4 * n * length)
-        transposed.initialize(repeating: 0, count: 4 * n * length)
+        transposed = .allocate(capacity: 2 * n * (length + length / 2 + 1))
+        transposed.initialize(repeating: 0, count: 2 * n * (length + length / 2 + 1))
     }
 
     deinit {
@@ -82,49 +87,59 @@ final class GridConvolution {
         }
     }
 
-    /// `potentials = T·charges` for four `n × n` grids stored one after the
-    /// other (`4·n·n` floats each).
+    /// `potentials = T·charges` for three `n × n` grids stored one after the
+    /// other (`3·n·n` floats each).
     func convolve(_ charges: UnsafePointer<Float>, into potentials: UnsafeMutablePointer<Float>, threads: Int) {
-        let n = nodes, p = length, w = Self.lanes, nn = n * n
-        let strips = (n + w - 1) / w, fullStrips = (p + w - 1) / w
-        let x = UnsafeMutablePointer(mutating: charges)
-        let out = SharedBuffer(potentials)
-        let t = (0..<4).map { transposed + $0 * n * p }
-        do {
-            // Pass 1: grids (0, 1) and (2, 3) as complex grids 0 and 1.
-            strided(2 * strips, threads: threads) { job, ws in
-                let grid = job / strips, b0 = (job % strips) * w, valid = min(w, n - b0)
-                let re = x + 2 * grid * nn, im = re + nn
-                ws.loadRows(from: re + b0, stride: n, rows: n, valid: valid, into: ws.re)
-                ws.loadRows(from: im + b0, stride: n, rows: n, valid: valid, into: ws.im)
+        let n = nodes, p = length, h = half, w = Self.lanes, nn = n * n
+        let x = UnsafeMutablePointer(mutating: charges), out = SharedBuffer(potentials)
+        // Complex grid (x₁ + i·x₂): n × P planes; real grid x₀: n × h planes.
+        let cr = transposed, ci = cr + n * p, rr = ci + n * p, ri = rr + n * h
+        let strips = (n + w - 1) / w, pairs = (n + 1) / 2, pairStrips = (pairs + w - 1) / w
+        // Pass 1.
+        strided(strips + pairStrips, threads: threads) { job, ws in
+            if job < strips {
+                let b0 = job * w, valid = min(w, n - b0)
+                ws.loadRows(from: x + nn + b0, stride: n, rows: n, valid: valid, into: ws.re)
+                ws.loadRows(from: x + 2 * nn + b0, stride: n, rows: n, valid: valid, into: ws.im)
                 self.fft.transform(re: ws.re, im: ws.im, scratchRe: ws.sr, scratchIm: ws.si, lanes: w, inverse: false)
-                ws.storeTransposed(ws.re, valid: valid, rows: p, to: t[2 * grid] + b0 * p, stride: p)
-                ws.storeTransposed(ws.im, valid: valid, rows: p, to: t[2 * grid + 1] + b0 * p, stride: p)
+                ws.storeTransposed(ws.re, valid: valid, rows: p, to: cr + b0 * p, stride: p)
+                ws.storeTransposed(ws.im, valid: valid, rows: p, to: ci + b0 * p, stride: p)
+            } else {
+                let b0 = 2 * (job - strips) * w, valid = min(w, pairs - b0 / 2)
+                ws.loadPairs(from: x + b0, stride: n, rows: n, columns: n - b0, valid: valid)
+                self.fft.transform(re: ws.re, im: ws.im, scratchRe: ws.sr, scratchIm: ws.si, lanes: w, inverse: false)
+                ws.storeSeparated(valid: valid, columns: n - b0, re: rr + b0 * h, im: ri + b0 * h, stride: h)
             }
-            // Pass 2: along b, for every column a of T.
-            do {
-                let k = SharedBuffer(spectrum)
-                strided(2 * fullStrips, threads: threads) { job, ws in
-                    let grid = job / fullStrips, a0 = (job % fullStrips) * w, valid = min(w, p - a0)
-                    let tr = t[2 * grid], ti = t[2 * grid + 1]
-                    ws.loadRows(from: tr + a0, stride: p, rows: n, valid: valid, into: ws.re)
-                    ws.loadRows(from: ti + a0, stride: p, rows: n, valid: valid, into: ws.im)
-                    self.fft.transform(re: ws.re, im: ws.im, scratchRe: ws.sr, scratchIm: ws.si, lanes: w, inverse: false)
-                    for b in 0..<p { Self.scale(ws.re + b * w, ws.im + b * w, by: k.base + b * p + a0, count: valid) }
-                    self.fft.transform(re: ws.re, im: ws.im, scratchRe: ws.sr, scratchIm: ws.si, lanes: w, inverse: true)
-                    Self.copyRows(ws.re, stride: w, to: tr + a0, stride: p, rows: n, count: valid)
-                    Self.copyRows(ws.im, stride: w, to: ti + a0, stride: p, rows: n, count: valid)
-                }
-            }
-            // Pass 3: inverse along a; rows a < n are the result.
-            strided(2 * strips, threads: threads) { job, ws in
-                let grid = job / strips, b0 = (job % strips) * w, valid = min(w, n - b0)
-                ws.loadTransposed(from: t[2 * grid] + b0 * p, stride: p, valid: valid, rows: p, into: ws.re)
-                ws.loadTransposed(from: t[2 * grid + 1] + b0 * p, stride: p, valid: valid, rows: p, into: ws.im)
+        }
+        // Pass 2: along b, for every column a of T.
+        let k = SharedBuffer(spectrum)
+        let wideStrips = (p + w - 1) / w, halfStrips = (h + w - 1) / w
+        strided(wideStrips + halfStrips, threads: threads) { job, ws in
+            let real = job >= wideStrips
+            let a0 = (real ? job - wideStrips : job) * w, width = real ? h : p
+            let tr = real ? rr : cr, ti = real ? ri : ci, valid = min(w, width - a0)
+            ws.loadRows(from: tr + a0, stride: width, rows: n, valid: valid, into: ws.re)
+            ws.loadRows(from: ti + a0, stride: width, rows: n, valid: valid, into: ws.im)
+            self.fft.transform(re: ws.re, im: ws.im, scratchRe: ws.sr, scratchIm: ws.si, lanes: w, inverse: false)
+            for b in 0..<p { Self.scale(ws.re + b * w, ws.im + b * w, by: k.base + b * p + a0, count: valid) }
+            self.fft.transform(re: ws.re, im: ws.im, scratchRe: ws.sr, scratchIm: ws.si, lanes: w, inverse: true)
+            Self.copyRows(ws.re, stride: w, to: tr + a0, stride: width, rows: n, count: valid)
+            Self.copyRows(ws.im, stride: w, to: ti + a0, stride: width, rows: n, count: valid)
+        }
+        // Pass 3: inverse along a; rows a < n are the result.
+        strided(strips + pairStrips, threads: threads) { job, ws in
+            if job < strips {
+                let b0 = job * w, valid = min(w, n - b0)
+                ws.loadTransposed(from: cr + b0 * p, stride: p, valid: valid, rows: p, into: ws.re)
+                ws.loadTransposed(from: ci + b0 * p, stride: p, valid: valid, rows: p, into: ws.im)
                 self.fft.transform(re: ws.re, im: ws.im, scratchRe: ws.sr, scratchIm: ws.si, lanes: w, inverse: true)
-                let re = out.base + 2 * grid * nn, im = re + nn
-                Self.copyRows(ws.re, stride: w, to: re + b0, stride: n, rows: n, count: valid)
-                Self.copyRows(ws.im, stride: w, to: im + b0, stride: n, rows: n, count: valid)
+                Self.copyRows(ws.re, stride: w, to: out.base + nn + b0, stride: n, rows: n, count: valid)
+                Self.copyRows(ws.im, stride: w, to: out.base + 2 * nn + b0, stride: n, rows: n, count: valid)
+            } else {
+                let b0 = 2 * (job - strips) * w, valid = min(w, pairs - b0 / 2)
+                ws.loadCombined(valid: valid, columns: n - b0, re: rr + b0 * h, im: ri + b0 * h, stride: h)
+                self.fft.transform(re: ws.re, im: ws.im, scratchRe: ws.sr, scratchIm: ws.si, lanes: w, inverse: true)
+                ws.storePairs(to: out.base + b0, stride: n, rows: n, columns: n - b0, valid: valid)
             }
         }
     }
@@ -190,6 +205,79 @@ final class GridConvolution {
             Self.transpose(source, stride: stride, rows: valid, columns: rows, to: strip, stride: lanes)
         }
 
+        /// The real grid's columns two to a lane: lane l holds column 2l (real
+        /// part) and 2l + 1 (imaginary) of the `columns` at `source`; rows past
+        /// `rows`, lanes past `valid` and a missing last column are zero.
+        func loadPairs(from source: UnsafeMutablePointer<Float>, stride: Int, rows: Int, columns: Int, valid: Int) {
+            re.update(repeating: 0, count: length * lanes)
+            im.update(repeating: 0, count: length * lanes)
+            for a in 0..<rows {
+                let row = source + a * stride
+                for l in 0..<valid {
+                    re[a * lanes + l] = row[2 * l]
+                    if 2 * l + 1 < columns { im[a * lanes + l] = row[2 * l + 1] }
+                }
+            }
+        }
+
+        /// After the FFT of `loadPairs`' lanes Z = X + i·Y (X, Y the spectra of
+        /// two real columns): X[u] = (Z[u] + conj Z[P−u]) / 2 and
+        /// Y[u] = (Z[u] − conj Z[P−u]) / 2i for u ≤ P/2, stored transposed —
+        /// column 2l's to row 2l, column 2l + 1's to row 2l + 1 (rows `stride` apart).
+        func storeSeparated(valid: Int, columns: Int, re dre: UnsafeMutablePointer<Float>, im dim: UnsafeMutablePointer<Float>,
+                            stride: Int) {
+            let h = length / 2 + 1
+            for odd in 0..<2 {
+                for u in 0..<h {
+                    let m = (length - u) % length
+                    for l in 0..<lanes {
+                        let zr = re[u * lanes + l], zi = im[u * lanes + l], mr = re[m * lanes + l], mi = im[m * lanes + l]
+                        sr[u * lanes + l] = odd == 0 ? (zr + mr) / 2 : (zi + mi) / 2
+                        si[u * lanes + l] = odd == 0 ? (zi - mi) / 2 : (mr - zr) / 2
+                    }
+                }
+                let count = odd == 0 ? valid : min(valid, columns / 2)
+                Self.transpose(sr, stride: lanes, rows: h, columns: count, to: dre + odd * stride, stride: 2 * stride)
+                Self.transpose(si, stride: lanes, rows: h, columns: count, to: dim + odd * stride, stride: 2 * stride)
+            }
+        }
+
+        /// The inverse of `storeSeparated`: lane l becomes Z = X + i·Y for the
+        /// half spectra X (row 2l) and Y (row 2l + 1), the other half from
+        /// X[P−u] = conj X[u].
+        func loadCombined(valid: Int, columns: Int, re sre: UnsafeMutablePointer<Float>, im sim: UnsafeMutablePointer<Float>,
+                          stride: Int) {
+            let h = length / 2 + 1, hw = h * lanes
+            sr.update(repeating: 0, count: 2 * hw)
+            si.update(repeating: 0, count: 2 * hw)
+            // sr: X re, X im; si: Y re, Y im — each h × lanes.
+            Self.transpose(sre, stride: 2 * stride, rows: valid, columns: h, to: sr, stride: lanes)
+            Self.transpose(sim, stride: 2 * stride, rows: valid, columns: h, to: sr + hw, stride: lanes)
+            let odd = min(valid, columns / 2)
+            Self.transpose(sre + stride, stride: 2 * stride, rows: odd, columns: h, to: si, stride: lanes)
+            Self.transpose(sim + stride, stride: 2 * stride, rows: odd, columns: h, to: si + hw, stride: lanes)
+            for u in 0..<length {
+                let v = u < h ? u : length - u, conj: Float = u < h ? 1 : -1
+                for l in 0..<lanes {
+                    let xr = sr[v * lanes + l], xi = conj * sr[hw + v * lanes + l]
+                    let yr = si[v * lanes + l], yi = conj * si[hw + v * lanes + l]
+                    re[u * lanes + l] = xr - yi
+                    im[u * lanes + l] = xi + yr
+                }
+            }
+        }
+
+        /// The real parts to columns 2l, the imaginary to 2l + 1 (when it exists), rows < `rows`.
+        func storePairs(to destination: UnsafeMutablePointer<Float>, stride: Int, rows: Int, columns: Int, valid: Int) {
+            for a in 0..<rows {
+                let row = destination + a * stride
+                for l in 0..<valid {
+                    row[2 * l] = re[a * lanes + l]
+                    if 2 * l + 1 < columns { row[2 * l + 1] = im[a * lanes + l] }
+                }
+            }
+        }
+
         /// `destination[c·dstride + r] = source[r·sstride + c]` for r < rows,
         /// c < columns: 4 × 4 blocks through registers, the edges one by one.
         static func transpose(_ source: UnsafeMutablePointer<Float>, stride sstride: Int, rows: Int, columns: Int,
@@ -221,7 +309,7 @@ final class GridConvolution {
     /// Runs `body(job, workspace)` for every job in `0..<count`, jobs dealt to
     /// `threads` workers round-robin; each worker owns one workspace.
     private func strided(_ count: Int, threads: Int, _ body: (Int, Workspace) -> Void) {
-        let workers = max(1, min(threads, count)), size = length * Self.lanes
+        let workers = max(1, min(threads, count)), size = (length + 2) * Self.lanes
         func run(_ worker: Int) {
             let memory = UnsafeMutablePointer<Float>.allocate(capacity: 4 * size)
             defer { memory.deallocate() }

@@ -34,8 +34,8 @@ public enum TSNE {
     /// Below this many points Barnes–Hut is the faster (openTSNE's threshold
     /// too): the interpolation's grid has at least 150 × 150 nodes whatever the
     /// number of points. Measured (CPU seconds of the whole run, 50-d synthetic
-    /// item vectors): 5,000 points 2.9 (Barnes–Hut) vs 5.2 (FFT), 10,000
-    /// 6.6 vs 6.9, 20,000 14.9 vs 11.6.
+    /// item vectors): 5,000 points 2.7 (Barnes–Hut) vs 4.4 (FFT), 10,000
+    /// 6.1 vs 6.6, 20,000 14.1 vs 11.5.
     public static let fftThreshold = 10_000
 
     public struct Config: Sendable {
