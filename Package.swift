@@ -18,8 +18,12 @@ let package = Package(
             dependencies: ["CLapack"],
             // -fno-math-errno: squareRoot() becomes one instruction that vectorises
             // (with errno it is a scalar sqrtss plus a libm call per lane).
-            swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-fno-math-errno"], .when(configuration: .release))]
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-fno-math-errno"], .when(configuration: .release))],
+            // The explorer page's .html/.css/.js become string literals in the library.
+            plugins: ["EmbedAssets"]
         ),
+        .executableTarget(name: "embed-assets"),
+        .plugin(name: "EmbedAssets", capability: .buildTool(), dependencies: ["embed-assets"]),
         .executableTarget(
             name: "embtool",
             dependencies: [
