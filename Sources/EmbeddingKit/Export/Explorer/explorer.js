@@ -1026,6 +1026,7 @@
 
   // ---------------------------------------------------------------- start
   $("title").textContent = DATA.title;
+  $("search").placeholder = `Find a title, e.g. ${labels[labelOrder[0]]}   ( / )`;
   $("subtitle").textContent = DATA.subtitle;
   $("color").replaceChildren(...colorSchemes.map(([value, text]) => { const o = el("option", text); o.value = value; return o; }));
   $("color").value = state.color;
