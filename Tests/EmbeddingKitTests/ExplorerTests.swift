@@ -1,4 +1,6 @@
-@testable import EmbeddingKit
+@testable import EmbeddingAnalysis
+@testable import EmbeddingCore
+@testable import EmbeddingRender
 import Foundation
 import XCTest
 

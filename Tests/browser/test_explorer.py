@@ -77,23 +77,28 @@ def test_custom_axes_are_projections_on_the_normalised_axis(model, embtool, open
         s = math.sqrt(sum(x * x for x in v))
         return [x / s for x in v]
 
-    horror = [vec[t] for t in vec if "Horror" in genres.get(t, [])]
+    horror = [vec[t] for t in model.titles if "Horror" in genres[t]]
     centroid = [sum(c) / len(horror) for c in zip(*horror)]
     difference = [a - b for a, b in zip(vec["Star Wars (1977)"], vec["Titanic (1997)"])]
     o = open_page(model.url)
-    titles = o.js("embtool.setAxes('genre:horror', 'star wars - titanic')")
-    assert titles == {"x": "genre:Horror (projection)", "y": "Star Wars (1977) − Titanic (1997) (projection)"}
+    titles = o.js("embtool.setAxes('genre:horror', 'star wars-titanic')")
+    assert titles == {"x": "→ genre:Horror", "y": "→ Star Wars (1977) − Titanic (1997)"}
     assert o.js("embtool.layout()") == "Custom"
     ax, ay = unit(centroid), unit(difference)
     for label in model.titles[::23]:
         x, y = o.js("(l) => embtool.coordinates(l)", label)
         assert close(x, sum(a * b for a, b in zip(vec[label], ax)), 1e-4)
         assert close(y, sum(a * b for a, b in zip(vec[label], ay)), 1e-4)
-    # A title alone is its own vector; a hyphenated title is not split.
-    o.js("embtool.setAxes('Spider-Man', 'alien')")
-    assert o.js("embtool.axisTitles()")["x"] == "Spider-Man (2002) (projection)"
+    # And `embtool axes` on the same axes: same titles, same coordinates.
+    for x_axis, y_axis in [("genre:Sci-Fi-genre:Romance", "Spider-Man"), ("amelie", "godfather part ii-heat (1995)")]:
+        cli = embtool.json("axes", *model.args, "--all", "--x", x_axis, "--y", y_axis)
+        assert o.js("([x, y]) => embtool.setAxes(x, y)", [x_axis, y_axis]) == {"x": cli["x_axis"], "y": cli["y_axis"]}
+        for p in cli["points"][::19]:
+            x, y = o.js("(l) => embtool.coordinates(l)", p["label"])
+            assert close(x, p["x"], 1e-4) and close(y, p["y"], 1e-4), p
     with pytest.raises(Exception, match="no genre"):
         o.js("embtool.setAxes('genre:Nonexistent', 'alien')")
+    assert o.errors == []
 
 
 @pytest.mark.parametrize("min_ratings", [0, 5])
@@ -212,7 +217,7 @@ def test_url_fragment_reopens_the_view(model, open_page):
     o.page.wait_for_timeout(300)
     third = open_page(model.url + o.js("embtool.hash()"))
     assert third.js("embtool.layout()") == "Custom"
-    assert third.js("embtool.axisTitles()")["x"] == "genre:Drama (projection)"
+    assert third.js("embtool.axisTitles()")["x"] == "→ genre:Drama"
 
 
 def test_exports_are_valid_svg_and_png(model, open_page):
