@@ -37,18 +37,22 @@ final class ExplorerTests: XCTestCase {
         let m = Generated.matrix(200, 16, seed: 3)
         let (q, scales) = ExplorerPage.quantise(m)
         for r in 0..<m.rows {
-            let largest = m.row(r).map(abs).max()!
-            XCTAssertEqual(scales[r], largest / 32767, accuracy: 1e-12)
+            let largest = Double(m.row(r).map(abs).max()!)
+            XCTAssertEqual(scales[r], largest / 32767, accuracy: 1e-15)
             for j in 0..<m.cols {
-                XCTAssertLessThanOrEqual(abs(Float(q[r * m.cols + j]) * scales[r] - m[r, j]), scales[r] * 0.5001)
+                XCTAssertLessThanOrEqual(abs(Double(q[r * m.cols + j]) * scales[r] - Double(m[r, j])), scales[r] * 0.5001)
             }
         }
+        // A row of values near float32's smallest normal keeps its precision.
+        let tiny = Matrix(rows: 1, cols: 3, data: [3e-36, -1e-36, 2.5e-37])
+        let (qt, st) = ExplorerPage.quantise(tiny)
+        for j in 0..<3 { XCTAssertEqual(Double(qt[j]) * st[0], Double(tiny[0, j]), accuracy: st[0] * 0.5001) }
         func cosine(_ a: [Float], _ b: [Float]) -> Double {
             let dot = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             let na = a.reduce(0.0) { $0 + Double($1 * $1) }, nb = b.reduce(0.0) { $0 + Double($1 * $1) }
             return dot / (na * nb).squareRoot()
         }
-        let row = { (r: Int) in (0..<m.cols).map { Float(q[r * m.cols + $0]) * scales[r] } }
+        let row = { (r: Int) in (0..<m.cols).map { Float(Double(q[r * m.cols + $0]) * scales[r]) } }
         for r in 1..<40 {
             XCTAssertEqual(cosine(row(0), row(r)), cosine(Array(m.row(0)), Array(m.row(r))), accuracy: 1e-4)
         }

@@ -37,8 +37,9 @@ public struct ExplorerPage {
         case auto
         /// The model's float32 values, exactly (base64 of little-endian bytes).
         case float32
-        /// Per-row scale `s = max|v|/32767` and `round(v/s)` as int16: half the
-        /// size; cosines move by about 1e-5, so only near-ties can reorder.
+        /// Per-row scale `s = max|v|/32767` (float64, so that rows of tiny
+        /// values keep their precision) and `round(v/s)` as int16: half the size;
+        /// a cosine moves by at most √k/65534 (1e-4 for k = 50), typically 1e-5.
         case int16
     }
 
@@ -166,22 +167,25 @@ public struct ExplorerPage {
         guard encoding == .int16 else { return (base64(m.data), nil) }
         let (q, scales) = quantise(m)
         let bytes = q.withUnsafeBufferPointer { p in Data(buffer: p) }
-        return (bytes.base64EncodedString(), base64(scales))
+        let scaleBytes = scales.map { $0.bitPattern.littleEndian }.withUnsafeBufferPointer { Data(buffer: $0) }
+        return (bytes.base64EncodedString(), scaleBytes.base64EncodedString())
     }
 
     /// Row-wise symmetric int16 quantisation: `s_r = max_j |v_rj| / 32767`,
     /// `q_rj = round(v_rj / s_r)` (little-endian); non-finite values become 0.
-    static func quantise(_ m: Matrix) -> (values: [Int16], scales: [Float]) {
+    /// The scale is a Double: for a row of values near float32's smallest
+    /// normal, s_r in float32 would be subnormal and lose its digits.
+    static func quantise(_ m: Matrix) -> (values: [Int16], scales: [Double]) {
         var q = [Int16](repeating: 0, count: m.data.count)
-        var scales = [Float](repeating: 0, count: m.rows)
+        var scales = [Double](repeating: 0, count: m.rows)
         for r in 0..<m.rows {
             let row = m.row(r)
-            let largest = row.reduce(Float(0)) { $1.isFinite ? max($0, abs($1)) : $0 }
+            let largest = row.reduce(0.0) { $1.isFinite ? max($0, Double(abs($1))) : $0 }
             guard largest > 0 else { continue }
             let s = largest / 32767
             scales[r] = s
             for (j, v) in row.enumerated() where v.isFinite {
-                q[r * m.cols + j] = Int16(max(-32767, min(32767, (v / s).rounded()))).littleEndian
+                q[r * m.cols + j] = Int16(max(-32767, min(32767, (Double(v) / s).rounded()))).littleEndian
             }
         }
         return (q, scales)

@@ -267,10 +267,15 @@
   points.setSizes(pointSizes());
   points.setColors(pointColors());
 
+  const MARGIN = 0.25;
   function resize() {
     dpr = window.devicePixelRatio || 1;
     width = mapEl.clientWidth; height = mapEl.clientHeight;
-    for (const c of [pointsCanvas, overlay]) { c.width = Math.round(width * dpr); c.height = Math.round(height * dpr); }
+    overlay.width = Math.round(width * dpr); overlay.height = Math.round(height * dpr);
+    const mx = width * MARGIN, my = height * MARGIN;
+    Object.assign(pointsCanvas.style, { left: `${-mx}px`, top: `${-my}px`, width: `${width + 2 * mx}px`, height: `${height + 2 * my}px`, transformOrigin: `${mx}px ${my}px` });
+    pointsCanvas.width = Math.round((width + 2 * mx) * dpr); pointsCanvas.height = Math.round((height + 2 * my) * dpr);
+    drawnView = null;
     requestDraw();
   }
 
@@ -282,11 +287,26 @@
   const toScreen = (t, xy, r) => [xy[2 * r] * t.s + t.tx, -xy[2 * r + 1] * t.s + t.ty];
   const pointScale = () => Math.min(2.2, Math.max(0.8, Math.pow(state.view.zoom, 0.35)));
 
-  let drawPending = false;
-  function requestDraw() {
+  // Points are drawn again only when they changed (view, colours, sizes,
+  // positions); a hover redraws the overlay alone. The points' canvas is a
+  // MARGIN larger than the map on every side; during a pan or zoom the image
+  // already drawn is moved by a CSS transform (the compositor's work, whatever
+  // the number of points: software WebGL takes tens of milliseconds for 59k)
+  // and the points are drawn again, sharp, once the motion has stopped for
+  // SETTLE_MS.
+  const SETTLE_MS = 150;
+  let drawPending = false, pointsDirty = true, lastMotion = -Infinity, settleTimer = 0;
+  function requestDraw(pointsChanged = true) {
+    if (pointsChanged) pointsDirty = true;
     if (drawPending) return;
     drawPending = true;
     requestAnimationFrame(frame);
+  }
+  /** A pan or zoom step: frames blit until the motion settles. */
+  function motion() {
+    lastMotion = performance.now();
+    clearTimeout(settleTimer);
+    settleTimer = setTimeout(() => requestDraw(), SETTLE_MS + 10);
   }
   function frame(now) {
     drawPending = false;
@@ -302,10 +322,23 @@
     draw();
   }
 
-  let framesDrawn = 0;
-  function draw() {
+  let framesDrawn = 0, drawnView = null;
+  function draw(full = false) {
     const t = transform();
-    points.draw(t, width, height, dpr, pointScale());
+    if (pointsDirty || full) {
+      const moving = !full && !transition && drawnView && performance.now() - lastMotion < SETTLE_MS;
+      if (moving) {
+        // The drawn image, moved from the view it was drawn for to this one.
+        const a = t.s / drawnView.s, bx = t.tx - drawnView.tx * a, by = t.ty - drawnView.ty * a;
+        pointsCanvas.style.transform = `translate(${bx}px, ${by}px) scale(${a})`;
+      } else {
+        const mx = width * MARGIN, my = height * MARGIN;
+        points.draw({ s: t.s, tx: t.tx + mx, ty: t.ty + my }, width + 2 * mx, height + 2 * my, dpr, pointScale());
+        pointsCanvas.style.transform = "";
+        drawnView = t;
+      }
+      pointsDirty = false;
+    }
     drawOverlay(octx, t, width, height, dpr, true);
     framesDrawn++;
   }
@@ -396,17 +429,19 @@
     ctx.strokeStyle = "rgba(0,0,0,0.05)";
     ctx.lineWidth = 1;
     const sx = niceStep(ux(wx1) - ux(wx0), 8), sy = niceStep(uy(wy1) - uy(wy0), 6);
+    // Ticks are multiples i·step, printed with the step's decimals (no 5.55e-17 for 0).
+    const text = (i, step) => (i * step).toFixed(Math.max(0, -Math.floor(Math.log10(step) + 1e-9)));
     ctx.textBaseline = "bottom"; ctx.textAlign = "center";
-    for (let v = Math.ceil(ux(wx0) / sx) * sx; v <= ux(wx1); v += sx) {
-      const x = ((v - L.cx) / L.half) * t.s + t.tx;
+    for (let i = Math.ceil(ux(wx0) / sx); i * sx <= ux(wx1); i++) {
+      const x = ((i * sx - L.cx) / L.half) * t.s + t.tx;
       ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, h); ctx.stroke();
-      ctx.fillText(+v.toPrecision(6) + "", x, h - 24);
+      ctx.fillText(text(i, sx), x, h - 24);
     }
     ctx.textAlign = "left"; ctx.textBaseline = "middle";
-    for (let v = Math.ceil(uy(wy0) / sy) * sy; v <= uy(wy1); v += sy) {
-      const y = -((v - L.cy) / L.half) * t.s + t.ty;
+    for (let i = Math.ceil(uy(wy0) / sy); i * sy <= uy(wy1); i++) {
+      const y = -((i * sy - L.cy) / L.half) * t.s + t.ty;
       ctx.beginPath(); ctx.moveTo(0, y); ctx.lineTo(w, y); ctx.stroke();
-      ctx.fillText(+v.toPrecision(6) + "", 24, y);
+      ctx.fillText(text(i, sy), 24, y);
     }
     ctx.textAlign = "left";
   }
@@ -831,7 +866,7 @@
   function showTooltip(r, px, py) {
     if (r === hovered) { if (r !== null) moveTooltip(px, py); return; }
     hovered = r;
-    if (r === null) { tooltip.hidden = true; requestDraw(); return; }
+    if (r === null) { tooltip.hidden = true; requestDraw(false); return; }
     const lines = [el("div", labels[r], "t")];
     const s = statsLine(r);
     if (s) lines.push(el("div", s));
@@ -840,7 +875,7 @@
     tooltip.replaceChildren(...lines);
     tooltip.hidden = false;
     moveTooltip(px, py);
-    requestDraw();
+    requestDraw(false);
   }
   function moveTooltip(px, py) {
     const tw = tooltip.offsetWidth, th = tooltip.offsetHeight;
@@ -857,12 +892,14 @@
     // Keep the world point under the cursor where it was.
     state.view.x += (((px - t2.tx) / t2.s) - wx) * -1;
     state.view.y += (((t2.ty - py) / t2.s) - wy) * -1;
+    motion();
     requestDraw();
     saveHash();
   }
   function panBy(dx, dy) {
     const t = transform();
     state.view = { ...state.view, x: state.view.x - dx / t.s, y: state.view.y + dy / t.s };
+    motion();
     requestDraw();
     saveHash();
   }
@@ -1042,7 +1079,7 @@
   renderLikes();
   resize();
   if (location.hash.length > 1) applyHash(location.hash);
-  draw();   // synchronously, so the first frame is there before the first animation frame
+  draw(true);   // synchronously, so the first frame is there before the first animation frame
   const timings = { script: performance.now() - t0, firstPaint: null };
   requestAnimationFrame(() => {
     timings.firstPaint = performance.now();
@@ -1080,7 +1117,8 @@
     applyHash,
     screenPosition: (label) => { const r = labels.indexOf(label); return r < 0 ? null : toScreen(transform(), currentXY, r); },
     hitTest: (x, y) => { const r = hitTest(x, y); return r === null ? null : labels[r]; },
-    drawNow: () => { const s = performance.now(); draw(); return performance.now() - s; },
+    // The cost of one full frame, waiting for the GPU to finish it (for benchmarks).
+    drawNow: () => { const s = performance.now(); draw(true); points.finish(); return performance.now() - s; },
     framesDrawn: () => framesDrawn,
     renderer: () => points.kind,
     exportSVG, exportPNG,

@@ -20,13 +20,19 @@ const Linalg = (() => {
     return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
   }
 
+  /** Little-endian float64 values from base64. */
+  function float64s(text) {
+    const b = base64Bytes(text);
+    return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
+  }
+
   /** The n × k item vectors, row-major float32: as stored, or int16 times
-   *  each row's scale (see ExplorerPage.VectorEncoding). */
+   *  each row's float64 scale (see ExplorerPage.VectorEncoding). */
   function decodeVectors(spec, n, k) {
     if (spec.encoding === "float32") return float32s(spec.data);
     const b = base64Bytes(spec.data);
     const q = new Int16Array(b.buffer, b.byteOffset, b.byteLength / 2);
-    const scales = float32s(spec.scales), out = new Float32Array(n * k);
+    const scales = float64s(spec.scales), out = new Float32Array(n * k);
     for (let r = 0; r < n; r++) {
       const s = scales[r];
       for (let j = 0; j < k; j++) out[r * k + j] = q[r * k + j] * s;

@@ -115,7 +115,7 @@ const Render = (() => {
     /** Draws every point for view {s, tx, ty} on a canvas of css size w × h at ratio dpr. */
     draw(view, w, h, dpr, pointScale) {
       const gl = this.gl, loc = this.loc;
-      gl.viewport(0, 0, this.canvas.width, this.canvas.height);
+      gl.viewport(0, 0, gl.drawingBufferWidth, gl.drawingBufferHeight);
       gl.clearColor(0, 0, 0, 0);
       gl.clear(gl.COLOR_BUFFER_BIT);
       if (!this.count) return;
@@ -136,6 +136,9 @@ const Render = (() => {
       gl.vertexAttribPointer(loc.size, 1, gl.FLOAT, false, 0, 0);
       gl.drawArrays(gl.POINTS, 0, this.count);
     }
+
+    /** Waits for the GPU (reads one pixel): for measuring a frame's real cost. */
+    finish() { this.gl.readPixels(0, 0, 1, 1, this.gl.RGBA, this.gl.UNSIGNED_BYTE, new Uint8Array(4)); }
   }
 
   /** The same interface on a 2-D canvas: slower, for browsers without WebGL
@@ -151,6 +154,8 @@ const Render = (() => {
     setPositions(xy) { this.xy = xy; }
     setColors(rgba) { this.rgba = rgba; }
     setSizes(sizes) { this.sizes = sizes; }
+
+    finish() {}
 
     draw(view, w, h, dpr, pointScale) {
       const ctx = this.ctx;
