@@ -15,7 +15,7 @@ struct ExploreCommand: ParsableCommand {
         In the page: search with the rules of 'similar' (exact, case, core title, prefix, \
         substring); an item's cosine neighbours, highlighted on the map, equal to \
         'similar --json' on the same model; layouts computed here (PCA, with each axis's \
-        share of variance) and custom axes computed in the page (a title, "A - B", \
+        share of variance, and UMAP as 'embtool umap' computes it) and custom axes computed in the page (a title, "A - B", \
         "genre:NAME"); colour by genre, bias, mean rating, ratings or year, size by \
         ratings; the lowest and highest biases as 'bias' lists them; recommendations for \
         liked and disliked titles by the ridge fold-in of 'recommend --like'; the view in \
@@ -28,6 +28,7 @@ struct ExploreCommand: ParsableCommand {
         Examples:
           embtool explore -o exports/explorer.html
           embtool explore --model big.safetensors --data big --min-ratings 20 -o big.html
+          embtool explore --all --layouts pca,umap -o explorer.html
         """)
 
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the page (as given; folders are created).", valueName: "file"))
@@ -45,6 +46,9 @@ struct ExploreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Vectors in the page: float32 (exact), int16 (half the size) or auto (int16 above 1.5 M values).", valueName: "encoding"))
     var vectors: ExplorerPage.VectorEncoding = .auto
 
+    @Option(help: ArgumentHelp("Layouts to compute and embed, comma-separated: \(ExploreCommand.available.map(\.name).joined(separator: ", ")). Default: pca, and umap up to \(ExploreCommand.umapByDefaultUpTo) items.", valueName: "names"))
+    var layouts: String?
+
     @Flag(help: "Print one JSON object on stdout (file, items, factors, layouts, bytes, seconds).")
     var json = false
 
@@ -55,6 +59,18 @@ struct ExploreCommand: ParsableCommand {
         if all && mostRated != nil { throw ValidationError("give --most-rated N or --all, not both") }
         if let n = mostRated, n < 2 { throw ValidationError("--most-rated needs at least 2 items") }
         if minRatings < 0 { throw ValidationError("--min-ratings cannot be negative") }
+        if let layouts { _ = try ExploreCommand.layoutNames(layouts) }
+    }
+
+    /// The layout names of `--layouts`, checked.
+    static func layoutNames(_ list: String) throws -> [String] {
+        let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let known = available.map(\.name)
+        guard !names.isEmpty else { throw ValidationError("--layouts needs at least one of \(known.joined(separator: ", "))") }
+        for name in names where !known.contains(name) {
+            throw ValidationError("--layouts: no layout '\(name)'; layouts are \(known.joined(separator: ", "))")
+        }
+        return names
     }
 
     func run() throws {
@@ -76,8 +92,10 @@ struct ExploreCommand: ParsableCommand {
         note("explore: \(rows.count) items × \(model.factors) factors")
 
         let vectors = model.itemFactors.gathering(rows)
+        let wanted = try layouts.map(ExploreCommand.layoutNames)
+            ?? ["pca"] + (rows.count <= ExploreCommand.umapByDefaultUpTo ? ["umap"] : [])
         var layouts: [ExplorerPage.Layout] = []
-        for (name, make) in ExploreCommand.layouts {
+        for (name, make) in ExploreCommand.available where wanted.contains(name) {
             let t = Date()
             layouts.append(try make(vectors))
             note("explore: \(name) layout in \(String(format: "%.2f", Date().timeIntervalSince(t))) s")
@@ -96,11 +114,16 @@ struct ExploreCommand: ParsableCommand {
         }
     }
 
-    /// The layouts the page carries, in order: each computed from the page's
-    /// vectors (`n × k`, rows as in the page). A new layout is one line here.
-    static let layouts: [(name: String, make: (Matrix) throws -> ExplorerPage.Layout)] = [
-        ("PCA", pcaLayout),
+    /// The layouts a page can carry, in tab order: each computed from the
+    /// page's vectors (`n × k`, rows as in the page). A new layout is one line here.
+    static let available: [(name: String, make: (Matrix) throws -> ExplorerPage.Layout)] = [
+        ("pca", pcaLayout),
+        ("umap", umapLayout),
     ]
+
+    /// UMAP is computed by default up to this many items (a few seconds);
+    /// beyond, ask for it with `--layouts pca,umap`.
+    static let umapByDefaultUpTo = 20_000
 
     /// The first two principal components, axes titled with their share of variance.
     static func pcaLayout(_ vectors: Matrix) throws -> ExplorerPage.Layout {
@@ -109,6 +132,15 @@ struct ExploreCommand: ParsableCommand {
         return ExplorerPage.Layout(name: "PCA", coordinates: scores,
                                    xTitle: "PC1 (\(percent(ratio[0])) of variance)",
                                    yTitle: "PC2 (\(percent(ratio[1])) of variance)")
+    }
+
+    /// UMAP with `embtool umap`'s defaults (15 neighbours, cosine, min-dist 0.1).
+    static func umapLayout(_ vectors: Matrix) throws -> ExplorerPage.Layout {
+        let bar = LayoutProgress()
+        let layout = try UMAP.fit(vectors, config: UMAP.Config(), threads: ProcessInfo.processInfo.activeProcessorCount,
+                                  progress: bar.update)
+        bar.finish()
+        return ExplorerPage.Layout(name: "UMAP", coordinates: layout, xTitle: "UMAP 1", yTitle: "UMAP 2")
     }
 }
 

@@ -105,12 +105,7 @@ struct PCACommand: ParsableCommand {
         print("PCA of \(selection) (\(factors) factors).")
         for j in 0..<pca.componentCount {
             print("\nPC\(j + 1): \(percent(pca.explainedVarianceRatio[j])) of variance")
-            var table = TextTable(["#", "low end", "score", "high end", "score"], alignments: [.right, .left, .right, .left, .right])
-            for r in 0..<max(ends[j].low.count, ends[j].high.count) {
-                let lo = ends[j].low[r], hi = ends[j].high[r]
-                table.append([String(r + 1), short(catalog.labels[rows[lo]]), fixed(scores[lo, j], 2), short(catalog.labels[rows[hi]]), fixed(scores[hi, j], 2)])
-            }
-            print(table.render())
+            print(endsTable(ends[j], label: { catalog.labels[rows[$0]] }, score: { scores[$0, j] }))
         }
         let total = pca.explainedVarianceRatio.reduce(0, +)
         let these = pca.componentCount == 1 ? "The first component explains" : "The \(pca.componentCount) components explain"
@@ -136,6 +131,16 @@ struct PCACommand: ParsableCommand {
                        xAxis: axis(gx), yAxis: axis(gy), dataset: dataset,
                        colouring: try map.colouring(chosen, catalog), labelCount: map.labels)
     }
+}
+
+/// The items at both ends of an axis, side by side: `#, low end, score, high end, score`.
+func endsTable(_ ends: (low: [Int], high: [Int]), label: (Int) -> String, score: (Int) -> Float) -> String {
+    var table = TextTable(["#", "low end", "score", "high end", "score"], alignments: [.right, .left, .right, .left, .right])
+    for r in 0..<max(ends.low.count, ends.high.count) {
+        let (lo, hi) = (ends.low[r], ends.high[r])
+        table.append([String(r + 1), short(label(lo)), fixed(score(lo), 2), short(label(hi)), fixed(score(hi), 2)])
+    }
+    return table.render()
 }
 
 /// A label cut to 40 characters for a terminal table (JSON and CSV keep it whole).
