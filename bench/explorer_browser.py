@@ -115,7 +115,7 @@ def main():
         browser.close()
     result = {"ml-100k": {**small, **m_small}, "ml-25m": {**big, **m_big, "parity": checks}}
     (out / "explorer.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    print("result: " + json.dumps(result))
     mb = lambda b: f"{b / 1e6:.2f} MB"
     print()
     print("| page | items | file | vectors | write | first paint | pan/zoom | one frame | one neighbour query |")

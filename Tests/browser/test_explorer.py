@@ -51,7 +51,14 @@ def test_every_layout_switches_and_pca_equals_the_cli(model, embtool, open_page)
     for name in names:
         o.js("(n) => embtool.setLayout(n)", name)
         assert o.js("embtool.layout()") == name
-    # The PCA layout is `embtool pca --all` on the same model: same coordinates.
+    assert names == ["PCA", "UMAP"]     # UMAP by default for a page this small
+    # Each embedded layout is the command line's on the same model: same coordinates.
+    umap = embtool.json("umap", *model.args, "--all")
+    o.js("embtool.setLayout('UMAP')")
+    assert o.js("embtool.axisTitles()") == {"x": "UMAP 1", "y": "UMAP 2"}
+    for point in umap["points"][::17]:
+        x, y = o.js("(l) => embtool.coordinates(l)", point["label"])
+        assert close(x, point["x"], 1e-3) and close(y, point["y"], 1e-3), point
     pca = embtool.json("pca", *model.args, "--all", "--components", "2")
     o.js("embtool.setLayout('PCA')")
     assert o.js("embtool.axisTitles()")["x"].startswith("PC1 (")
@@ -145,8 +152,8 @@ def test_selecting_shows_neighbours_on_the_map_and_in_the_panel(model, embtool, 
 def test_hover_shows_a_tooltip_and_click_selects(model, open_page):
     o = open_page(model.url)
     label = "Star Wars (1977)"
-    o.js("(l) => embtool.select(l)", label)
-    o.js("embtool.select(null)")
+    o.js("(l) => embtool.setView({zoom: 3}) || embtool.centre(l)", label)
+    o.page.wait_for_timeout(50)
     x, y = o.js("(l) => embtool.screenPosition(l)", label)
     hit = o.js("([x, y]) => embtool.hitTest(x, y)", [x, y])
     box = o.page.locator("#map").bounding_box()

@@ -906,7 +906,12 @@
 
   const pointers = new Map();
   let drag = null, pinch = null;
-  mapEl.addEventListener("pointerdown", (e) => {
+  // Pointer positions relative to the map (offsetX would be relative to the legend or tooltip under it).
+  const at = (e) => { const r = mapEl.getBoundingClientRect(); return { offsetX: e.clientX - r.left, offsetY: e.clientY - r.top }; };
+  const overLegend = (e) => e.target instanceof Node && $("legend").contains(e.target);
+  mapEl.addEventListener("pointerdown", (event) => {
+    if (overLegend(event)) return;
+    const e = { pointerId: event.pointerId, ...at(event) };
     mapEl.setPointerCapture(e.pointerId);
     pointers.set(e.pointerId, [e.offsetX, e.offsetY]);
     if (pointers.size === 1) drag = { x: e.offsetX, y: e.offsetY, moved: 0 };
@@ -916,7 +921,8 @@
       drag = null;
     }
   });
-  mapEl.addEventListener("pointermove", (e) => {
+  mapEl.addEventListener("pointermove", (event) => {
+    const e = { pointerId: event.pointerId, ...at(event) };
     if (pointers.has(e.pointerId)) pointers.set(e.pointerId, [e.offsetX, e.offsetY]);
     if (pinch && pointers.size === 2) {
       const [a, b] = [...pointers.values()], d = Math.hypot(a[0] - b[0], a[1] - b[1]);
@@ -931,9 +937,10 @@
       if (drag.moved > 3) { mapEl.classList.add("dragging"); showTooltip(null); panBy(dx, dy); }
       return;
     }
-    showTooltip(hitTest(e.offsetX, e.offsetY), e.offsetX, e.offsetY);
+    showTooltip(overLegend(event) ? null : hitTest(e.offsetX, e.offsetY), e.offsetX, e.offsetY);
   });
-  const release = (e) => {
+  const release = (event) => {
+    const e = { pointerId: event.pointerId, type: event.type, ...at(event) };
     pointers.delete(e.pointerId);
     if (pointers.size < 2) pinch = null;
     if (drag && drag.moved <= 3 && e.type === "pointerup") {
@@ -947,11 +954,12 @@
   mapEl.addEventListener("pointercancel", release);
   mapEl.addEventListener("pointerleave", () => { if (!drag) showTooltip(null); });
   mapEl.addEventListener("wheel", (e) => {
+    if (overLegend(e)) return;   // the legend scrolls
     e.preventDefault();
-    const scale = e.deltaMode === 1 ? 0.05 : e.deltaMode === 2 ? 1 : 0.0018;
-    zoomAt(Math.exp(-e.deltaY * scale), e.offsetX, e.offsetY);
+    const scale = e.deltaMode === 1 ? 0.05 : e.deltaMode === 2 ? 1 : 0.0018, p = at(e);
+    zoomAt(Math.exp(-e.deltaY * scale), p.offsetX, p.offsetY);
   }, { passive: false });
-  mapEl.addEventListener("dblclick", (e) => zoomAt(2, e.offsetX, e.offsetY));
+  mapEl.addEventListener("dblclick", (e) => { if (!overLegend(e)) { const p = at(e); zoomAt(2, p.offsetX, p.offsetY); } });
   window.addEventListener("keydown", (e) => {
     if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) {
       if (e.key === "Escape") e.target.blur();
@@ -1115,6 +1123,13 @@
     panBy, zoomAt,
     hash: hashString,
     applyHash,
+    centre: (label) => {
+      const r = labels.indexOf(label), L = currentLayout();
+      if (r < 0) return false;
+      state.view = { ...state.view, x: L.xy[2 * r], y: L.xy[2 * r + 1] };
+      requestDraw(); saveHash();
+      return true;
+    },
     screenPosition: (label) => { const r = labels.indexOf(label); return r < 0 ? null : toScreen(transform(), currentXY, r); },
     hitTest: (x, y) => { const r = hitTest(x, y); return r === null ? null : labels[r]; },
     // The cost of one full frame, waiting for the GPU to finish it (for benchmarks).

@@ -15,7 +15,7 @@ struct ExploreCommand: ParsableCommand {
         In the page: search with the rules of 'similar' (exact, case, core title, prefix, \
         substring); an item's cosine neighbours, highlighted on the map, equal to \
         'similar --json' on the same model; layouts computed here (PCA, with each axis's \
-        share of variance, and UMAP as 'embtool umap' computes it) and custom axes computed in the page (a title, "A - B", \
+        share of variance, and UMAP as 'embtool umap' computes it) and custom axes computed in the page (a title, "A-B", \
         "genre:NAME"); colour by genre, bias, mean rating, ratings or year, size by \
         ratings; the lowest and highest biases as 'bias' lists them; recommendations for \
         liked and disliked titles by the ridge fold-in of 'recommend --like'; the view in \
