@@ -114,15 +114,19 @@ final class TrainSparseTests: XCTestCase {
         XCTAssertEqual(result.model.meta.recipe["recipe"], "sparse")
     }
 
-    func testSparseRecipeTracksTheDenseOneOnMovieLens() throws {
-        let ratings = try DatasetLoader.load(path: TestData.ml100k(), itemKey: .title)
+    func testSparseRecipeTracksTheDenseOneOnMovieLens() throws { try checkSparseTracksDense(.ml100k(), within: 0.01) }
+    /// 15,000 ratings make 190 batches an epoch: the strata reorder a larger share of them.
+    func testSparseRecipeTracksTheDenseOneOnSyntheticData() throws { try checkSparseTracksDense(.synthetic(), within: 0.03) }
+
+    func checkSparseTracksDense(_ d: LayoutDataset, within tolerance: Double) throws {
+        let ratings = try DatasetLoader.load(path: d.folder, itemKey: .title)
         let (train, valid) = Split.fold(1).apply(ratings)
         var config = TrainConfig()
         let dense = Evaluation.score(try Trainer.train(train, valid: valid, config: config).model, on: valid).rmse
         config.recipe = .sparse
         let sparse = Evaluation.score(try Trainer.train(train, valid: valid, config: config).model, on: valid).rmse
-        XCTAssertEqual(sparse, dense, accuracy: 0.01, "same recipe, sparse updates")
-        XCTAssertLessThan(sparse, 0.95)
+        XCTAssertEqual(sparse, dense, accuracy: tolerance, "same recipe, sparse updates")
+        XCTAssertLessThan(sparse, d.fastaiU1)
     }
 
     func testAutoPicksByTheCostOfTheDensePass() {
