@@ -1,4 +1,6 @@
 import Foundation
+@testable import EmbeddingCore
+@testable import EmbeddingFormats
 
 /// libFuzzer entry: any bytes as a .npy file; numbers and text are both decoded.
 @_cdecl("LLVMFuzzerTestOneInput")

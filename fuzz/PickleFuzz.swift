@@ -1,4 +1,6 @@
 import Foundation
+@testable import EmbeddingCore
+@testable import EmbeddingFormats
 
 /// libFuzzer entry: any bytes as a pickle (the restricted unpickler, then the
 /// walk that lists tensors), or as a legacy torch.save file when it starts like one.

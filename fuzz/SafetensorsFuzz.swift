@@ -1,4 +1,6 @@
 import Foundation
+@testable import EmbeddingCore
+@testable import EmbeddingFormats
 
 /// libFuzzer entry: any bytes as a safetensors file; every tensor listed is read.
 @_cdecl("LLVMFuzzerTestOneInput")

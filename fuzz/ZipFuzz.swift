@@ -1,4 +1,6 @@
 import Foundation
+@testable import EmbeddingCore
+@testable import EmbeddingFormats
 
 /// libFuzzer entry: any bytes as a zip archive: every entry inflated and
 /// CRC-checked, then read as a PyTorch checkpoint and as an .npz.

@@ -1,4 +1,9 @@
-@testable import EmbeddingKit
+@testable import EmbeddingCore
+@testable import EmbeddingFormats
+@testable import EmbeddingLinalg
+@testable import EmbeddingTrain
+@testable import EmbeddingAnalysis
+@testable import EmbeddingRender
 import Foundation
 import XCTest
 

@@ -27,91 +27,42 @@ struct PCACommand: ParsableCommand {
     @Option(help: ArgumentHelp("How many principal components to compute and report.", valueName: "k"))
     var components = 3
 
-    @Option(help: ArgumentHelp("Analyse the n most-rated items (ties by title). Default 1000.", valueName: "n"))
-    var mostRated: Int?
-
-    @Flag(help: "Analyse every item instead of the most-rated.")
-    var all = false
-
     @Option(name: .customLong("x"), help: ArgumentHelp("Component on the picture's horizontal axis.", valueName: "k"))
     var xComponent = 1
 
     @Option(name: .customLong("y"), help: ArgumentHelp("Component on the picture's vertical axis.", valueName: "k"))
     var yComponent = 2
 
-    @Option(help: ArgumentHelp("How many of the most-rated items to label in the picture.", valueName: "n"))
-    var labels = 50
-
-    @Option(help: ArgumentHelp("Colour points by 'genre' (first listed genre), or 'genre:NAME' to highlight one genre.", valueName: "scheme"))
-    var color: String?
-
     @Option(help: ArgumentHelp("How many items to show at each end of each component.", valueName: "n"))
     var ends = 5
 
-    @Option(help: ArgumentHelp("Write the scatter as SVG to this path (as given; folders are created).", valueName: "file"))
-    var svg: String?
-
-    @Option(help: ArgumentHelp("Write label, count and every component per item as CSV to this path.", valueName: "file"))
-    var csv: String?
-
-    @Flag(help: "Print one JSON object on stdout instead of text.")
-    var json = false
-
-    @Flag(help: "Print how long each phase took on stderr.")
-    var timing = false
-
+    @OptionGroup var map: MapOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var data: DataOptions
 
-    static let defaultMostRated = 1000
-
     func validate() throws {
         if components < 1 { throw ValidationError("--components must be at least 1") }
-        if all && mostRated != nil { throw ValidationError("give --most-rated N or --all, not both") }
-        if let n = mostRated, n < 2 { throw ValidationError("--most-rated needs at least 2 items") }
         // The picture's axes matter only when there is a picture.
-        if svg != nil {
+        if map.svg != nil {
             for (name, k) in [("--x", xComponent), ("--y", yComponent)] where !(1...components).contains(k) {
                 throw ValidationError("\(name) \(k) is not one of the \(components) components computed (raise --components)")
             }
             if xComponent == yComponent { throw ValidationError("--x and --y must be different components") }
         }
-        if labels < 0 { throw ValidationError("--labels cannot be negative") }
         if ends < 0 { throw ValidationError("--ends cannot be negative") }
-        if let color, color != "genre", !color.hasPrefix("genre:") {
-            throw ValidationError("--color takes 'genre' or 'genre:NAME', not '\(color)'")
-        }
     }
 
     func run() throws {
-        var clock = Stopwatch(enabled: timing)
-        let model = try modelOptions.load(data: data)
-        var ratings: Ratings? = nil
-        if data.data != nil || (color != nil && model.meta.itemGenres.isEmpty) || (model.meta.itemCounts.isEmpty && !all) {
-            ratings = try companionRatings(for: model, data: data, purpose: "counts and genres are")
-        }
-        let catalog = try Catalog(model: model, ratings: ratings)
+        var clock = Stopwatch(enabled: map.timing)
+        let (model, catalog) = try map.loadCatalog(modelOptions, data)
         clock.lap("load")
 
         let k = model.factors
         guard components <= k else {
             throw EmbtoolError.usage("--components \(components) is more than the model's \(k) factors")
         }
-        let rows: [Int]
-        let selection: String
-        if all {
-            rows = Array(catalog.rows)
-            selection = "all \(rows.count) items"
-        } else if catalog.counts == nil {
-            if mostRated != nil { throw EmbtoolError.usage("--most-rated needs rating counts: the model has none; pass --data or use --all") }
-            note("note: the model has no rating counts; analysing all items (pass --data to pick the most-rated)")
-            rows = Array(catalog.rows)
-            selection = "all \(rows.count) items"
-        } else {
-            let n = mostRated ?? PCACommand.defaultMostRated
-            rows = catalog.mostRated(n)
-            selection = rows.count < n ? "all \(rows.count) items" : "the \(n) most-rated of \(catalog.rows.count) items"
-        }
+        let chosen = try map.choose(from: catalog)
+        let rows = chosen.rows
         guard rows.count > components else {
             throw EmbtoolError.usage("\(components) components need more than \(components) items; \(rows.count) chosen")
         }
@@ -124,13 +75,17 @@ struct PCACommand: ParsableCommand {
         clock.lap("pca")
 
         let ends = (0..<components).map { PCA.ends(scores, component: $0, count: self.ends) }
-        if let csv { try writeOutput(csvTable(rows, scores, catalog).bytes, to: csv) }
-        if let svg { try writeOutput(try scatter(rows, scores, pca, catalog, selection: selection, dataset: model.meta.dataset), to: svg) }
+        // The CSV has every component, not just the picture's two.
+        if let csv = map.csv { try writeOutput(csvTable(rows, scores, catalog).bytes, to: csv) }
+        if map.svg != nil {
+            try map.writeSVG(try itemMap(chosen, scores, pca, catalog, dataset: model.meta.dataset),
+                             title: "Items on principal components \(xComponent) and \(yComponent) of their embeddings")
+        }
         clock.lap("write")
 
-        if json {
+        if map.json {
             try printJSON(PCAJSON(
-                selection: selection, items: rows.count, factors: k,
+                selection: chosen.description, items: rows.count, factors: k,
                 explained_variance_ratio: pca.explainedVarianceRatio,
                 components: ends.enumerated().map { j, e in
                     PCAJSON.Component(component: j + 1, explained_variance_ratio: pca.explainedVarianceRatio[j],
@@ -141,7 +96,7 @@ struct PCACommand: ParsableCommand {
                     PCAJSON.Point(label: catalog.labels[row], count: catalog.count(row), pc: (0..<components).map { scores[p, $0] })
                 }))
         } else {
-            printText(rows, scores, pca, catalog, ends: ends, selection: selection, factors: k)
+            printText(rows, scores, pca, catalog, ends: ends, selection: chosen.description, factors: k)
         }
         clock.report()
     }
@@ -170,52 +125,16 @@ struct PCACommand: ParsableCommand {
         return table
     }
 
-    /// Groups for `--color`: the first listed genre of each item, the nine
-    /// most frequent coloured and the rest "other"; or one genre against the rest.
-    func colourGroups(_ rows: [Int], _ catalog: Catalog) throws -> (names: [String], group: [Int?]) {
-        guard let color else { return ([], rows.map { _ in nil }) }
-        guard let genres = catalog.genres else {
-            throw EmbtoolError.usage("--color genre needs genres: neither the model nor the data has any (pass --data with an item file)")
-        }
-        if color.hasPrefix("genre:") {
-            let wanted = String(color.dropFirst(6))
-            let known = Set(genres.joined())
-            guard let name = known.first(where: { $0.lowercased() == wanted.lowercased() }) else {
-                throw EmbtoolError.usage("no genre '\(wanted)'; genres are \(known.sorted().joined(separator: ", "))")
-            }
-            return ([name], rows.map { genres[$0].contains(name) ? 0 : nil })
-        }
-        let first = rows.map { genres[$0].first }
-        var frequency: [String: Int] = [:]
-        for g in first.compactMap({ $0 }) { frequency[g, default: 0] += 1 }
-        let names = frequency.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(9).map(\.key)
-        return (names, first.map { g in g.flatMap { names.firstIndex(of: $0) } })
-    }
-
-    func scatter(_ rows: [Int], _ scores: Matrix, _ pca: PCA, _ catalog: Catalog, selection: String, dataset: String) throws -> String {
+    /// The picture: components --x and --y of the chosen items.
+    func itemMap(_ chosen: ChosenItems, _ scores: Matrix, _ pca: PCA, _ catalog: Catalog, dataset: String) throws -> ItemMap {
         let (gx, gy) = (xComponent - 1, yComponent - 1)
-        let (groupNames, group) = try colourGroups(rows, catalog)
-        let points = rows.enumerated().map { p, row -> ScatterPlot.Point in
-            let count = catalog.count(row).map { " · \($0) ratings" } ?? ""
-            let tip = "\(catalog.labels[row])\(count) · PC\(xComponent) \(fixed(scores[p, gx], 3)), PC\(yComponent) \(fixed(scores[p, gy], 3))"
-            return ScatterPlot.Point(x: Double(scores[p, gx]), y: Double(scores[p, gy]), group: group[p], label: catalog.labels[row], tooltip: tip)
+        func axis(_ c: Int) -> ItemMap.Axis {
+            ItemMap.Axis(name: "PC\(c + 1)", title: "PC\(c + 1) (\(percent(pca.explainedVarianceRatio[c])) of variance)")
         }
-        // The chosen rows are already most-rated first; label the top of that order.
-        let labelled = Array(0..<min(labels, rows.count))
-        var plot = ScatterPlot(title: "Items on principal components \(xComponent) and \(yComponent) of their embeddings",
-                               xTitle: "PC\(xComponent) (\(percent(pca.explainedVarianceRatio[gx])) of variance)",
-                               yTitle: "PC\(yComponent) (\(percent(pca.explainedVarianceRatio[gy])) of variance)",
-                               points: points)
-        let labelNote = labelled.isEmpty ? "" : catalog.counts == nil ? " · \(labelled.count) labelled" : " · the \(labelled.count) most-rated labelled"
-        plot.subtitle = "\(dataset.isEmpty ? "model" : dataset): \(selection)\(labelNote); hover a point for its title"
-        plot.labelled = labelled
-        plot.groups = groupNames
-        if let color, color.hasPrefix("genre:") { plot.otherName = "other genres" }
-        let rendered = plot.render()
-        if !rendered.dropped.isEmpty {
-            note("note: \(rendered.dropped.count) of \(labelled.count) labels found no room and were left out")
-        }
-        return rendered.svg
+        return ItemMap(layoutName: "PCA", chosen: chosen, catalog: catalog,
+                       x: (0..<chosen.rows.count).map { scores[$0, gx] }, y: (0..<chosen.rows.count).map { scores[$0, gy] },
+                       xAxis: axis(gx), yAxis: axis(gy), dataset: dataset,
+                       colouring: try map.colouring(chosen, catalog), labelCount: map.labels)
     }
 }
 

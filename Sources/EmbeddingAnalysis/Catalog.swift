@@ -1,0 +1,111 @@
+import EmbeddingCore
+/// Which embedding table of a model an analysis reads.
+public enum Side: String, Sendable {
+    case items, users
+}
+
+/// What analysis knows about each row of one side of a model, aligned with the
+/// model's rows: display label, number of ratings, mean rating, genres.
+///
+/// Labels and item counts come from the model's metadata, so most commands need
+/// no ratings at all; mean ratings (and user counts) only exist when ratings are
+/// given. Ratings are matched to model rows by key (title or id), never by
+/// position, so a dataset that was re-keyed or extended cannot silently shift them.
+public struct Catalog: Sendable {
+    public let side: Side
+    public var labels: [String]
+    /// Ratings per row; nil when neither the model nor the data says.
+    public var counts: [Int]?
+    /// Mean rating per row (NaN for a row without ratings); nil without data.
+    public var meanRatings: [Float]?
+    /// Genres per row (items only); nil when unknown.
+    public var genres: [[String]]?
+    /// Rows before this one are padding (fastai's `#na#`), never analysed.
+    public let firstRow: Int
+
+    public var count: Int { labels.count }
+    /// The rows that are real items (or users).
+    public var rows: Range<Int> { firstRow..<labels.count }
+
+    public init(model: FactorModel, side: Side = .items, ratings: Ratings? = nil) throws {
+        self.side = side
+        let meta = model.meta
+        switch side {
+        case .items:
+            let n = model.itemCount
+            labels = (0..<n).map(model.itemLabel)
+            firstRow = min(meta.firstItemRow, n)
+            counts = meta.itemCounts.count == n ? meta.itemCounts : nil
+            genres = meta.itemGenres.count == n && meta.itemGenres.contains(where: { !$0.isEmpty }) ? meta.itemGenres : nil
+        case .users:
+            guard let uf = model.userFactors else {
+                throw EmbtoolError.data("the model has no user factors (only item vectors were loaded)")
+            }
+            let n = uf.rows
+            labels = meta.userLabels.count == n ? meta.userLabels : (0..<n).map(String.init)
+            firstRow = labels.first == Vocabulary.missing ? min(1, n) : 0
+        }
+        if let ratings { try attach(ratings, keys: side == .items ? meta.itemKeys : meta.userLabels) }
+    }
+
+    /// Counts and mean ratings from `ratings`, matched to rows by key.
+    mutating func attach(_ ratings: Ratings, keys modelKeys: [String]) throws {
+        let dataVocabulary = side == .items ? ratings.items : ratings.users
+        // The model row of each data row (-1: not in the model).
+        var rowOf = [Int](repeating: -1, count: dataVocabulary.count)
+        if modelKeys.count == count {
+            let model = Vocabulary(labels: modelKeys)
+            for (d, key) in dataVocabulary.labels.enumerated() { rowOf[d] = model.index(of: key) ?? -1 }
+        } else if dataVocabulary.count == count {
+            // Foreign factors without a vocabulary: rows follow the data's, as fastai's do.
+            rowOf = Array(0..<count)
+        } else {
+            throw EmbtoolError.data("the model has \(count) \(side.rawValue) but the data \(dataVocabulary.count), and the model names none of them: pass the data it was trained on")
+        }
+
+        var sums = [Double](repeating: 0, count: count)
+        var counts = [Int](repeating: 0, count: count)
+        let index = side == .items ? ratings.item : ratings.user
+        var matched = 0
+        for (d, r) in zip(index, ratings.rating) {
+            let row = rowOf[Int(d)]
+            guard row >= 0 else { continue }
+            sums[row] += Double(r)
+            counts[row] += 1
+            matched += 1
+        }
+        guard matched > 0 else {
+            throw EmbtoolError.data("no rating in \(ratings.name) names one of the model's \(side.rawValue): pass the data it was trained on")
+        }
+        meanRatings = zip(sums, counts).map { $1 == 0 ? .nan : Float($0 / Double($1)) }
+        self.counts = counts
+        if side == .items && genres == nil && ratings.itemGenres.contains(where: { !$0.isEmpty }) {
+            var g = [[String]](repeating: [], count: count)
+            for (d, row) in rowOf.enumerated() where row >= 0 && g[row].isEmpty { g[row] = ratings.itemGenres[d] }
+            genres = g
+        }
+    }
+
+    /// The `n` rows with most ratings, most first; ties broken by label in
+    /// code-point order (Python's), so the choice is the same on every run.
+    public func mostRated(_ n: Int) -> [Int] {
+        guard let counts else { return Array(rows.prefix(n)) }
+        let sorted = rows.sorted { a, b in
+            counts[a] != counts[b] ? counts[a] > counts[b] : Vocabulary.pythonOrder(labels[a], labels[b])
+        }
+        return Array(sorted.prefix(n))
+    }
+
+    /// The rows with at least `minRatings` ratings (all rows when 0).
+    public func rows(minRatings: Int) throws -> [Int] {
+        guard minRatings > 0 else { return Array(rows) }
+        guard let counts else {
+            throw EmbtoolError.usage("--min-ratings needs rating counts: the model has none; pass --data")
+        }
+        return rows.filter { counts[$0] >= minRatings }
+    }
+
+    public func count(_ row: Int) -> Int? { counts?[row] }
+    /// The mean rating of `row`, nil when unknown or the row has no ratings.
+    public func meanRating(_ row: Int) -> Float? { meanRatings.flatMap { $0[row].isNaN ? nil : $0[row] } }
+}

@@ -1,0 +1,271 @@
+import Dispatch
+import EmbeddingCore
+import EmbeddingLinalg
+
+/// How closeness between two vectors is measured.
+public enum SimilarityMetric: String, CaseIterable, Sendable {
+    /// `a·b / (‖a‖‖b‖)`: direction only, fastbook's choice for movie vectors.
+    case cosine
+    /// `‖a − b‖`, reported negated so that larger is always closer.
+    case euclidean
+    /// `a·b`: direction and length (popular items have longer vectors).
+    case dot
+}
+
+/// One neighbour: a model row and its score (cosine, dot, or −distance).
+public struct Neighbour: Equatable, Sendable {
+    public var row: Int
+    public var score: Float
+    public init(row: Int, score: Float) {
+        self.row = row
+        self.score = score
+    }
+}
+
+/// Nearest neighbours among a set of candidate rows of a factor table.
+///
+/// Building the index reads the table once, for the length of every
+/// candidate; the vectors themselves are not copied when the candidates are
+/// a contiguous run of rows (all items, the usual case). One query is then
+/// one sgemv, `s = V·x`, scaled by the candidates' inverse lengths for
+/// cosine, and a top-k selection. All queries are sgemm tiles `S = V̂·V̂ᵀ` of
+/// the normalised vectors, each followed by a top-k selection per row.
+/// Euclidean distance rides on the same products:
+/// `‖x − v‖² = ‖x‖² − (2·x·v − ‖v‖²)`, and the bracket is what is ranked (for
+/// a fixed x the order is the distance order).
+public struct SimilarityIndex: Sendable {
+    public let metric: SimilarityMetric
+    /// The model rows that may be returned, ascending.
+    public let candidates: [Int]
+    /// Holds the candidates' vectors from row `offset` on: the table itself
+    /// when they are contiguous, else a gathered copy.
+    let vectors: Matrix
+    let offset: Int
+    /// `‖v‖²` per candidate.
+    let squaredNorms: [Float]
+    let table: Matrix
+
+    /// - Parameters:
+    ///   - table: the factor table (`rows × k`), e.g. a model's item factors.
+    ///   - candidates: the rows that may be returned as neighbours, ascending.
+    public init(table: Matrix, candidates: [Int], metric: SimilarityMetric) {
+        self.metric = metric
+        self.candidates = candidates
+        self.table = table
+        let (v, start): (Matrix, Int)
+        if let first = candidates.first, candidates.last! - first + 1 == candidates.count {
+            (v, start) = (table, first)
+        } else {
+            (v, start) = (table.gathering(candidates), 0)
+        }
+        vectors = v
+        offset = start
+        squaredNorms = v.data.withUnsafeBufferPointer { p in
+            SimilarityIndex.rowSquaredNorms(p.baseAddress! + start * table.cols, rows: candidates.count, cols: table.cols)
+        }
+    }
+
+    /// `‖row‖²` for each row of a row-major buffer, with four running sums
+    /// (one sum would be a single dependency chain, four times slower).
+    static func rowSquaredNorms(_ p: UnsafePointer<Float>, rows: Int, cols k: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: rows)
+        out.withUnsafeMutableBufferPointer { o in
+            for r in 0..<rows {
+                let row = p + r * k
+                var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0
+                var j = 0
+                while j + 4 <= k {
+                    a0 += row[j] * row[j]
+                    a1 += row[j + 1] * row[j + 1]
+                    a2 += row[j + 2] * row[j + 2]
+                    a3 += row[j + 3] * row[j + 3]
+                    j += 4
+                }
+                var ss = (a0 + a1) + (a2 + a3)
+                while j < k { ss += row[j] * row[j]; j += 1 }
+                o[r] = ss
+            }
+        }
+        return out
+    }
+
+    /// 1/‖v‖ (0 for a zero vector, which then has cosine 0 with everything).
+    @inline(__always)
+    static func inverseLength(_ squared: Float) -> Float { squared > 0 ? 1 / squared.squareRoot() : 0 }
+
+    /// The query vector for table row `row`: unit length for cosine.
+    func query(_ row: Int) -> [Float] {
+        var x = Array(table.row(row))
+        if metric == .cosine {
+            let scale = SimilarityIndex.inverseLength(x.reduce(0) { $0 + $1 * $1 })
+            x = x.map { $0 * scale }
+        }
+        return x
+    }
+
+    /// The public score from the ranked quantity: −distance for euclidean.
+    @inline(__always)
+    func finish(_ ranked: Float, queryNorm2: Float) -> Float {
+        metric == .euclidean ? -max(0, queryNorm2 - ranked).squareRoot() : ranked
+    }
+
+    /// The `top` candidates closest to table row `row`, closest first, never
+    /// `row` itself. One sgemv over the candidates and one selection pass.
+    public func neighbours(of row: Int, top: Int) -> [Neighbour] {
+        let m = candidates.count, k = table.cols
+        let x = query(row)
+        let skip = candidatePosition(row) ?? -1
+        let top = min(top, m - (skip >= 0 ? 1 : 0))
+        guard top > 0 else { return [] }
+        var s = [Float](repeating: 0, count: m)
+        var scores = [Float](repeating: 0, count: top)
+        var indices = [Int32](repeating: 0, count: top)
+        var filled = 0
+        vectors.data.withUnsafeBufferPointer { v in
+            x.withUnsafeBufferPointer { xp in
+                s.withUnsafeMutableBufferPointer { sp in
+                    BLAS.gemv(rows: m, cols: k, a: v.baseAddress! + offset * k, lda: k, x: xp.baseAddress!, y: sp.baseAddress!)
+                    squaredNorms.withUnsafeBufferPointer { n2 in
+                        switch metric {
+                        case .cosine: for j in 0..<m { sp[j] *= SimilarityIndex.inverseLength(n2[j]) }
+                        case .euclidean: for j in 0..<m { sp[j] = 2 * sp[j] - n2[j] }
+                        case .dot: break
+                        }
+                    }
+                    scores.withUnsafeMutableBufferPointer { sc in
+                        indices.withUnsafeMutableBufferPointer { ix in
+                            TopK.start(k: top, scores: sc.baseAddress!, indices: ix.baseAddress!, filled: &filled)
+                            TopK.offer(sp.baseAddress!, count: m, base: 0, skip: skip, k: top,
+                                       scores: sc.baseAddress!, indices: ix.baseAddress!, filled: &filled)
+                        }
+                    }
+                }
+            }
+        }
+        let x2 = x.reduce(0) { $0 + $1 * $1 }
+        return (0..<filled).map { Neighbour(row: candidates[Int(indices[$0])], score: finish(scores[$0], queryNorm2: x2)) }
+    }
+
+    /// Position of table row `row` among the candidates, if it is one.
+    func candidatePosition(_ row: Int) -> Int? {
+        var lo = 0, hi = candidates.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if candidates[mid] < row { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < candidates.count && candidates[lo] == row ? lo : nil
+    }
+
+    /// The candidates' vectors as the all-pairs products need them: a
+    /// normalised copy for cosine, the vectors as they are otherwise.
+    func productVectors() -> (matrix: Matrix, offset: Int) {
+        guard metric == .cosine else { return (vectors, offset) }
+        let m = candidates.count, k = table.cols
+        var out = [Float](repeating: 0, count: m * k)
+        vectors.data.withUnsafeBufferPointer { v in
+            out.withUnsafeMutableBufferPointer { o in
+                for r in 0..<m {
+                    let scale = SimilarityIndex.inverseLength(squaredNorms[r])
+                    for j in 0..<k { o[r * k + j] = v[(offset + r) * k + j] * scale }
+                }
+            }
+        }
+        return (Matrix(rows: m, cols: k, data: out), 0)
+    }
+
+    /// Every candidate's `top` neighbours among the other candidates.
+    ///
+    /// `S = V·Vᵀ` is never held: rows go in blocks of `blockRows`, columns in
+    /// tiles of `tileColumns`, so one sgemm tile (512 × 256 floats, 512 kB)
+    /// is still in L2 when the selection reads it, and each packed panel of V
+    /// serves 512 rows. Blocks are dealt to `threads` workers round-robin, each
+    /// running OpenBLAS single-threaded. (59k × 59k × 50 is 3.5·10¹¹ flops:
+    /// the sgemm is the cost; the selection scan is a small fraction.)
+    /// For euclidean, each tile starts at `−‖v‖²` and the sgemm adds `2·x·v`.
+    public func allNeighbours(top: Int, threads: Int = 2, blockRows: Int = 512, tileColumns: Int = 256) -> AllNeighbours {
+        let m = candidates.count, k = table.cols
+        let top = max(0, min(top, m - 1))
+        var scores = [Float](repeating: 0, count: m * top)
+        var indices = [Int32](repeating: -1, count: m * top)
+        var filledCounts = [Int](repeating: 0, count: m)
+        guard top > 0 else { return AllNeighbours(rows: candidates, top: top, neighbourRows: [], scores: [], filled: filledCounts) }
+        let blocks = (m + blockRows - 1) / blockRows
+        let workers = max(1, min(threads, blocks))
+        let alpha: Float = metric == .euclidean ? 2 : 1
+        let beta: Float = metric == .euclidean ? 1 : 0
+        let (product, productOffset) = productVectors()
+
+        product.data.withUnsafeBufferPointer { vbuf in
+            squaredNorms.withUnsafeBufferPointer { norms in
+                scores.withUnsafeMutableBufferPointer { sbuf in
+                    indices.withUnsafeMutableBufferPointer { ibuf in
+                        filledCounts.withUnsafeMutableBufferPointer { fbuf in
+                            // Raw addresses cross into the workers; each writes only its own rows.
+                            let vIn = UInt(bitPattern: vbuf.baseAddress! + productOffset * k)
+                            let n2In = UInt(bitPattern: norms.baseAddress)
+                            let sOut = UInt(bitPattern: sbuf.baseAddress), iOut = UInt(bitPattern: ibuf.baseAddress)
+                            let fOut = UInt(bitPattern: fbuf.baseAddress)
+                            BLAS.singleThreaded {
+                                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                                    let v = UnsafePointer<Float>(bitPattern: vIn)!
+                                    let n2 = UnsafePointer<Float>(bitPattern: n2In)!
+                                    let sc = UnsafeMutablePointer<Float>(bitPattern: sOut)!
+                                    let ix = UnsafeMutablePointer<Int32>(bitPattern: iOut)!
+                                    let fl = UnsafeMutablePointer<Int>(bitPattern: fOut)!
+                                    let tile = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * tileColumns)
+                                    defer { tile.deallocate() }
+                                    for block in stride(from: w, to: blocks, by: workers) {
+                                        let r0 = block * blockRows, rows = min(blockRows, m - r0)
+                                        for r in r0..<(r0 + rows) {
+                                            TopK.start(k: top, scores: sc + r * top, indices: ix + r * top, filled: &fl[r])
+                                        }
+                                        for c0 in stride(from: 0, to: m, by: tileColumns) {
+                                            let cols = min(tileColumns, m - c0)
+                                            if beta != 0 {
+                                                for r in 0..<rows {
+                                                    for c in 0..<cols { tile[r * cols + c] = -n2[c0 + c] }
+                                                }
+                                            }
+                                            BLAS.gemm(transB: true, m: rows, n: cols, k: k, alpha: alpha,
+                                                      a: v + r0 * k, lda: k, b: v + c0 * k, ldb: k,
+                                                      beta: beta, c: tile, ldc: cols)
+                                            for r in 0..<rows {
+                                                let q = r0 + r
+                                                TopK.offer(tile + r * cols, count: cols, base: c0, skip: q, k: top,
+                                                           scores: sc + q * top, indices: ix + q * top, filled: &fl[q])
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Positions to table rows, ranked quantities to public scores.
+        var rows = [Int32](repeating: -1, count: m * top)
+        for q in 0..<m {
+            let x2 = metric == .euclidean ? squaredNorms[q] : 0
+            for t in 0..<filledCounts[q] {
+                rows[q * top + t] = Int32(candidates[Int(indices[q * top + t])])
+                scores[q * top + t] = finish(scores[q * top + t], queryNorm2: x2)
+            }
+        }
+        return AllNeighbours(rows: candidates, top: top, neighbourRows: rows, scores: scores, filled: filledCounts)
+    }
+}
+
+/// Each candidate's nearest neighbours, flat: the neighbours of `rows[q]` are
+/// `neighbourRows[q·top ..< q·top + filled[q]]` with `scores` alongside.
+public struct AllNeighbours: Sendable {
+    public let rows: [Int]
+    public let top: Int
+    public let neighbourRows: [Int32]
+    public let scores: [Float]
+    public let filled: [Int]
+
+    public func neighbours(ofPosition q: Int) -> [Neighbour] {
+        (0..<filled[q]).map { Neighbour(row: Int(neighbourRows[q * top + $0]), score: scores[q * top + $0]) }
+    }
+}

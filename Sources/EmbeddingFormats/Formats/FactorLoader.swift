@@ -1,0 +1,476 @@
+import Foundation
+import EmbeddingCore
+
+/// Loads item (and user) factors from any file format embtool reads, choosing
+/// the reader by content (magic bytes) and, for text, by name:
+///
+/// | input                                   | reader            |
+/// |-----------------------------------------|-------------------|
+/// | `.safetensors` (embtool's own or any)   | `Safetensors`     |
+/// | `torch.save` zip or legacy checkpoint   | `TorchCheckpoint` |
+/// | `.npy`, `.npz` (stored or compressed)   | `Npy`, `Npz`      |
+/// | CSV / TSV `label,f0,...`                | `DelimitedFactors`|
+/// | folder or file `vectors.tsv` (+ metadata.tsv) | `Projector` |
+/// | folder of `part-*.json` (Spark ALS)     | `SparkALS`        |
+/// | word2vec text / binary, GloVe text      | `Word2Vec`        |
+///
+/// Container formats hold named tensors; which is which follows the naming
+/// conventions in `namings` unless `--items-tensor` / `--bias-tensor` say.
+public enum FactorLoader {
+    public struct Options: Sendable {
+        /// The tensor (or `.npz` array) to use as item factors, overriding the naming conventions.
+        public var itemsTensor: String?
+        /// The tensor to use as item biases (with `itemsTensor`, or to add biases).
+        public var biasTensor: String?
+        /// A `.npy` vector of item biases, for factors saved without them.
+        public var biasFile: String?
+        /// Item labels, one per line or a JSON array, one per factor row.
+        public var vocabularyFile: String?
+        /// Refuse factors holding NaN or infinity instead of warning.
+        public var strict = false
+        /// Where warnings go; standard error by default.
+        public var warn: @Sendable (String) -> Void = { message in
+            FileHandle.standardError.write(Data("embtool: warning: \(message)\n".utf8))
+        }
+        public init() {}
+    }
+
+    /// A naming convention for the tensors of a collaborative-filtering model.
+    public struct Naming: Sendable {
+        public var name: String
+        public var items: [String]
+        public var itemBias: [String]
+        public var users: [String]
+        public var userBias: [String]
+        /// False when the user and item vectors do not meet in a dot product
+        /// (fastai's EmbeddingNN feeds both to an MLP), so predictions from them mean nothing.
+        public var dotProduct: Bool
+        /// fastai's collab models squash predictions with `sigmoid_range`; the range
+        /// is not saved, so fastbook's (0, 5.5) is assumed.
+        public var fastai: Bool
+    }
+
+    public static let namings: [Naming] = [
+        Naming(name: "fastai EmbeddingDotBias", items: ["i_weight.weight"], itemBias: ["i_bias.weight"],
+               users: ["u_weight.weight"], userBias: ["u_bias.weight"], dotProduct: true, fastai: true),
+        Naming(name: "fastbook DotProductBias", items: ["movie_factors", "movie_factors.weight"],
+               itemBias: ["movie_bias", "movie_bias.weight"], users: ["user_factors", "user_factors.weight"],
+               userBias: ["user_bias", "user_bias.weight"], dotProduct: true, fastai: true),
+        Naming(name: "fastai EmbeddingNN / CollabNN", items: ["embeds.1.weight"], itemBias: [],
+               users: ["embeds.0.weight"], userBias: [], dotProduct: false, fastai: true),
+        Naming(name: "embtool export", items: ["item_factors"], itemBias: ["item_bias"],
+               users: ["user_factors"], userBias: ["user_bias"], dotProduct: true, fastai: false),
+    ]
+
+    /// Prefixes that wrap a state dict: fastai's `{'model': ..., 'opt': ...}`,
+    /// DataParallel's `module.`, torch.compile's `_orig_mod.`, Lightning's `state_dict.`.
+    static let wrapperPrefixes = ["model.", "module.", "_orig_mod.", "state_dict."]
+
+    static let itemLabelArrays = ["item_labels", "items", "labels"]
+    static let userLabelArrays = ["user_labels", "users"]
+
+    public static func load(path: String, options: Options = Options()) throws -> FactorModel {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw EmbtoolError.noInput("\(path): no such file or folder")
+        }
+        var model = isDir.boolValue ? try loadFolder(path) : try loadFile(path, options: options)
+        if let biasFile = options.biasFile { try attachBias(biasFile, to: &model) }
+        guard model.itemCount > 0, model.factors > 0 else {
+            throw EmbtoolError.data("\(path): item factors of shape \(model.itemCount) x \(model.factors): nothing to analyse")
+        }
+        if let vocabularyFile = options.vocabularyFile { try attachLabels(vocabularyFile, to: &model) }
+        try checkFinite(&model, options: options)
+        try ModelFile.validate(model, file: path)
+        return model
+    }
+
+    // MARK: Folders
+
+    static func loadFolder(_ path: String) throws -> FactorModel {
+        let fm = FileManager.default
+        if SparkALS.isFactorFolder(path) {
+            return model(items: try SparkALS.read(folder: path), users: nil, path: path, format: "Spark ALS JSON",
+                         itemsName: (path as NSString).lastPathComponent + "/part-*.json", usersName: nil)
+        }
+        let itemFolder = path + "/itemFactors", userFolder = path + "/userFactors"
+        if SparkALS.isFactorFolder(itemFolder) {
+            let users = SparkALS.isFactorFolder(userFolder) ? try SparkALS.read(folder: userFolder) : nil
+            return model(items: try SparkALS.read(folder: itemFolder), users: users, path: path, format: "Spark ALS JSON",
+                         itemsName: "itemFactors/part-*.json", usersName: users == nil ? nil : "userFactors/part-*.json")
+        }
+        if fm.fileExists(atPath: path + "/" + Projector.vectorsFile) {
+            return try loadProjector(vectors: path + "/" + Projector.vectorsFile)
+        }
+        throw EmbtoolError.data("\(path): a folder, but it holds neither Spark ALS factors (part-*.json, or itemFactors/) "
+            + "nor an Embedding Projector \(Projector.vectorsFile)")
+    }
+
+    static func loadProjector(vectors: String) throws -> FactorModel {
+        let metadata = ((vectors as NSString).deletingLastPathComponent as NSString).appendingPathComponent(Projector.metadataFile)
+        let hasMetadata = FileManager.default.fileExists(atPath: metadata)
+        let table = try Projector.read(vectors: vectors, metadata: hasMetadata ? metadata : nil)
+        var m = model(items: table, users: nil, path: vectors, format: "Embedding Projector TSV",
+                      itemsName: Projector.vectorsFile, usersName: nil, keyed: hasMetadata)
+        if hasMetadata {
+            m.source?.entries.append(.init(name: Projector.metadataFile, shape: [table.labels.count], dtype: "text", role: .itemLabels))
+        } else {
+            m.source?.notes.append("no \(Projector.metadataFile) beside \(Projector.vectorsFile): labels are row numbers")
+        }
+        return m
+    }
+
+    /// A model from table-shaped factors: the labels become the item keys
+    /// (so `--data` maps them by key), counts, biases and genres come along.
+    static func model(items: FactorTable, users: FactorTable?, path: String, format: String,
+                      itemsName: String, usersName: String?, keyed: Bool = true) -> FactorModel {
+        var meta = ModelMetadata()
+        meta.dataset = path
+        meta.yRange = nil
+        // Integer labels are ids (Spark's always are); anything else reads as titles.
+        meta.itemKey = items.labels.allSatisfy { Int64($0) != nil } ? .id : .title
+        if keyed { meta.itemKeys = items.labels }
+        meta.itemLabels = items.labels
+        meta.itemCounts = items.counts ?? []
+        meta.itemGenres = items.genres ?? []
+        if let users { meta.userLabels = users.labels }
+        var entries = [FactorSource.Entry(name: itemsName, shape: [items.factors.rows, items.factors.cols], dtype: "text", role: .itemFactors)]
+        if items.bias != nil { entries.append(.init(name: "bias column", shape: [items.factors.rows], dtype: "text", role: .itemBias)) }
+        if let users, let usersName {
+            entries.append(.init(name: usersName, shape: [users.factors.rows, users.factors.cols], dtype: "text", role: .userFactors))
+        }
+        var m = FactorModel(userFactors: users?.factors, itemFactors: items.factors, userBias: users?.bias, itemBias: items.bias, meta: meta)
+        m.source = FactorSource(path: path, format: format, entries: entries)
+        return m
+    }
+
+    // MARK: Files
+
+    static func loadFile(_ path: String, options: Options) throws -> FactorModel {
+        let data = try readInputFile(path)
+        let fileName = (path as NSString).lastPathComponent
+        let ext = (path as NSString).pathExtension.lowercased()
+
+        if ZipArchive.looksLike(data) {
+            let zip = try ZipArchive(data: data, name: path)
+            if zip.entries.contains(where: { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }) {
+                let (format, tensors) = try TorchCheckpoint.read(data: data, name: path)
+                return try model(tensors: tensors, labels: [:], metadata: [:], path: path, format: format, options: options)
+            }
+            let arrays = try Npz.read(data: data, name: path)
+            var tensors: [TensorEntry] = [], labels: [String: (Npy.Array, [String])] = [:]
+            for (name, array) in arrays {
+                if case .number = array.kind {
+                    tensors.append(TensorEntry(name: name, shape: array.shape, dtype: array.dtype) { try array.floats(name: "\(path)[\(name)]") })
+                } else {
+                    labels[name] = (array, try array.strings(name: "\(path)[\(name)]"))
+                }
+            }
+            return try model(tensors: tensors, labels: labels, metadata: [:], path: path, format: "NumPy .npz", options: options)
+        }
+        if TorchCheckpoint.looksLikeLegacy(data) {
+            let (format, tensors) = try TorchCheckpoint.read(data: data, name: path)
+            return try model(tensors: tensors, labels: [:], metadata: [:], path: path, format: format, options: options)
+        }
+        if Npy.looksLike(data) {
+            let array = try Npy.read(data: data, name: path)
+            let tensor = TensorEntry(name: fileName, shape: array.shape, dtype: array.dtype) { try array.floats(name: path) }
+            var o = options
+            o.itemsTensor = fileName
+            return try model(tensors: [tensor], labels: [:], metadata: [:], path: path, format: "NumPy .npy", options: o)
+        }
+        if ext == "safetensors" || Safetensors.looksLike(data) {
+            let file = try Safetensors.index(data: data, name: path)
+            return try model(tensors: file.tensors, labels: [:], metadata: file.metadata, path: path, format: "safetensors", options: options)
+        }
+        if data.first == 0x80 {
+            throw EmbtoolError.data("\(path): a Python pickle but not a torch.save checkpoint; embtool reads PyTorch's zip and legacy formats only")
+        }
+        if data.count > 262, data[data.startIndex + 257..<data.startIndex + 262].elementsEqual(Array("ustar".utf8)) {
+            throw EmbtoolError.data("\(path): a tar archive (PyTorch's pre-0.4 format?); re-save it with a current torch.save")
+        }
+        if data.prefix(4096).contains(0) && ext != "bin" {
+            throw EmbtoolError.data("\(path): not a factor format embtool reads (safetensors, PyTorch .pth/.pt, .npy, .npz, "
+                + "CSV/TSV, Projector vectors.tsv, Spark ALS folder, word2vec)")
+        }
+
+        // Text formats.
+        if fileName == Projector.vectorsFile { return try loadProjector(vectors: path) }
+        let table: FactorTable, format: String
+        if ext == "bin" {
+            (table, format) = (try Word2Vec.readBinary(data: data, name: path), "word2vec binary")
+        } else if Word2Vec.hasHeader(data) {
+            (table, format) = (try Word2Vec.readText(data: data, name: path), "word2vec text")
+        } else if ext == "csv" || ext == "tsv" || firstLine(data).contains(where: { $0 == 0x2C || $0 == 0x09 }) {
+            (table, format) = (try DelimitedFactors.read(data: data, name: path), ext == "tsv" || firstLine(data).contains(0x09) ? "TSV" : "CSV")
+        } else {
+            (table, format) = (try Word2Vec.readText(data: data, name: path), "GloVe / word2vec text without header")
+        }
+        return model(items: table, users: nil, path: path, format: format, itemsName: fileName, usersName: nil)
+    }
+
+    static func firstLine(_ data: Data) -> Data { data.prefix(4096).split(separator: 0x0A, maxSplits: 1).first ?? Data() }
+
+    // MARK: Named tensors
+
+    /// The entry called `name`, or whose name is `name` once wrapper prefixes
+    /// (`model.`, `module.`, ...) are removed.
+    static func find(_ name: String, in tensors: [TensorEntry]) -> TensorEntry? {
+        if let t = tensors.first(where: { $0.name == name }) { return t }
+        return tensors.first { unwrapped($0.name) == name }
+    }
+
+    static func find(any names: [String], in tensors: [TensorEntry]) -> TensorEntry? {
+        names.lazy.compactMap { find($0, in: tensors) }.first
+    }
+
+    /// The first naming convention whose item tensor the file holds, and that tensor.
+    static func matchNaming(_ tensors: [TensorEntry]) -> (Naming, TensorEntry)? {
+        for n in namings {
+            if let t = find(any: n.items, in: tensors) { return (n, t) }
+        }
+        return nil
+    }
+
+    static func unwrapped(_ name: String) -> String {
+        var n = Substring(name)
+        while let p = wrapperPrefixes.first(where: { n.hasPrefix($0) }) { n = n.dropFirst(p.count) }
+        return String(n)
+    }
+
+    static func matrix(_ t: Tensor, path: String) throws -> Matrix {
+        guard t.shape.count == 2 else {
+            throw EmbtoolError.data("\(path): tensor '\(t.name)' has shape \(t.shape); factors need rows x factors")
+        }
+        return t.matrix!
+    }
+
+    static func vector(_ t: Tensor, rows: Int, what: String, path: String) throws -> [Float] {
+        guard (t.shape.count == 1 || (t.shape.count == 2 && t.shape[1] == 1)) && t.shape[0] == rows else {
+            throw EmbtoolError.data("\(path): \(what) '\(t.name)' has shape \(t.shape); expected [\(rows)] or [\(rows), 1] to match the factors")
+        }
+        return t.values
+    }
+
+    static func model(tensors: [TensorEntry], labels: [String: (Npy.Array, [String])], metadata: [String: String],
+                      path: String, format: String, options: Options) throws -> FactorModel {
+        var roles: [String: FactorSource.Role] = [:]
+        var notes: [String] = []
+        var naming: Naming?
+        var itemsEntry: TensorEntry, itemBiasEntry: TensorEntry?, usersEntry: TensorEntry?, userBiasEntry: TensorEntry?
+
+        func listing() -> String {
+            tensors.prefix(20).map { "\($0.name) \($0.shape)" }.joined(separator: ", ") + (tensors.count > 20 ? ", ..." : "")
+        }
+        if let name = options.itemsTensor {
+            guard let t = find(name, in: tensors) else {
+                throw EmbtoolError.data("\(path): no tensor '\(name)'; it holds \(listing())")
+            }
+            itemsEntry = t
+        } else if let (n, t) = matchNaming(tensors) {
+            (naming, itemsEntry) = (n, t)
+            itemBiasEntry = find(any: n.itemBias, in: tensors)
+            let users = find(any: n.users, in: tensors)
+            if n.dotProduct {
+                usersEntry = users
+                userBiasEntry = find(any: n.userBias, in: tensors)
+            } else if let users {
+                notes.append("\(users.name) holds user embeddings, but \(n.name) feeds them to an MLP, not a dot product: not used as user factors")
+            }
+        } else {
+            let matrices = tensors.filter { $0.shape.count == 2 && !unwrapped($0.name).hasPrefix("opt.") }
+            guard matrices.count == 1, let only = matrices.first else {
+                throw EmbtoolError.data("\(path): no tensor is named like item factors (fastai i_weight.weight, fastbook movie_factors, "
+                    + "embeds.1.weight, item_factors); it holds \(listing()). Choose one with --items-tensor NAME")
+            }
+            itemsEntry = only
+            notes.append("no known naming; '\(only.name)' is the only matrix, used as item factors")
+        }
+        if let name = options.biasTensor {
+            guard let t = find(name, in: tensors) else {
+                throw EmbtoolError.data("\(path): no tensor '\(name)' for --bias-tensor; it holds \(listing())")
+            }
+            itemBiasEntry = t
+        }
+
+        let items = try matrix(try itemsEntry.load(), path: path)
+        roles[itemsEntry.name] = .itemFactors
+        var itemBias: [Float]?
+        if let e = itemBiasEntry {
+            itemBias = try vector(try e.load(), rows: items.rows, what: "item bias", path: path)
+            roles[e.name] = .itemBias
+        }
+        var users: Matrix?, userBias: [Float]?
+        if let e = usersEntry {
+            users = try matrix(try e.load(), path: path)
+            roles[e.name] = .userFactors
+            if let b = userBiasEntry {
+                userBias = try vector(try b.load(), rows: users!.rows, what: "user bias", path: path)
+                roles[b.name] = .userBias
+            }
+        }
+
+        var meta: ModelMetadata
+        if metadata["producer"] == "embtool" {
+            meta = try ModelFile.metadata(from: metadata, file: path)
+            guard meta.itemKeys.isEmpty || meta.itemKeys.count == items.rows else {
+                throw EmbtoolError.data("\(path): metadata lists \(meta.itemKeys.count) items but the factors have \(items.rows) rows")
+            }
+            if let users, !meta.userLabels.isEmpty, meta.userLabels.count != users.rows {
+                throw EmbtoolError.data("\(path): metadata lists \(meta.userLabels.count) users but the user factors have \(users.rows) rows")
+            }
+        } else {
+            meta = ModelMetadata()
+            meta.dataset = path
+            if naming?.fastai == true {
+                notes.append("y_range is not stored in checkpoints; assuming fastbook's (0, 5.5) for predictions")
+            } else {
+                meta.yRange = nil
+            }
+        }
+        // Text arrays in an .npz label the rows.
+        var entries = tensors.map { FactorSource.Entry(name: $0.name, shape: $0.shape, dtype: $0.dtype, role: roles[$0.name]) }
+        for (name, (array, strings)) in labels.sorted(by: { $0.key < $1.key }) {
+            var role: FactorSource.Role?
+            if itemLabelArrays.contains(name), strings.count == items.rows, meta.itemKeys.isEmpty {
+                meta.itemKeys = strings
+                meta.itemLabels = strings
+                role = .itemLabels
+            } else if userLabelArrays.contains(name), let users, strings.count == users.rows, meta.userLabels.isEmpty {
+                meta.userLabels = strings
+                role = .userLabels
+            }
+            entries.append(.init(name: name, shape: array.shape, dtype: array.dtype, role: role))
+        }
+        if meta.itemLabels.count != items.rows { meta.itemLabels = (0..<items.rows).map(String.init) }
+
+        var m = FactorModel(userFactors: users, itemFactors: items, userBias: userBias, itemBias: itemBias, meta: meta)
+        var source = FactorSource(path: path, format: format, naming: naming?.name, entries: entries)
+        source.notes = notes
+        m.source = source
+        return m
+    }
+
+    // MARK: Options applied after reading
+
+    static func attachBias(_ path: String, to model: inout FactorModel) throws {
+        let array = try Npy.read(path: path)
+        let values = try array.floats(name: path)
+        let rows = model.itemCount
+        guard (array.shape.count == 1 || (array.shape.count == 2 && array.shape[1] == 1)) && array.shape[0] == rows else {
+            throw EmbtoolError.data("\(path): bias of shape \(array.shape); expected [\(rows)] to match the \(rows) item rows")
+        }
+        model.itemBias = values
+        model.source?.entries.append(.init(name: (path as NSString).lastPathComponent, shape: array.shape, dtype: array.dtype, role: .itemBias))
+        model.source?.entries.indices.forEach { i in
+            if model.source?.entries[i].role == .itemBias && model.source?.entries[i].name != (path as NSString).lastPathComponent {
+                model.source?.entries[i].role = nil
+            }
+        }
+    }
+
+    /// Item labels, one per line (a final line break ends the last), or a JSON array.
+    public static func readVocabulary(_ path: String) throws -> [String] {
+        let data = try readInputFile(path)
+        if data.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "[") {
+            guard let array = try? JSONSerialization.jsonObject(with: data) as? [Any] else {
+                throw EmbtoolError.data("\(path): starts with '[' but is not a JSON array")
+            }
+            return try array.enumerated().map { i, v in
+                if let s = v as? String { return s }
+                if let n = v as? NSNumber { return n.stringValue }
+                throw EmbtoolError.data("\(path): element \(i) is neither a string nor a number")
+            }
+        }
+        return data.withUnsafeBytes { raw in Projector.lines(raw).map { TextField.text(UnsafeRawBufferPointer(rebasing: raw[$0])) } }
+    }
+
+    static func attachLabels(_ path: String, to model: inout FactorModel) throws {
+        let labels = try readVocabulary(path)
+        let rows = model.itemCount
+        guard labels.count == rows else {
+            let hint = labels.count + 1 == rows ? " (fastai's vocabulary starts with '#na#' for row 0; is it missing?)" : ""
+            throw EmbtoolError.data("\(path): \(labels.count) labels for \(rows) item rows\(hint)")
+        }
+        model.meta.itemKeys = labels
+        model.meta.itemLabels = labels
+        model.source?.entries.append(.init(name: (path as NSString).lastPathComponent, shape: [labels.count], dtype: "text", role: .itemLabels))
+    }
+
+    /// Counts NaN and infinite values per role: a warning, or with `strict` an error.
+    static func checkFinite(_ model: inout FactorModel, options: Options) throws {
+        func count(_ values: [Float]?) -> Int { values?.reduce(0) { $1.isFinite ? $0 : $0 + 1 } ?? 0 }
+        let counts: [(FactorSource.Role, Int)] = [
+            (.itemFactors, count(model.itemFactors.data)), (.itemBias, count(model.itemBias)),
+            (.userFactors, count(model.userFactors?.data)), (.userBias, count(model.userBias)),
+        ].filter { $0.1 > 0 }
+        guard !counts.isEmpty else { return }
+        let path = model.source?.path ?? model.meta.dataset
+        let summary = counts.map { "\($0.1) in \($0.0.rawValue)" }.joined(separator: ", ")
+        if options.strict {
+            throw EmbtoolError.data("\(path): NaN or infinite values (\(summary)); refusing (--strict)")
+        }
+        options.warn("\(path): NaN or infinite values (\(summary)); results involving those rows are meaningless (--strict refuses such files)")
+        for (role, n) in counts { model.source?.nonFinite[role] = n }
+    }
+
+    // MARK: Vocabulary from ratings
+
+    /// Labels, counts and genres from the ratings the factors were trained on.
+    ///
+    /// Factors whose rows carry keys (CSV labels, Spark ids, an embtool model)
+    /// are matched key by key against the ratings' item vocabulary. Factors with
+    /// bare rows (a fastai checkpoint) take the vocabulary fastai would build
+    /// from the same ratings, row for row; its size must equal the row count.
+    public static func attachVocabulary(_ model: FactorModel, ratings: Ratings,
+                                        warn: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("embtool: warning: \($0)\n".utf8)) }) throws -> FactorModel {
+        var m = model
+        let name = model.source?.path ?? model.meta.dataset
+        guard model.meta.itemKeys.isEmpty || model.meta.itemKeys.count == model.itemCount else {
+            throw EmbtoolError.data("\(name): \(model.meta.itemKeys.count) item keys for \(model.itemCount) rows")
+        }
+        m.meta.itemLabels = (0..<model.itemCount).map(model.itemLabel)
+        let counts = ratings.itemCounts()
+        if model.meta.itemKeys.isEmpty {
+            guard ratings.items.count == model.itemCount else {
+                let other: ItemKey = ratings.itemKey == .title ? .id : .title
+                throw EmbtoolError.data("\(name) has \(model.itemCount) item rows but the vocabulary fastai builds from \(ratings.name) "
+                    + "(items keyed by \(ratings.itemKey.rawValue)) has \(ratings.items.count); were the factors trained with --item-key \(other.rawValue)?")
+            }
+            m.meta.itemKeys = ratings.items.labels
+            m.meta.itemLabels = ratings.itemLabels
+            m.meta.itemCounts = counts
+            m.meta.itemGenres = ratings.itemGenres
+        } else {
+            var labels = m.meta.itemLabels, rowCounts = [Int](repeating: 0, count: model.itemCount)
+            var genres = [[String]](repeating: [], count: model.itemCount)
+            var missing = 0
+            for (row, key) in model.meta.itemKeys.enumerated() {
+                guard let r = ratings.items.index(of: key) else {
+                    if key != Vocabulary.missing { missing += 1 }
+                    continue
+                }
+                labels[row] = ratings.itemLabels[r]
+                rowCounts[row] = counts[r]
+                genres[row] = ratings.itemGenres[r]
+            }
+            guard missing < model.itemCount - (model.meta.firstItemRow) else {
+                throw EmbtoolError.data("\(name): none of its \(model.itemCount) item keys (e.g. '\(model.meta.itemKeys.last ?? "")') is an item of \(ratings.name) "
+                    + "keyed by \(ratings.itemKey.rawValue)\(ratings.itemKey == .title ? "; ids (Spark) need --item-key id" : "")")
+            }
+            if missing > 0 { warn("\(name): \(missing) of \(model.itemCount) item keys are not in \(ratings.name); they keep their keys as labels") }
+            m.meta.itemLabels = labels
+            m.meta.itemCounts = rowCounts
+            m.meta.itemGenres = genres
+        }
+        m.meta.itemKey = ratings.itemKey
+        if m.meta.dataset == name || m.meta.dataset.isEmpty { m.meta.dataset = ratings.name }
+        if let users = model.userFactors, model.meta.userLabels.isEmpty {
+            guard users.rows == ratings.users.count else {
+                throw EmbtoolError.data("\(name) has \(users.rows) user rows but \(ratings.name) has \(ratings.users.count) users (with fastai's '#na#')")
+            }
+            m.meta.userLabels = ratings.users.labels
+        }
+        return m
+    }
+}

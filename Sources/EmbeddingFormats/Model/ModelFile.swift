@@ -1,0 +1,124 @@
+import Foundation
+import EmbeddingCore
+
+/// embtool's model file: safetensors with the tensor names of fastai's
+/// `EmbeddingDotBias` state dict, so `model.load_state_dict(load_file(path))`
+/// works in fastai, and the vocabularies and counts in `__metadata__` (each
+/// value a JSON document, since safetensors metadata values are strings).
+public enum ModelFile {
+    public static let userWeight = "u_weight.weight"
+    public static let itemWeight = "i_weight.weight"
+    public static let userBias = "u_bias.weight"
+    public static let itemBias = "i_bias.weight"
+
+    /// Writes atomically: a reader sees the old file or the new one, never half.
+    /// Refuses a model holding NaN or infinity.
+    public static func save(_ model: FactorModel, to path: String) throws {
+        try AtomicFile.write(encode(model), to: path)
+    }
+
+    public static func encode(_ model: FactorModel) throws -> Data {
+        var tensors: [Tensor] = []
+        if let uf = model.userFactors {
+            tensors.append(Tensor(name: userWeight, shape: [uf.rows, uf.cols], values: uf.data))
+        }
+        tensors.append(Tensor(name: itemWeight, shape: [model.itemFactors.rows, model.itemFactors.cols], values: model.itemFactors.data))
+        if let ub = model.userBias { tensors.append(Tensor(name: userBias, shape: [ub.count, 1], values: ub)) }
+        if let ib = model.itemBias { tensors.append(Tensor(name: itemBias, shape: [ib.count, 1], values: ib)) }
+        for t in tensors where t.values.contains(where: { !$0.isFinite }) {
+            throw EmbtoolError(.software, "refusing to write a model whose \(t.name) holds NaN or infinity")
+        }
+        return try Safetensors.encode(tensors, metadata: metadataStrings(model.meta))
+    }
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+
+    static func metadataStrings(_ m: ModelMetadata) -> [String: String] {
+        var out: [String: String] = [
+            "format": "pt",
+            "producer": "embtool",
+            "dataset": m.dataset,
+            "item_key": m.itemKey.rawValue,
+            "users": json(m.userLabels),
+            "items": json(m.itemKeys),
+            "item_labels": json(m.itemLabels),
+            "item_counts": json(m.itemCounts),
+            "recipe": json(m.recipe),
+            "data_sha256": m.dataChecksum,
+        ]
+        out["y_range"] = m.yRange.map { json([$0.low, $0.high]) } ?? "null"
+        if m.itemGenres.contains(where: { !$0.isEmpty }) { out["genres"] = json(m.itemGenres) }
+        return out
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String?, key: String, file: String) throws -> T? {
+        guard let text else { return nil }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+        } catch {
+            throw EmbtoolError.data("\(file): metadata '\(key)' is not valid: \(text.prefix(60))")
+        }
+    }
+
+    /// Reads embtool's metadata back; absent keys stay at their defaults.
+    public static func metadata(from strings: [String: String], file: String) throws -> ModelMetadata {
+        var m = ModelMetadata()
+        m.dataset = strings["dataset"] ?? file
+        if let key = strings["item_key"] { m.itemKey = ItemKey(rawValue: key) ?? .title }
+        if let r = strings["y_range"] {
+            let pair = try decode([Float]?.self, r, key: "y_range", file: file) ?? nil
+            if let pair {
+                guard pair.count == 2 else { throw EmbtoolError.data("\(file): metadata 'y_range' needs two numbers") }
+                m.yRange = .init(low: pair[0], high: pair[1])
+            } else {
+                m.yRange = nil
+            }
+        }
+        m.userLabels = try decode([String].self, strings["users"], key: "users", file: file) ?? []
+        m.itemKeys = try decode([String].self, strings["items"], key: "items", file: file) ?? []
+        m.itemLabels = try decode([String].self, strings["item_labels"], key: "item_labels", file: file) ?? m.itemKeys
+        m.itemCounts = try decode([Int].self, strings["item_counts"], key: "item_counts", file: file) ?? []
+        m.itemGenres = try decode([[String]].self, strings["genres"], key: "genres", file: file) ?? []
+        m.recipe = try decode([String: String].self, strings["recipe"], key: "recipe", file: file) ?? [:]
+        m.dataChecksum = strings["data_sha256"] ?? ""
+        return m
+    }
+
+    /// Loads an embtool (or any fastai `EmbeddingDotBias`-named) safetensors file.
+    public static func load(path: String) throws -> FactorModel {
+        let file = try Safetensors.read(path: path)
+        guard let items = file.tensor(itemWeight)?.matrix else {
+            throw EmbtoolError.data("\(path): no '\(itemWeight)' tensor; tensors are \(file.tensors.map(\.name).joined(separator: ", "))")
+        }
+        let users = file.tensor(userWeight)?.matrix
+        var meta = try metadata(from: file.metadata, file: path)
+        if meta.itemLabels.count != items.rows { meta.itemLabels = (0..<items.rows).map(String.init) }
+        let model = FactorModel(userFactors: users, itemFactors: items,
+                                userBias: file.tensor(userBias)?.values,
+                                itemBias: file.tensor(itemBias)?.values, meta: meta)
+        try validate(model, file: path)
+        return model
+    }
+
+    /// Shapes must agree with each other and with the vocabularies.
+    public static func validate(_ model: FactorModel, file: String) throws {
+        let k = model.itemFactors.cols
+        if let u = model.userFactors, u.cols != k {
+            throw EmbtoolError.data("\(file): user factors have \(u.cols) columns but item factors \(k)")
+        }
+        if let b = model.itemBias, b.count != model.itemFactors.rows {
+            throw EmbtoolError.data("\(file): \(b.count) item biases for \(model.itemFactors.rows) items")
+        }
+        if let b = model.userBias, let u = model.userFactors, b.count != u.rows {
+            throw EmbtoolError.data("\(file): \(b.count) user biases for \(u.rows) users")
+        }
+        let m = model.meta
+        if !m.itemCounts.isEmpty && m.itemCounts.count != model.itemFactors.rows {
+            throw EmbtoolError.data("\(file): metadata counts \(m.itemCounts.count) items but the factors have \(model.itemFactors.rows) rows")
+        }
+    }
+}

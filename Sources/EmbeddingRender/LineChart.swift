@@ -1,0 +1,90 @@
+import Foundation
+import EmbeddingCore
+
+/// Lines over a shared x axis as SVG 1.1, e.g. training and validation loss
+/// per epoch: nice ticks and grid, one colour per series (dashed on request),
+/// a marker with a tooltip at every data point, and a legend on the right.
+public struct LineChart {
+    public struct Series: Sendable {
+        public var name: String
+        public var points: [(x: Double, y: Double)]
+        public var dashed: Bool
+        public init(name: String, points: [(x: Double, y: Double)], dashed: Bool = false) {
+            self.name = name; self.points = points; self.dashed = dashed
+        }
+    }
+
+    public var title: String
+    public var subtitle = ""
+    public var xTitle: String
+    public var yTitle: String
+    public var series: [Series]
+    public var width = 760.0
+    public var height = 460.0
+
+    public init(title: String, xTitle: String, yTitle: String, series: [Series]) {
+        self.title = title
+        self.xTitle = xTitle
+        self.yTitle = yTitle
+        self.series = series
+    }
+
+    public func render() -> String {
+        let legendWidth = min(220, (series.map { TextMetrics.width($0.name, size: 12) }.max() ?? 0) + 44)
+        let top = subtitle.isEmpty ? 52.0 : 68.0
+        let plot = Box(x: 70, y: top, width: width - 70 - 20 - legendWidth, height: height - top - 58)
+        let xs = series.flatMap { $0.points.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }
+        let xTicks = Ticks(low: xs.min() ?? 0, high: xs.max() ?? 1, target: 8)
+        let yTicks = Ticks(low: ys.min() ?? 0, high: ys.max() ?? 1, target: 6)
+        let x = LinearScale(domain: (xTicks.low, xTicks.high), range: (plot.x, plot.maxX))
+        let y = LinearScale(domain: (yTicks.low, yTicks.high), range: (plot.maxY, plot.y))
+
+        var svg = SVGDocument(width: width, height: height, title: title, description: subtitle, style: style())
+        svg.rect(0, 0, width, height, class: "bg")
+        svg.text(title, plot.x, 28, class: "title")
+        if !subtitle.isEmpty { svg.text(subtitle, plot.x, 48, class: "sub") }
+        for v in xTicks.values {
+            svg.line(x(v), plot.y, x(v), plot.maxY, class: "gl")
+            svg.text(xTicks.label(v), x(v), plot.maxY + 18, class: "tl", anchor: "middle")
+        }
+        for v in yTicks.values {
+            svg.line(plot.x, y(v), plot.maxX, y(v), class: "gl")
+            svg.text(yTicks.label(v), plot.x - 8, y(v) + 4, class: "tl", anchor: "end")
+        }
+        svg.rect(plot.x, plot.y, plot.width, plot.height, class: "frame")
+        svg.text(xTitle, plot.x + plot.width / 2, height - 16, class: "at", anchor: "middle")
+        svg.text(yTitle, 18, plot.y + plot.height / 2, class: "at", anchor: "middle", rotate: -90)
+
+        for (k, s) in series.enumerated() {
+            let path = s.points.map { "\(SVGDocument.n(x($0.x))),\(SVGDocument.n(y($0.y)))" }.joined(separator: " ")
+            svg.element("polyline", ["points": path, "class": "ln c\(k % Palette.categorical.count)" + (s.dashed ? " dash" : "")])
+            for p in s.points {
+                svg.element("circle", ["cx": SVGDocument.n(x(p.x)), "cy": SVGDocument.n(y(p.y)), "r": "3", "class": "mk f\(k % Palette.categorical.count)"],
+                            children: SVGDocument.markup("title", [:], text: "\(s.name): \(xTitle) \(String(format: "%.4g", p.x)), \(yTitle) \(String(format: "%.4g", p.y))"))
+            }
+            let ly = plot.y + 14 + Double(k) * 20
+            svg.line(plot.maxX + 16, ly - 4, plot.maxX + 36, ly - 4, class: "ln c\(k % Palette.categorical.count)" + (s.dashed ? " dash" : ""))
+            svg.text(s.name, plot.maxX + 42, ly, class: "le")
+        }
+        return svg.render()
+    }
+
+    func style() -> String {
+        var css = """
+        svg { font-family: \(TextMetrics.fontFamily); }
+        .bg { fill: #FFFFFF; }
+        .frame { fill: none; stroke: #BBBBBB; stroke-width: 1; }
+        .gl { stroke: \(Palette.grid); stroke-width: 1; }
+        .tl { font-size: 11px; fill: \(Palette.muted); }
+        .at { font-size: 13px; fill: \(Palette.ink); }
+        .title { font-size: 17px; font-weight: bold; fill: \(Palette.ink); }
+        .sub { font-size: 12px; fill: \(Palette.muted); }
+        .le { font-size: 12px; fill: \(Palette.ink); }
+        .ln { fill: none; stroke-width: 2; stroke-linejoin: round; }
+        .dash { stroke-dasharray: 6 4; }
+        .mk { stroke: #FFFFFF; stroke-width: 1; }
+        """
+        for (i, c) in Palette.categorical.enumerated() { css += "\n.c\(i) { stroke: \(c); }\n.f\(i) { fill: \(c); }" }
+        return css
+    }
+}

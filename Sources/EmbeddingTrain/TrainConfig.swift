@@ -1,0 +1,141 @@
+import Foundation
+import EmbeddingCore
+
+/// How a model is trained.
+public enum Recipe: String, CaseIterable, Codable, Sendable {
+    /// fastbook's `collab_learner(dls, n_factors=50, y_range=(0, 5.5))` then
+    /// `fit_one_cycle(5, 5e-3, wd=0.1)`: Adam on dense gradients, one-cycle schedule.
+    case fastai
+    /// Lowest error: Bayesian matrix factorisation with biases by Gibbs sampling.
+    case best
+    /// The fastai recipe on sparse gradients (lazy Adam, row-disjoint stratified blocks on two threads, deterministic), for large data.
+    case sparse
+    /// `fastai` when its dense Adam pass is cheap for the data, `sparse` otherwise.
+    case auto
+
+    /// Above this many parameter updates per epoch (all parameters x batches),
+    /// `auto` picks `sparse`: about 2 s per epoch of dense Adam on two cores.
+    public static let denseUpdateLimit = 1e10
+
+    /// The recipe `auto` stands for on data of this shape; other recipes are themselves.
+    public func resolved(ratings: Int, users: Int, items: Int, factors: Int, batchSize: Int) -> Recipe {
+        guard self == .auto else { return self }
+        let updates = Double(users + items) * Double(factors + 1) * Double(ratings / max(1, batchSize))
+        return updates <= Self.denseUpdateLimit ? .fastai : .sparse
+    }
+}
+
+/// Hyper-parameters of a training run. The defaults are fastbook chapter 8's.
+public struct TrainConfig: Sendable {
+    /// Latent factors per user and item (`n_factors`).
+    public var factors = 50
+    /// Passes over the training ratings (`fit_one_cycle(epochs, ...)`).
+    public var epochs = 5
+    /// Peak learning rate of the one-cycle schedule (`lr_max`).
+    public var lr: Float = 5e-3
+    /// Decoupled weight decay (`wd`): every step multiplies every parameter by `1 - lr * wd`.
+    public var wd: Float = 0.1
+    /// Ratings per mini-batch; the last incomplete batch of an epoch is dropped, as fastai does.
+    public var batchSize = 64
+    /// Seeds the initial factors and the order of the ratings in each epoch.
+    public var seed: UInt64 = 42
+    /// `EmbeddingDotBias` (true) or fastbook's `DotProduct` (false).
+    public var useBias = true
+    /// Predictions are `sigmoid_range(x, low, high)` when set, the raw `x` otherwise.
+    public var yRange: ModelMetadata.YRange? = .init(low: 0, high: 5.5)
+    public var recipe: Recipe = .fastai
+    /// Threads that share the work; results do not depend on it.
+    public var threads = max(1, min(2, ProcessInfo.processInfo.activeProcessorCount))
+    /// Recipe `best`: Gibbs sweeps, of which the first `burnIn` are discarded,
+    /// and the rank of the sampled factors (the model file holds `factors`).
+    public var sweeps = 200
+    public var burnIn = 10
+    public var samplerFactors = 20
+    /// Settings recorded in the model file that are not hyper-parameters (the split, ...).
+    public var notes: [String: String] = [:]
+
+    public init() {}
+
+    /// The settings that define the run, as written in the model file's metadata.
+    public var recipeMetadata: [String: String] {
+        var out = notes
+        out["recipe"] = recipe.rawValue
+        out["factors"] = String(factors)
+        out["seed"] = String(seed)
+        out["bias"] = String(useBias)
+        out["y_range"] = yRange.map { "\($0.low),\($0.high)" } ?? "none"
+        switch recipe {
+        case .fastai, .sparse, .auto:
+            out["epochs"] = String(epochs)
+            out["lr"] = String(lr)
+            out["wd"] = String(wd)
+            out["bs"] = String(batchSize)
+        case .best:
+            out["sweeps"] = String(sweeps)
+            out["burn_in"] = String(burnIn)
+            out["sampler_factors"] = String(samplerFactors)
+        }
+        return out
+    }
+
+    /// Rejects settings no recipe can train with.
+    public func validate() throws {
+        func bad(_ message: String) -> EmbtoolError { .usage(message) }
+        guard factors >= 1 else { throw bad("--factors must be at least 1") }
+        guard epochs >= 1 else { throw bad("--epochs must be at least 1") }
+        guard lr.isFinite, lr > 0 else { throw bad("--lr must be a positive number") }
+        guard wd.isFinite, wd >= 0 else { throw bad("--wd must be zero or positive") }
+        guard batchSize >= 1 else { throw bad("--bs must be at least 1") }
+        guard threads >= 1 else { throw bad("--threads must be at least 1") }
+        if let r = yRange, !(r.low.isFinite && r.high.isFinite && r.low < r.high) {
+            throw bad("--y-range needs LOW < HIGH")
+        }
+        if recipe == .best {
+            guard sweeps > burnIn, burnIn >= 0 else { throw bad("--sweeps must exceed the burn-in of \(burnIn)") }
+            guard samplerFactors >= 1 else { throw bad("--sampler-factors must be at least 1") }
+            guard useBias else { throw bad("recipe best always learns biases; drop --no-bias") }
+        }
+    }
+}
+
+/// One row of the training table.
+public struct EpochStats: Codable, Equatable, Sendable {
+    public var epoch: Int
+    /// Recipe `fastai`: fastai's `train_loss`, the debiased moving average
+    /// (β = 0.98) of batch MSEs at the end of the epoch. Recipe `sparse`: the
+    /// mean batch MSE over the epoch. Recipe `best`: the training MSE of the sweep's sample.
+    public var trainLoss: Double
+    /// MSE on the validation ratings, when there are some (recipe `best`: of
+    /// the predictions averaged over the sweeps kept so far).
+    public var validLoss: Double?
+    public var seconds: Double
+
+    public init(epoch: Int, trainLoss: Double, validLoss: Double?, seconds: Double) {
+        self.epoch = epoch
+        self.trainLoss = trainLoss
+        self.validLoss = validLoss
+        self.seconds = seconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, seconds
+        case trainLoss = "train_loss"
+        case validLoss = "valid_loss"
+    }
+}
+
+/// What a training run reports while it runs.
+public struct TrainProgress: Sendable {
+    /// 0-based epoch (or sweep) in progress.
+    public var epoch: Int
+    public var epochs: Int
+    /// Fraction of the current epoch done, 0...1.
+    public var fraction: Double
+    /// Set once, when the epoch has finished.
+    public var finished: EpochStats?
+}
+
+public struct TrainResult: Sendable {
+    public var model: FactorModel
+    public var epochs: [EpochStats]
+}

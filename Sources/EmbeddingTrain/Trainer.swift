@@ -1,0 +1,57 @@
+import Foundation
+import EmbeddingCore
+
+/// Trains a model on `train`, scoring `valid` after every epoch. Both must
+/// share vocabularies (the two parts of one `Split.apply`), so model rows are
+/// the vocabulary rows, `#na#` included, as in fastai's state dict.
+public enum Trainer {
+    public static func train(_ train: Ratings, valid: Ratings?, config: TrainConfig,
+                             progress: ((TrainProgress) -> Void)? = nil) throws -> TrainResult {
+        try config.validate()
+        guard train.count > 0 else { throw EmbtoolError.data("no training ratings") }
+        if let valid, valid.users.count != train.users.count || valid.items.count != train.items.count {
+            throw EmbtoolError(.software, "training and validation ratings must share vocabularies")
+        }
+        var config = config
+        config.recipe = config.recipe.resolved(ratings: train.count, users: train.users.count, items: train.items.count,
+                                               factors: config.factors, batchSize: config.batchSize)
+        var meta = ModelMetadata(ratings: train)
+        meta.yRange = config.yRange
+        meta.recipe = config.recipeMetadata
+        meta.dataChecksum = trainingChecksum(train)
+
+        switch config.recipe {
+        case .fastai, .auto:
+            let (net, epochs) = try FastaiRecipe.train(train, valid: valid, config: config, progress: progress)
+            return TrainResult(model: net.model(meta: meta), epochs: epochs)
+        case .sparse:
+            let (net, epochs) = try SparseRecipe.train(train, valid: valid, config: config, progress: progress)
+            return TrainResult(model: net.model(meta: meta), epochs: epochs)
+        case .best:
+            return try BayesianMF.train(train, valid: valid, config: config, meta: meta, progress: progress)
+        }
+    }
+
+    /// SHA-256 over the training ratings, row by row: user row (Int32), item row
+    /// (Int32) and rating (Float32), little-endian, 12 bytes a row, in order.
+    /// It identifies the exact training data a model saw.
+    public static func trainingChecksum(_ ratings: Ratings) -> String {
+        var sha = SHA256()
+        let chunk = 1 << 14
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(chunk * 12)
+        var start = 0
+        while start < ratings.count {
+            let end = min(start + chunk, ratings.count)
+            bytes.removeAll(keepingCapacity: true)
+            for j in start..<end {
+                withUnsafeBytes(of: ratings.user[j].littleEndian) { bytes.append(contentsOf: $0) }
+                withUnsafeBytes(of: ratings.item[j].littleEndian) { bytes.append(contentsOf: $0) }
+                withUnsafeBytes(of: ratings.rating[j].bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+            }
+            sha.update(bytes)
+            start = end
+        }
+        return sha.hexDigest()
+    }
+}

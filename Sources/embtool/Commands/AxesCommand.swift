@@ -1,0 +1,87 @@
+import ArgumentParser
+import EmbeddingKit
+import Foundation
+
+struct AxesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "axes",
+        abstract: "Map items onto axes you choose: a title, a difference of two, or a genre.",
+        discussion: """
+        The Embedding Projector's custom projection. Each axis is a direction in factor \
+        space and an item's coordinate is its vector's projection on that direction, \
+        normalised: x = v·d/‖d‖. An axis is
+
+          TITLE            the item's own vector ("Star Wars", resolved as 'similar' does)
+          A-B              the direction from B to A ("Star Wars-Sense and Sensibility")
+          genre:NAME       the centroid of every item listing that genre
+          genre:A-genre:B  from one genre's centroid to another's
+
+        A title may itself hold a hyphen ("Spider-Man"): the whole text is tried first, \
+        then each hyphen that splits it into two names that both resolve.
+
+        Examples:
+          embtool axes --x "genre:Sci-Fi-genre:Romance" --y "genre:Comedy-genre:Drama" --svg axes.svg
+          embtool axes --x "Star Wars" --y "Fargo" --color genre --csv axes.csv
+        """)
+
+    @Option(name: .customLong("x"), help: ArgumentHelp("The horizontal axis: TITLE, A-B, or genre:NAME.", valueName: "axis"))
+    var xAxis: String
+
+    @Option(name: .customLong("y"), help: ArgumentHelp("The vertical axis: TITLE, A-B, or genre:NAME.", valueName: "axis"))
+    var yAxis: String
+
+    @Option(help: ArgumentHelp("How many items to show at each end of each axis.", valueName: "n"))
+    var ends = 5
+
+    @OptionGroup var map: MapOptions
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var data: DataOptions
+
+    func validate() throws {
+        if ends < 0 { throw ValidationError("--ends cannot be negative") }
+    }
+
+    func run() throws {
+        var clock = Stopwatch(enabled: map.timing)
+        var (model, catalog) = try map.loadCatalog(modelOptions, data)
+        if catalog.genres == nil, [xAxis, yAxis].contains(where: { $0.lowercased().contains("genre:") }) {
+            // Genre axes need genres even when the model carries none.
+            if let ratings = try companionRatings(for: model, data: data, purpose: "genres are") {
+                catalog = try Catalog(model: model, ratings: ratings)
+            }
+        }
+        clock.lap("load")
+        let chosen = try map.choose(from: catalog)
+        let x = try CustomAxis.parse(xAxis, vectors: model.itemFactors, catalog: catalog)
+        let y = try CustomAxis.parse(yAxis, vectors: model.itemFactors, catalog: catalog)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let vectors = model.itemFactors.gathering(chosen.rows)
+        let (xs, ys) = (x.project(vectors), y.project(vectors))
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        clock.lap("project")
+
+        let itemMap = ItemMap(layoutName: "custom axes", chosen: chosen, catalog: catalog, x: xs, y: ys,
+                              xAxis: .init(name: "x", title: "→ \(x.name)"), yAxis: .init(name: "y", title: "→ \(y.name)"),
+                              dataset: model.meta.dataset, colouring: try map.colouring(chosen, catalog), labelCount: map.labels)
+        try map.write(itemMap, title: "Items projected on two chosen directions of their embeddings")
+        clock.lap("write")
+
+        if map.json {
+            try printJSON(MapJSON(itemMap, seconds: seconds))
+        } else {
+            print("Custom axes over \(chosen.description) (\(model.factors) factors).")
+            for (axis, coordinates) in [(x, xs), (y, ys)] {
+                let scores = Matrix(rows: coordinates.count, cols: 1, data: coordinates)
+                let e = PCA.ends(scores, component: 0, count: ends)
+                print("\n\(axis.name)")
+                var table = TextTable(["#", "low end", "score", "high end", "score"], alignments: [.right, .left, .right, .left, .right])
+                for r in 0..<max(e.low.count, e.high.count) {
+                    let (lo, hi) = (e.low[r], e.high[r])
+                    table.append([String(r + 1), short(itemMap.labels[lo]), fixed(coordinates[lo], 2), short(itemMap.labels[hi]), fixed(coordinates[hi], 2)])
+                }
+                print(table.render())
+            }
+        }
+        clock.report()
+    }
+}
