@@ -1,4 +1,3 @@
-@testable import EmbeddingKit
 import Foundation
 import XCTest
 
