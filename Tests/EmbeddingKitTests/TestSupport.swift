@@ -1,4 +1,5 @@
-import EmbeddingKit
+import EmbeddingCore
+import EmbeddingFormats
 import Foundation
 import XCTest
 
