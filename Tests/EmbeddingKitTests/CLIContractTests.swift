@@ -192,16 +192,18 @@ final class CLIContractTests: XCTestCase {
     }
 
     /// Fetching from `$EMBTOOL_MIRROR` only: the synthetic set is not MovieLens, so the
-    /// verified fetch refuses it (69) and leaves no cache. The success keys need the real
-    /// ml-100k as the mirror (skipped without it).
-    func testFetch() throws {
+    /// verified fetch refuses it (69) and leaves no cache.
+    func testFetchExitCodes() throws {
         let mirror = Self.data
         try assertExit(64, ["fetch", "ml-1m"])
         try assertExit(64, ["fetch", "--source", "mirror"], env: ["EMBTOOL_MIRROR": ""])
         try assertExit(69, ["fetch", "--source", "mirror"], env: ["EMBTOOL_MIRROR": mirror], absent: [home + "/datasets/ml-100k"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: home + "/datasets"), [], "no staging folder left")
         try assertExit(73, ["fetch", "--source", "mirror"], env: ["EMBTOOL_MIRROR": mirror, "EMBTOOL_HOME": blocker + "/home"])
+    }
 
+    /// A fetch that succeeds needs the real ml-100k as the mirror (skipped without it).
+    func testFetchJSONFromARealMirror() throws {
         let real = try TestData.ml100k()
         let j = try json(["fetch", "--source", "mirror"], env: ["EMBTOOL_MIRROR": real])
         assertKeys(j, ["dataset", "folder", "source", "cached", "ratings", "users", "items", "sha256"], "fetch")
@@ -236,6 +238,18 @@ final class CLIContractTests: XCTestCase {
         try assertExit(65, ["pca", "--model", try garbageModel()])
         try assertExit(66, ["pca", "--model", home + "/nope.safetensors"])
         try assertExit(73, ["pca", "--model", Self.model, "--svg", blocker + "/p.svg"])
+    }
+
+    func testAxes() throws {
+        let j = try json(["axes", "--x", "planted saga", "--y", "genre:Comedy-genre:Drama", "--most-rated", "50",
+                          "--model", Self.model, "--data", Self.data])
+        assertKeys(j, ["layout", "selection", "items", "x_axis", "y_axis", "seconds", "points"], "axes")
+        assertKeys(first(j, "points"), ["label", "count", "x", "y"], "axes points[]")
+
+        try assertExit(64, ["axes", "--x", "planted saga", "--model", Self.model])
+        try assertExit(65, ["axes", "--x", "no such film at all", "--y", "planted saga", "--model", Self.model])
+        try assertExit(66, ["axes", "--x", "a", "--y", "b", "--model", home + "/nope.safetensors"])
+        try assertExit(73, ["axes", "--x", "planted saga", "--y", "orchard", "--model", Self.model, "--svg", blocker + "/a.svg"])
     }
 
     func testSimilar() throws {
