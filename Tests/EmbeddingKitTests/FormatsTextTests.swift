@@ -203,12 +203,18 @@ final class FormatsVocabularyTests: XCTestCase {
         assertDataError(try Fixtures.load("torch/edb_f32.pth") { $0.vocabularyFile = dir + "/v.txt" }, "2 labels for 9 item rows")
     }
 
-    func testMovieLensVocabularyMatchesAModelOfItsSize() throws {
-        let r = try DatasetLoader.load(path: TestData.ml100k(), itemKey: .title)
-        let m = try FactorLoader.attachVocabulary(unkeyedModel(items: 1665), ratings: r)
+    func testMovieLensVocabularyMatchesAModelOfItsSize() throws { try checkVocabularyOfItsSize(.ml100k()) }
+    func testSyntheticVocabularyMatchesAModelOfItsSize() throws { try checkVocabularyOfItsSize(.synthetic()) }
+
+    /// A checkpoint without labels takes the data's vocabulary when the row counts
+    /// agree; keyed by id instead, the rows are too many and the message says both.
+    func checkVocabularyOfItsSize(_ d: LayoutDataset) throws {
+        let r = try DatasetLoader.load(path: d.folder, itemKey: .title)
+        let m = try FactorLoader.attachVocabulary(unkeyedModel(items: d.vocabItemsByTitle), ratings: r)
         XCTAssertEqual(m.meta.itemLabels, r.itemLabels)
-        XCTAssertEqual(m.meta.itemCounts.reduce(0, +), 100_000)
-        assertDataError(try FactorLoader.attachVocabulary(unkeyedModel(items: 1683), ratings: r), "1683 item rows", "1665")
+        XCTAssertEqual(m.meta.itemCounts.reduce(0, +), d.ratings)
+        assertDataError(try FactorLoader.attachVocabulary(unkeyedModel(items: d.vocabItemsById), ratings: r),
+                        "\(d.vocabItemsById) item rows", "\(d.vocabItemsByTitle)")
     }
 }
 

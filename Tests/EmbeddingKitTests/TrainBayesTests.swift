@@ -113,15 +113,19 @@ final class TrainBayesTests: XCTestCase {
         XCTAssertEqual(one.model.userBias, two.model.userBias)
     }
 
-    func testBestRecipeOnMovieLensU1() throws {
-        let ratings = try DatasetLoader.load(path: TestData.ml100k(), itemKey: .title)
+    func testBestRecipeOnMovieLensU1() throws { try checkBestOnFoldU1(.ml100k()) }
+    func testBestRecipeOnSyntheticU1() throws { try checkBestOnFoldU1(.synthetic()) }
+
+    func checkBestOnFoldU1(_ d: LayoutDataset) throws {
+        let ratings = try DatasetLoader.load(path: d.folder, itemKey: .title)
         let (train, valid) = Split.fold(1).apply(ratings)
         var config = TrainConfig()
         config.recipe = .best
         config.sweeps = 50   // the recipe's 200 reach 0.903; 50 keep the test quick
         let result = try Trainer.train(train, valid: valid, config: config)
         let score = Evaluation.score(result.model, on: valid)
-        XCTAssertLessThan(score.rmse, 0.915)
+        XCTAssertLessThan(score.rmse, d.bestU1)
+        XCTAssertGreaterThan(score.rmse, d.floorU1)
         XCTAssertEqual(result.model.factors, 50)
         XCTAssertEqual(result.model.meta.yRange, .init(low: 0, high: 5.5))
         // The model file's predictions are the sample average it summarises (the table's last valid_loss).
