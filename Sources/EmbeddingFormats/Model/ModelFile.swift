@@ -32,9 +32,7 @@ public enum ModelFile {
     }
 
     static func json<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+        String(decoding: (try? JSONPolicy.encoder(pretty: false).encode(value)) ?? Data("null".utf8), as: UTF8.self)
     }
 
     static func metadataStrings(_ m: ModelMetadata) -> [String: String] {
@@ -58,7 +56,7 @@ public enum ModelFile {
     static func decode<T: Decodable>(_ type: T.Type, _ text: String?, key: String, file: String) throws -> T? {
         guard let text else { return nil }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+            return try JSONPolicy.decoder().decode(T.self, from: Data(text.utf8))
         } catch {
             throw EmbtoolError.data("\(file): metadata '\(key)' is not valid: \(text.prefix(60))")
         }

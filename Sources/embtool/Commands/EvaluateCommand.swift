@@ -112,22 +112,5 @@ struct EvaluateReport: Encodable {
     var split: String
     var model: String
     /// Whether the split's training part is the model's training data; null when unknown.
-    var trainingDataMatches: Bool?
-
-    enum CodingKeys: String, CodingKey {
-        case mse, rmse, mae, n, unknown, split, model
-        case trainingDataMatches = "training_data_matches"
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(mse, forKey: .mse)
-        try c.encode(rmse, forKey: .rmse)
-        try c.encode(mae, forKey: .mae)
-        try c.encode(n, forKey: .n)
-        try c.encode(unknown, forKey: .unknown)
-        try c.encode(split, forKey: .split)
-        try c.encode(model, forKey: .model)
-        try c.encode(trainingDataMatches, forKey: .trainingDataMatches)
-    }
+    @NullWhenAbsent var trainingDataMatches: Bool?
 }

@@ -95,7 +95,7 @@ struct RecommendCommand: ParsableCommand {
         }
         if json {
             try printJSON(RecommendJSON(user: user, like: user == nil ? liked : nil, dislike: user == nil ? disliked : nil,
-                                        items: items.map { .init(label: catalog.labels[$0.row], predicted_rating: $0.predictedRating, count: catalog.count($0.row)) }))
+                                        items: items.map { .init(label: catalog.labels[$0.row], predictedRating: $0.predictedRating, count: catalog.count($0.row)) }))
             return
         }
         if let user {
@@ -127,15 +127,8 @@ struct RecommendCommand: ParsableCommand {
 struct RecommendJSON: Encodable {
     struct Item: Encodable {
         var label: String
-        var predicted_rating: Float
-        var count: Int?
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(label, forKey: .label)
-            try c.encode(predicted_rating, forKey: .predicted_rating)
-            try c.encode(count, forKey: .count)
-        }
-        enum CodingKeys: String, CodingKey { case label, predicted_rating, count }
+        var predictedRating: Float
+        @NullWhenAbsent var count: Int?
     }
     var user: String?
     var like: [String]?

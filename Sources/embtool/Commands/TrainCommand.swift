@@ -184,9 +184,10 @@ extension TrainCommand {
 /// The `--json` document of `embtool train`.
 struct TrainReport: Encodable {
     var epochs: [EpochStats]
-    var validMSE: Double?
-    var validRMSE: Double?
-    var validMAE: Double?
+    /// Null when nothing is held out.
+    @NullWhenAbsent var validMSE: Double?
+    @NullWhenAbsent var validRMSE: Double?
+    @NullWhenAbsent var validMAE: Double?
     /// Wall time of training, without loading data or writing the model.
     var seconds: Double
     var model: String
@@ -194,26 +195,6 @@ struct TrainReport: Encodable {
     var split: String
     var trainRatings: Int
     var validRatings: Int
-
-    enum CodingKeys: String, CodingKey {
-        case epochs, seconds, model, recipe, split
-        case validMSE = "valid_mse", validRMSE = "valid_rmse", validMAE = "valid_mae"
-        case trainRatings = "train_ratings", validRatings = "valid_ratings"
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(epochs, forKey: .epochs)
-        try c.encode(seconds, forKey: .seconds)
-        try c.encode(model, forKey: .model)
-        try c.encode(recipe, forKey: .recipe)
-        try c.encode(split, forKey: .split)
-        try c.encode(validMSE, forKey: .validMSE)   // null when nothing is held out
-        try c.encode(validRMSE, forKey: .validRMSE)
-        try c.encode(validMAE, forKey: .validMAE)
-        try c.encode(trainRatings, forKey: .trainRatings)
-        try c.encode(validRatings, forKey: .validRatings)
-    }
 }
 
 /// fastai's results table (epoch, train_loss, valid_loss, time) on stdout, one
