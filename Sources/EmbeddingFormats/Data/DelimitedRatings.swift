@@ -54,7 +54,7 @@ public enum DelimitedRatings {
         // A header is a first line whose rating field is not a number.
         let probe = given?.firstIndex(of: .rating) ?? min(2, fields.count - 1)
         let hasHeader = probe >= 0 && probe < fields.count
-            && Float(fields[probe].trimmingCharacters(in: .whitespaces)) == nil
+            && TextScan.float(fields[probe], nonFinite: .accept) == nil
         var columns: [RatingsColumn]
         if let given {
             columns = given
