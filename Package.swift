@@ -3,7 +3,7 @@ import PackageDescription
 
 // The library's layers, each a target a newcomer can find by name:
 //   EmbeddingCore      ratings, vocabularies, splits, the factor model, matrix storage, errors, files
-//   EmbeddingFormats   every reader and writer of untrusted files (ratings, factors, models); no BLAS
+//   EmbeddingFormats   every reader and writer of files (ratings, factors, models, CSV tables); no BLAS
 //   EmbeddingLinalg    BLAS and LAPACK wrappers
 //   EmbeddingTrain     the trainers
 //   EmbeddingAnalysis  PCA, similarity, recommendation, bias, maps
@@ -35,7 +35,7 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-fno-math-errno"], .when(configuration: .release))]
         ),
         .target(name: "EmbeddingAnalysis", dependencies: ["EmbeddingCore", "EmbeddingLinalg"]),
-        .target(name: "EmbeddingRender", dependencies: ["EmbeddingCore", "EmbeddingAnalysis"]),
+        .target(name: "EmbeddingRender", dependencies: ["EmbeddingCore", "EmbeddingFormats", "EmbeddingAnalysis"]),
         .target(name: "EmbeddingKit", dependencies: [
             "EmbeddingCore", "EmbeddingFormats", "EmbeddingLinalg", "EmbeddingTrain", "EmbeddingAnalysis", "EmbeddingRender",
         ]),

@@ -104,13 +104,6 @@ struct DelimitedScanner {
             position += 1  // separator
         }
     }
-
-    /// Quotes `s` for a delimited file when it holds the separator, a quote,
-    /// a line break or surrounding spaces.
-    static func quote(_ s: String, separator: Character) -> String {
-        guard s.contains(where: { $0 == separator || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || s.first == " " || s.last == " " else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
 }
 
 /// CSV and TSV factor files: `label,f0,...,f{k-1}` per row, with or without a
@@ -175,21 +168,19 @@ public enum DelimitedFactors {
 
     /// `label[,count][,bias],f0,...,f{k-1}` with a header, one row per item,
     /// numbers in Swift's shortest round-trip form.
-    public static func encode(labels: [String], factors: Matrix, bias: [Float]?, counts: [Int]?, separator: Character = ",") -> String {
-        let sep = String(separator)
+    public static func encode(labels: [String], factors: Matrix, bias: [Float]?, counts: [Int]?, separator: UInt8 = UInt8(ascii: ",")) -> String {
         var header = ["label"]
         if counts != nil { header.append("count") }
         if bias != nil { header.append("bias") }
         header += (0..<factors.cols).map { "f\($0)" }
-        var out = header.joined(separator: sep) + "\n"
-        out.reserveCapacity(factors.data.count * 12)
+        var table = CSVTable(header: header, separator: separator)
         for r in 0..<factors.rows {
-            out += DelimitedScanner.quote(labels[r], separator: separator)
-            if let counts { out += sep + String(counts[r]) }
-            if let bias { out += sep + "\(bias[r])" }
-            for v in factors.row(r) { out += sep + "\(v)" }
-            out += "\n"
+            var row = [labels[r]]
+            if let counts { row.append(String(counts[r])) }
+            if let bias { row.append("\(bias[r])") }
+            row += factors.row(r).map { "\($0)" }
+            table.appendRow(row)
         }
-        return out
+        return table.text
     }
 }

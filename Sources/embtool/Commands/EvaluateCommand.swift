@@ -72,8 +72,7 @@ struct EvaluateCommand: ParsableCommand {
         guard score.n > 0 else { throw EmbtoolError.data("no held-out rating has a user and an item the model knows") }
 
         if let predictions {
-            try AtomicFile.write(predictionsCSV(heldOut, predicted), to: predictions)
-            note("wrote \(predictions)")
+            try writeOutput(predictionsCSV(heldOut, predicted), to: predictions)
         }
         if json {
             try printJSON(EvaluateReport(mse: score.mse, rmse: score.rmse, mae: score.mae, n: score.n, unknown: score.unknown,
@@ -86,20 +85,13 @@ struct EvaluateCommand: ParsableCommand {
 
     /// One line per rating: user and item as the data label them, the rating,
     /// and the prediction (empty when the model lacks the user or item).
-    func predictionsCSV(_ ratings: Ratings, _ predicted: [Float]) -> String {
-        var out = "user,item,rating,prediction\n"
+    func predictionsCSV(_ ratings: Ratings, _ predicted: [Float]) -> [UInt8] {
+        var table = CSVTable(header: ["user", "item", "rating", "prediction"])
         for j in 0..<ratings.count {
-            let p = predicted[j]
-            out += "\(csvField(ratings.users[Int(ratings.user[j])])),\(csvField(ratings.items[Int(ratings.item[j])])),"
-            out += "\(ratings.rating[j]),\(p.isNaN ? "" : "\(p)")\n"
+            table.appendRow([ratings.users[Int(ratings.user[j])], ratings.items[Int(ratings.item[j])],
+                             "\(ratings.rating[j])", CSVTable.number(predicted[j])])
         }
-        return out
-    }
-
-    /// RFC 4180: quote a field holding a comma, quote or line break; double inner quotes.
-    func csvField(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return table.bytes
     }
 }
 
