@@ -36,7 +36,8 @@ struct ModelOptions: ParsableArguments {
         let result = try Trainer.train(ratings, valid: nil, config: config)
         try ModelFile.save(result.model, to: path)
         note("wrote \(path)")
-        return result.model
+        // Read back as every later command will read it.
+        return try ModelFile.load(path: path)
     }
 }
 

@@ -86,20 +86,12 @@ public enum ModelFile {
         return m
     }
 
-    /// Loads an embtool (or any fastai `EmbeddingDotBias`-named) safetensors file.
-    public static func load(path: String) throws -> FactorModel {
-        let file = try Safetensors.read(path: path)
-        guard let items = file.tensor(itemWeight)?.matrix else {
-            throw EmbtoolError.data("\(path): no '\(itemWeight)' tensor; tensors are \(file.tensors.map(\.name).joined(separator: ", "))")
-        }
-        let users = file.tensor(userWeight)?.matrix
-        var meta = try metadata(from: file.metadata, file: path)
-        if meta.itemLabels.count != items.rows { meta.itemLabels = (0..<items.rows).map(String.init) }
-        let model = FactorModel(userFactors: users, itemFactors: items,
-                                userBias: file.tensor(userBias)?.values,
-                                itemBias: file.tensor(itemBias)?.values, meta: meta)
-        try validate(model, file: path)
-        return model
+    /// Loads an embtool (or any fastai `EmbeddingDotBias`-named) safetensors
+    /// file. It is read as `--model` reads any factor file, through
+    /// `FactorLoader`, so it passes the same checks: shapes against each other
+    /// and the metadata's vocabularies, NaN and infinity counted.
+    public static func load(path: String, options: FactorLoader.Options = FactorLoader.Options()) throws -> FactorModel {
+        try FactorLoader.load(path: path, options: options)
     }
 
     /// Shapes must agree with each other and with the vocabularies.
