@@ -444,16 +444,13 @@ public enum FactorLoader {
         } else {
             var labels = m.meta.itemLabels, rowCounts = [Int](repeating: 0, count: model.itemCount)
             var genres = [[String]](repeating: [], count: model.itemCount)
-            var missing = 0
-            for (row, key) in model.meta.itemKeys.enumerated() {
-                guard let r = ratings.items.index(of: key) else {
-                    if key != Vocabulary.missing { missing += 1 }
-                    continue
-                }
+            let alignment = KeyAlignment(data: ratings.items.labels, model: model.meta.itemKeys, modelRows: model.itemCount)
+            for (row, r) in alignment.dataRow.enumerated() where r >= 0 {
                 labels[row] = ratings.itemLabels[r]
                 rowCounts[row] = counts[r]
                 genres[row] = ratings.itemGenres[r]
             }
+            let missing = alignment.modelKeysNotInData
             guard missing < model.itemCount - (model.meta.firstItemRow) else {
                 throw EmbtoolError.data("\(name): none of its \(model.itemCount) item keys (e.g. '\(model.meta.itemKeys.last ?? "")') is an item of \(ratings.name) "
                     + "keyed by \(ratings.itemKey.rawValue)\(ratings.itemKey == .title ? "; ids (Spark) need --item-key id" : "")")

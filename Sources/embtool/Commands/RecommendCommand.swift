@@ -67,7 +67,7 @@ struct RecommendCommand: ParsableCommand {
         if let user {
             let ratings = try companionRatings(for: model, data: data, purpose: "the items user \(user) has rated are")
             catalog = try Catalog(model: model, ratings: ratings)
-            guard let u = model.meta.userLabels.firstIndex(of: user), u >= 0, model.userFactors.map({ u < $0.rows }) ?? false else {
+            guard let u = KeyAlignment.row(of: user, in: model.meta.userLabels), model.userFactors.map({ u < $0.rows }) ?? false else {
                 throw EmbtoolError.usage("no user '\(user)' in the model (\(max(0, model.meta.userLabels.count - 1)) users, e.g. '\(model.meta.userLabels.dropFirst().first ?? "1")')")
             }
             let seen = ratings.map { seenRows(user: user, ratings: $0, model: model) } ?? []
@@ -115,10 +115,10 @@ struct RecommendCommand: ParsableCommand {
     /// Model item rows the user rated in `ratings`, matched by item key.
     func seenRows(user: String, ratings: Ratings, model: FactorModel) -> Set<Int> {
         guard let u = ratings.users.index(of: user) else { return [] }
-        let modelRow = Vocabulary(labels: model.meta.itemKeys)
+        let modelRow = KeyAlignment(data: ratings.items.labels, model: model.meta.itemKeys, modelRows: model.itemCount).modelRow
         var seen = Set<Int>()
-        for (ru, ri) in zip(ratings.user, ratings.item) where Int(ru) == u {
-            if let row = modelRow.index(of: ratings.items[Int(ri)]) { seen.insert(row) }
+        for (ru, ri) in zip(ratings.user, ratings.item) where Int(ru) == u && modelRow[Int(ri)] >= 0 {
+            seen.insert(modelRow[Int(ri)])
         }
         return seen
     }
