@@ -16,19 +16,16 @@ public enum Evaluation {
     /// Scores `model` on `ratings`, matching users and items by their labels
     /// (so the data may be keyed differently from the training run, as long as
     /// the item key is the same; see `KeyAlignment`). Models without labels are matched by row.
-    public static func score(_ model: FactorModel, on ratings: Ratings) -> Score {
+    public static func score(_ model: some RatingModel, on ratings: Ratings) -> Score {
         score(predictions: predict(model, on: ratings), ratings: ratings.rating)
     }
 
     /// The model's prediction for each rating, NaN where the model has no row
     /// for its user or item.
-    public static func predict(_ model: FactorModel, on ratings: Ratings) -> [Float] {
-        let userRow = KeyAlignment(data: ratings.users.labels, model: model.meta.userLabels, modelRows: model.userFactors?.rows ?? 0).modelRow
+    public static func predict(_ model: some RatingModel, on ratings: Ratings) -> [Float] {
+        let userRow = KeyAlignment(data: ratings.users.labels, model: model.meta.userLabels, modelRows: model.userCount).modelRow
         let itemRow = KeyAlignment(data: ratings.items.labels, model: model.meta.itemKeys, modelRows: model.itemCount).modelRow
-        return (0..<ratings.count).map { j in
-            let u = userRow[Int(ratings.user[j])], i = itemRow[Int(ratings.item[j])]
-            return u >= 0 && i >= 0 ? model.predict(user: u, item: i) : .nan
-        }
+        return model.predict(users: ratings.user.map { Int32(userRow[Int($0)]) }, items: ratings.item.map { Int32(itemRow[Int($0)]) })
     }
 
     /// Errors of `predictions` against `ratings`; NaN predictions count as unknown.

@@ -32,7 +32,7 @@ struct ModelOptions: ParsableArguments {
             throw EmbtoolError.usage("without --model the default model is trained on ml-100k, not \(ratings.name): run 'embtool train --data \(data.data ?? "DIR")' and pass its model with --model")
         }
         var config = TrainConfig()
-        config.notes["split"] = "none"
+        config.split = Split.none
         let result = try Trainer.train(ratings, valid: nil, config: config)
         try ModelFile.save(result.model, to: path)
         note("wrote \(path)")

@@ -1,12 +1,15 @@
 import Foundation
 import Synchronization
 
-/// A fixed set of threads that run one closure together, then wait for the next.
+/// A fixed set of threads that run one closure together, then wait for the next:
+/// embtool's one threading model.
 ///
 /// Training hands out thousands of jobs of a few microseconds each (one Adam
 /// step over all parameters per mini-batch), too short for Dispatch: here idle
-/// workers spin briefly on an atomic generation counter, then yield the core.
-/// The caller's thread is worker 0, so `threads == 1` runs inline.
+/// workers spin briefly on an atomic generation counter, then yield the core,
+/// and a job's workers may meet at a `barrier`, which needs them all running at
+/// once (Dispatch does not promise that). Longer jobs use `forEach`, on a pool
+/// made for the call. The caller's thread is worker 0, so `threads == 1` runs inline.
 public final class WorkerPool: @unchecked Sendable {
     public let threads: Int
     private let generation = Atomic<Int>(0)
@@ -55,6 +58,35 @@ public final class WorkerPool: @unchecked Sendable {
             var spins = 0
             while phase.load(ordering: .acquiring) == current { Self.backoff(&spins) }
         }
+    }
+
+    /// Runs `body(worker, i)` for every `i` in `0..<iterations` on this pool's
+    /// threads, handing out the iterations one at a time, and returns when all are done.
+    public func forEach(_ iterations: Int, _ body: (_ worker: Int, _ i: Int) -> Void) {
+        let next = Atomic<Int>(0)
+        run { worker in
+            while true {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if i >= iterations { break }
+                body(worker, i)
+            }
+        }
+    }
+
+    /// Runs `body(i)` for every `i` in `0..<iterations` on up to `threads`
+    /// threads (the caller's among them; a pool made for the call), one
+    /// iteration at a time: the parallel loop of every job that runs for
+    /// milliseconds (parsing, SVD blocks, neighbour blocks, predictions).
+    public static func forEach(_ iterations: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                               _ body: (Int) -> Void) {
+        let threads = max(1, min(threads, iterations))
+        guard threads > 1 else {
+            for i in 0..<iterations { body(i) }
+            return
+        }
+        let pool = WorkerPool(threads: threads)
+        defer { pool.shutdown() }
+        pool.forEach(iterations) { _, i in body(i) }
     }
 
     /// `range` cut into `threads` contiguous pieces, the cut points rounded to

@@ -6,25 +6,19 @@ import EmbeddingCore
 /// works in fastai, and the vocabularies and counts in `__metadata__` (each
 /// value a JSON document, since safetensors metadata values are strings).
 public enum ModelFile {
-    public static let userWeight = "u_weight.weight"
-    public static let itemWeight = "i_weight.weight"
-    public static let userBias = "u_bias.weight"
-    public static let itemBias = "i_bias.weight"
+    public static let userWeight = FactorModel.userWeight
+    public static let itemWeight = FactorModel.itemWeight
+    public static let userBias = FactorModel.userBiasWeight
+    public static let itemBias = FactorModel.itemBiasWeight
 
     /// Writes atomically: a reader sees the old file or the new one, never half.
     /// Refuses a model holding NaN or infinity.
-    public static func save(_ model: FactorModel, to path: String) throws {
+    public static func save(_ model: some RatingModel, to path: String) throws {
         try AtomicFile.write(encode(model), to: path)
     }
 
-    public static func encode(_ model: FactorModel) throws -> Data {
-        var tensors: [Tensor] = []
-        if let uf = model.userFactors {
-            tensors.append(Tensor(name: userWeight, shape: [uf.rows, uf.cols], values: uf.data))
-        }
-        tensors.append(Tensor(name: itemWeight, shape: [model.itemFactors.rows, model.itemFactors.cols], values: model.itemFactors.data))
-        if let ub = model.userBias { tensors.append(Tensor(name: userBias, shape: [ub.count, 1], values: ub)) }
-        if let ib = model.itemBias { tensors.append(Tensor(name: itemBias, shape: [ib.count, 1], values: ib)) }
+    public static func encode(_ model: some RatingModel) throws -> Data {
+        let tensors = model.stateDict
         for t in tensors where t.values.contains(where: { !$0.isFinite }) {
             throw EmbtoolError(.software, "refusing to write a model whose \(t.name) holds NaN or infinity")
         }
@@ -45,10 +39,10 @@ public enum ModelFile {
             "items": json(m.itemKeys),
             "item_labels": json(m.itemLabels),
             "item_counts": json(m.itemCounts),
-            "recipe": json(m.recipe),
             "data_sha256": m.dataChecksum,
         ]
         out["y_range"] = m.yRange.map { json([$0.low, $0.high]) } ?? "null"
+        if !m.recipe.isEmpty { out["training"] = json(m.recipe) }
         if m.itemGenres.contains(where: { !$0.isEmpty }) { out["genres"] = json(m.itemGenres) }
         return out
     }
@@ -81,7 +75,12 @@ public enum ModelFile {
         m.itemLabels = try decode([String].self, strings["item_labels"], key: "item_labels", file: file) ?? m.itemKeys
         m.itemCounts = try decode([Int].self, strings["item_counts"], key: "item_counts", file: file) ?? []
         m.itemGenres = try decode([[String]].self, strings["genres"], key: "genres", file: file) ?? []
-        m.recipe = try decode([String: String].self, strings["recipe"], key: "recipe", file: file) ?? [:]
+        // Files written before the record was typed hold it as flat text under "recipe".
+        if let record = try decode(RecipeRecord.self, strings["training"], key: "training", file: file) {
+            m.recipe = record
+        } else if let old = try decode([String: String].self, strings["recipe"], key: "recipe", file: file) {
+            m.recipe = RecipeRecord(flattened: old)
+        }
         m.dataChecksum = strings["data_sha256"] ?? ""
         return m
     }

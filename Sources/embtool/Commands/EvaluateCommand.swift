@@ -38,9 +38,21 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         if let validPct, !(validPct > 0 && validPct < 1) { throw ValidationError("--valid-pct must be between 0 and 1") }
-        if let split {
-            do { _ = try Split(name: split) } catch let error as EmbtoolError { throw ValidationError(error.message) }
+    }
+
+    /// `--split` (a random one takes `--valid-pct` and `--split-seed`, else the
+    /// model's random split's, else `train`'s defaults), or the split the model records.
+    func heldOutSplit(_ model: FactorModel) throws -> Split {
+        let recorded = model.meta.recipe.split
+        guard let split else {
+            guard let recorded else {
+                throw EmbtoolError.usage("the model does not record its training split; pass --split u1...u5, random or none")
+            }
+            return try recorded.replacing(validPct: validPct, seed: splitSeed)
         }
+        var base = (validPct: Split.defaultValidPct, seed: Split.defaultSeed)
+        if case .random(let pct, let seed)? = recorded { base = (pct, seed) }
+        return try Split(name: split, validPct: validPct ?? base.validPct, seed: splitSeed ?? base.seed)
     }
 
     func run() throws {
@@ -48,13 +60,8 @@ struct EvaluateCommand: ParsableCommand {
         guard model.userFactors != nil else {
             throw EmbtoolError.data("\(modelOptions.model ?? "the model") has no user factors, so it cannot predict ratings")
         }
-        let recipe = model.meta.recipe
-        guard let splitName = split ?? recipe["split"] else {
-            throw EmbtoolError.usage("the model does not record its training split; pass --split u1...u5, random or none")
-        }
-        let pct = validPct ?? recipe["valid_pct"].flatMap(Double.init) ?? 0.2
-        let seed = splitSeed ?? recipe["split_seed"].flatMap(UInt64.init) ?? 42
-        let splitter = try Split(name: splitName, validPct: pct, seed: seed)
+        let splitter = try heldOutSplit(model)
+        let splitName = splitter.name
         // Items keyed as the model keys them, whatever --item-key says.
         let ratings = try Ratings(data.loadRaw(), itemKey: model.meta.itemKey)
         let (train, heldOut) = splitter == .none ? (ratings, ratings) : splitter.apply(ratings)
@@ -76,7 +83,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         if json {
             try printJSON(EvaluateReport(mse: score.mse, rmse: score.rmse, mae: score.mae, n: score.n, unknown: score.unknown,
-                                         split: splitName.lowercased(), model: modelOptions.model ?? EmbtoolHome.modelPath(dataset: "ml-100k"),
+                                         split: splitName, model: modelOptions.model ?? EmbtoolHome.modelPath(dataset: "ml-100k"),
                                          trainingDataMatches: sameData))
         } else {
             print(String(format: "MSE %.4f  RMSE %.4f  MAE %.4f  on %d held-out ratings (split %@)", score.mse, score.rmse, score.mae, score.n, splitName))

@@ -88,7 +88,7 @@ struct InfoCommand: ParsableCommand {
             }
             metadata = Metadata(dataset: meta.dataset, itemKey: meta.itemKey.rawValue, yRange: meta.yRange.map { [$0.low, $0.high] },
                                 itemsWithCounts: meta.itemCounts.filter { $0 > 0 }.count, ratings: meta.itemCounts.reduce(0, +),
-                                genres: meta.itemGenres.contains { !$0.isEmpty }, recipe: meta.recipe, dataSHA256: meta.dataChecksum)
+                                genres: meta.itemGenres.contains { !$0.isEmpty }, recipe: meta.recipe.flattened, dataSHA256: meta.dataChecksum)
             nonFinite = Dictionary(uniqueKeysWithValues: s.nonFinite.map { ($0.key.rawValue, $0.value) })
             notes = s.notes
         }
