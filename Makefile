@@ -29,6 +29,7 @@ demo: build
 	$(EMBTOOL) train --svg exports/loss.svg
 	$(EMBTOOL) bias --csv exports/bias.csv --svg exports/bias.svg
 	$(EMBTOOL) pca --svg exports/pca.svg
+	$(EMBTOOL) umap --svg exports/umap.svg --color genre
 	$(EMBTOOL) similar "Star Wars" --csv exports/similar-star-wars.csv
 
 # Regenerates every file under exports/ (the same run as the demo).

@@ -21,7 +21,7 @@ struct Embtool: ParsableCommand {
         subcommands: [
             FetchCommand.self, DataCommand.self, CrosstabCommand.self, SynthCommand.self,
             TrainCommand.self, EvaluateCommand.self, InfoCommand.self,
-            BiasCommand.self, PCACommand.self, AxesCommand.self, SimilarCommand.self,
+            BiasCommand.self, PCACommand.self, AxesCommand.self, UMAPCommand.self, SimilarCommand.self,
             RecommendCommand.self, ExportCommand.self,
         ]
     )
