@@ -24,7 +24,6 @@ enum BayesianMF {
     static func train(_ train: Ratings, valid: Ratings?, config: TrainConfig, meta: ModelMetadata,
                       progress: ((TrainProgress) -> Void)?) throws -> TrainResult {
         let sampler = BPMFSampler(train, factors: config.samplerFactors, seed: config.seed, threads: config.threads)
-        defer { sampler.pool.shutdown() }
         let dense = sampler.users * sampler.items <= densePairLimit
         var posterior = PosteriorMean(sampler, dense: dense)
         let clip = (train.rating.min() ?? 0, train.rating.max() ?? 0)
@@ -205,7 +204,8 @@ final class BPMFSampler {
     var x: [Float], y: [Float]
     let byUser: RatingRows, byItem: RatingRows
     let seed: UInt64
-    let pool: WorkerPool
+    /// Threads that sample rows; results do not depend on it.
+    let threads: Int
     /// Noise precision α, drawn each sweep; it starts at the BPMF paper's fixed 2.
     var alpha: Float = 2
 
@@ -221,7 +221,7 @@ final class BPMFSampler {
         var rng = SplitMix64(seed: seed)
         x = (0..<(users * (factors + 1))).map { _ in 0.1 * rng.nextGaussian() }
         y = (0..<(items * (factors + 1))).map { _ in 0.1 * rng.nextGaussian() }
-        pool = WorkerPool(threads: threads)
+        self.threads = max(1, threads)
     }
 
     /// An independent random stream for (sweep, side, row), so results do not
@@ -270,11 +270,11 @@ final class BPMFSampler {
                     ratings: RatingRows, precision: [Float], precisionTimesMean: [Float], stream s: Int) {
         let d = d, k = k, mean = mean, alpha = alpha
         let chunk = 16
-        let scratch = (0..<pool.threads).map { _ in RowScratch(ratings: max(1, ratings.maxCount), d: d) }
+        let scratch = (0..<threads).map { _ in RowScratch(ratings: max(1, ratings.maxCount), d: d) }
         ratings.start.withUnsafeBufferPointer { start in
         ratings.other.withUnsafeBufferPointer { otherRow in
         ratings.value.withUnsafeBufferPointer { value in
-            pool.forEach((rows + chunk - 1) / chunk) { worker, c in
+            Parallel.forEach((rows + chunk - 1) / chunk, threads: threads) { worker, c in
                 let (z, t, a, b) = (scratch[worker].z, scratch[worker].t, scratch[worker].a, scratch[worker].b)
                 for r in (c * chunk)..<min((c + 1) * chunk, rows) {
                     // Features z_j = [other_j factors, 1], targets r - μ - other_j bias.

@@ -324,9 +324,10 @@ final class SparseAdam: FactorNet {
     }
 
     /// Brings every row up to `step` (before validating or saving).
-    func catchUpAll(to step: Int, _ t: DecayTables.View, pool: WorkerPool) {
-        pool.run { w in
-            for r in pool.piece(w, of: rows, align: 1) {
+    func catchUpAll(to step: Int, _ t: DecayTables.View, threads: Int) {
+        let workers = max(1, threads)
+        Parallel.run(workers: workers) { w in
+            for r in (rows * w / workers)..<(rows * (w + 1) / workers) {
                 var k = clock(r).pointee
                 guard let a = Absence(last: Int(k.last), step: step + 1, clock: k, t) else { continue }
                 let p = params(r), m = p + stride, q = m + stride, eps = AdamStep.defaultEps
@@ -504,12 +505,11 @@ enum SparseRecipe {
         let net = SparseAdam(users: train.users.count, items: train.items.count, factors: config.factors,
                              useBias: config.useBias, yRange: config.yRange, seed: config.seed)
         let schedule = BlockSchedule(train, rowBytes: net.rowBytes, batchSize: batchSize, seed: config.seed)
-        let pool = WorkerPool(threads: min(config.threads, schedule.parts))
-        defer { pool.shutdown() }
+        let threads = max(1, min(config.threads, schedule.parts))
         let perEpoch = schedule.batchesPerEpoch
         let tables = SparseAdam.DecayTables(schedule: OneCycleSchedule(lrMax: Double(config.lr)), wd: Double(config.wd),
                                             steps: config.epochs * perEpoch)
-        let scratch = (0..<pool.threads).map { _ in SparseAdam.Scratch(rows: net.rows, batch: batchSize, stride: net.stride) }
+        let scratch = (0..<threads).map { _ in SparseAdam.Scratch(rows: net.rows, batch: batchSize, stride: net.stride) }
         // The untrained model's error on (up to) the first 100k training ratings.
         let sample = min(train.count, 100_000)
         var divergence = DivergenceWatch(initialLoss: net.meanSquaredError(
@@ -529,7 +529,7 @@ enum SparseRecipe {
                 ratings.withUnsafeMutableBufferPointer { data in
                     losses.withUnsafeMutableBufferPointer { losses in
                         tables.withView { view in
-                            pool.forEach(stratum.count) { worker, pair in
+                            Parallel.forEach(stratum.count, threads: threads) { worker, pair in
                                 var sum = 0.0, b = 0
                                 for cell in stratum[pair] {
                                     let lo = schedule.cellStart[cell], hi = schedule.cellStart[cell + 1]
@@ -556,7 +556,7 @@ enum SparseRecipe {
                 progress?(TrainProgress(epoch: epoch, epochs: config.epochs,
                                         fraction: Double(done + 1) / Double(strata.count), finished: nil))
             }
-            tables.withView { net.catchUpAll(to: (epoch + 1) * perEpoch, $0, pool: pool) }
+            tables.withView { net.catchUpAll(to: (epoch + 1) * perEpoch, $0, threads: threads) }
             let trainLoss = losses.reduce(0, +) / Double(train.count)
             try divergence.check(epochLoss: trainLoss, epoch: epoch)
             guard net.isFinite else { throw DivergenceWatch.diverged(epoch: epoch, why: "a parameter became infinite or NaN") }

@@ -80,14 +80,15 @@ extension FactorModel: RatingModel {
             (itemBias ?? []).withUnsafeBufferPointer { ib in
             users.withUnsafeBufferPointer { us in
             items.withUnsafeBufferPointer { its in
-                WorkerPool.forEach(pieces) { piece in
+                let (p, q) = (up.baseAddress!, ip.baseAddress!)
+                Parallel.pieces(pieces) { piece in
                     for j in (n * piece / pieces)..<(n * (piece + 1) / pieces) {
                         let u = Int(us[j]), i = Int(its[j])
                         guard u >= 0 && i >= 0 else { out[j] = .nan; continue }
                         // Row pointers once: no index arithmetic (checked for overflow here) per factor.
-                        let pu = up.baseAddress! + u * k, pi = ip.baseAddress! + i * k
+                        let pu = p + u * k, qi = q + i * k
                         var dot: Float = 0
-                        for f in 0..<k { dot += pu[f] * pi[f] }
+                        for f in 0..<k { dot += pu[f] * qi[f] }
                         out[j] = Self.rating(dot: dot, userBias: ub.isEmpty ? 0 : ub[u], itemBias: ib.isEmpty ? 0 : ib[i], yRange: range)
                     }
                 }

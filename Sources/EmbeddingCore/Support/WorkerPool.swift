@@ -1,15 +1,14 @@
 import Foundation
 import Synchronization
 
-/// A fixed set of threads that run one closure together, then wait for the next:
-/// embtool's one threading model.
+/// A fixed set of threads that run one closure together, then wait for the next.
 ///
-/// Training hands out thousands of jobs of a few microseconds each (one Adam
-/// step over all parameters per mini-batch), too short for Dispatch: here idle
-/// workers spin briefly on an atomic generation counter, then yield the core,
-/// and a job's workers may meet at a `barrier`, which needs them all running at
-/// once (Dispatch does not promise that). Longer jobs use `forEach`, on a pool
-/// made for the call. The caller's thread is worker 0, so `threads == 1` runs inline.
+/// The fastai recipe hands out thousands of jobs of a few microseconds each (one
+/// Adam step over all parameters per mini-batch), whose workers meet at a
+/// `barrier` in the middle: that needs them all running at once, which Dispatch
+/// does not promise. Idle workers spin briefly on an atomic generation counter,
+/// then yield the core. Every other parallel loop uses `Parallel`. The caller's
+/// thread is worker 0, so `threads == 1` runs inline.
 public final class WorkerPool: @unchecked Sendable {
     public let threads: Int
     private let generation = Atomic<Int>(0)
@@ -58,42 +57,6 @@ public final class WorkerPool: @unchecked Sendable {
             var spins = 0
             while phase.load(ordering: .acquiring) == current { Self.backoff(&spins) }
         }
-    }
-
-    /// Runs `body(worker, i)` for every `i` in `0..<iterations` on this pool's
-    /// threads, handing out the iterations one at a time, and returns when all are done.
-    public func forEach(_ iterations: Int, _ body: (_ worker: Int, _ i: Int) -> Void) {
-        let next = Atomic<Int>(0)
-        run { worker in
-            while true {
-                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                if i >= iterations { break }
-                body(worker, i)
-            }
-        }
-    }
-
-    /// Runs `body(i)` for every `i` in `0..<iterations` on up to `threads`
-    /// threads (the caller's among them; a pool made for the call), one
-    /// iteration at a time: the parallel loop of every job that runs for
-    /// milliseconds (parsing, SVD blocks, neighbour blocks, predictions).
-    public static func forEach(_ iterations: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                               _ body: (Int) -> Void) {
-        let threads = max(1, min(threads, iterations))
-        guard threads > 1 else {
-            for i in 0..<iterations { body(i) }
-            return
-        }
-        let pool = WorkerPool(threads: threads)
-        defer { pool.shutdown() }
-        pool.forEach(iterations) { _, i in body(i) }
-    }
-
-    /// `range` cut into `threads` contiguous pieces, the cut points rounded to
-    /// multiples of `align` so no two workers write the same cache line.
-    public func piece(_ worker: Int, of count: Int, align: Int = 16) -> Range<Int> {
-        func cut(_ w: Int) -> Int { w == threads ? count : min(count, (count * w / threads) / align * align) }
-        return cut(worker)..<cut(worker + 1)
     }
 
     /// Lets the workers return; the pool cannot run jobs afterwards. Call it

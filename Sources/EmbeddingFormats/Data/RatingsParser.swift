@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import EmbeddingCore
 
@@ -294,7 +293,7 @@ struct RatingsParser {
         // Rows per chunk (an upper bound: blank lines hold none), then each chunk's first row.
         var capacity = [Int](repeating: 0, count: chunks)
         capacity.withUnsafeMutableBufferPointer { cap in
-            DispatchQueue.concurrentPerform(iterations: chunks) { k in
+            Parallel.pieces(chunks) { k in
                 let part = UnsafeBufferPointer(rebasing: bytes[bounds[k]..<bounds[k + 1]])
                 cap[k] = TextScan.countNewlines(part) + (part.last == TextScan.newline ? 0 : 1)
             }
@@ -312,7 +311,7 @@ struct RatingsParser {
                 rating = [Float](unsafeUninitializedCapacity: total) { r, rCount in
                     timestamp = [Int64](unsafeUninitializedCapacity: total) { t, tCount in
                         results.withUnsafeMutableBufferPointer { res in
-                            DispatchQueue.concurrentPerform(iterations: chunks) { k in
+                            Parallel.pieces(chunks) { k in
                                 let o = firstRow[k]
                                 let sink = Sink(user: u.baseAddress! + o, item: i.baseAddress! + o,
                                                 rating: r.baseAddress! + o, timestamp: t.baseAddress! + o)
@@ -496,7 +495,7 @@ extension RatingsParser {
         let parts = min(max(1, n / 65_536), 4 * ProcessInfo.processInfo.activeProcessorCount)
         values.withUnsafeMutableBufferPointer { v in
             table.withUnsafeBufferPointer { t in
-                DispatchQueue.concurrentPerform(iterations: parts) { k in
+                Parallel.pieces(parts) { k in
                     for j in (n * k / parts)..<(n * (k + 1) / parts) { v[j] = t[Int(v[j])] }
                 }
             }

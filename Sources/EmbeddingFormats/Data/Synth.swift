@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import EmbeddingCore
 
@@ -291,7 +290,7 @@ public struct Synth {
                 let batch = Array(blocks[start..<min(blocks.count, start + window)])
                 var buffers = [[UInt8]](repeating: [], count: batch.count)
                 buffers.withUnsafeMutableBufferPointer { out in
-                    DispatchQueue.concurrentPerform(iterations: batch.count) { b in out[b] = ratingsCSV(users: batch[b]) }
+                    Parallel.pieces(batch.count) { b in out[b] = ratingsCSV(users: batch[b]) }
                 }
                 for (b, buffer) in buffers.enumerated() {
                     try stream.write(buffer)
