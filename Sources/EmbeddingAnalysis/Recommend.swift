@@ -52,6 +52,15 @@ public enum Recommender {
         return (r.low + 0.9 * (r.high - r.low), r.low + 0.2 * (r.high - r.low))
     }
 
+    /// b̄, the mean learned bias of the model's real users (fastai's `#na#`
+    /// row left out): a typical user's, where a new user starts. 0 without
+    /// user biases.
+    public static func meanUserBias(_ model: FactorModel) -> Double {
+        guard let b = model.userBias else { return 0 }
+        let real = model.meta.userLabels.first == Vocabulary.missing ? b.dropFirst() : b[...]
+        return real.isEmpty ? 0 : real.reduce(0.0) { $0 + Double($1) } / Double(real.count)
+    }
+
     /// Folds in a new user from a few liked and disliked items: cold start
     /// without retraining, by ridge regression on the items' factors and biases.
     ///
@@ -69,10 +78,7 @@ public enum Recommender {
     public static func foldIn(_ model: FactorModel, liked: [Int], disliked: [Int], ridge lambda: Double) throws -> UserVector {
         let k = model.factors
         let (like, dislike) = targets(model)
-        let meanUserBias: Double = model.userBias.map { b in
-            let real = model.meta.userLabels.first == Vocabulary.missing ? b.dropFirst() : b[...]
-            return real.isEmpty ? 0 : real.reduce(0.0) { $0 + Double($1) } / Double(real.count)
-        } ?? 0
+        let meanUserBias = meanUserBias(model)
         func score(_ rating: Float) -> Double {
             guard let r = model.meta.yRange else { return Double(rating) }
             let p = Double((rating - r.low) / (r.high - r.low))

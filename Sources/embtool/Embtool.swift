@@ -22,7 +22,7 @@ struct Embtool: ParsableCommand {
             FetchCommand.self, DataCommand.self, CrosstabCommand.self, SynthCommand.self,
             TrainCommand.self, EvaluateCommand.self, InfoCommand.self,
             BiasCommand.self, PCACommand.self, AxesCommand.self, UMAPCommand.self, SimilarCommand.self,
-            RecommendCommand.self, ExportCommand.self,
+            RecommendCommand.self, ExploreCommand.self, ExportCommand.self,
         ]
     )
 
