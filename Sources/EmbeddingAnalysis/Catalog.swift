@@ -95,7 +95,8 @@ public struct Catalog: Sendable {
     public func rows(minRatings: Int) throws -> [Int] {
         guard minRatings > 0 else { return Array(rows) }
         guard let counts else {
-            throw EmbtoolError.usage("--min-ratings needs rating counts: the model has none; pass --data")
+            throw EmbtoolError.usage("a minimum number of ratings needs rating counts: the model has none; "
+                                     + "give the ratings it was trained on", reason: .needsRatingCounts)
         }
         return rows.filter { counts[$0] >= minRatings }
     }

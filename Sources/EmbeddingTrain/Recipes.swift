@@ -33,9 +33,9 @@ extension TrainingRecipe {
 /// The recipes `Trainer` knows, by name. `auto` is not one: it stands for
 /// `fastai` or `sparse` (`Recipe.resolved`).
 public enum Recipes {
-    public static let all: [any TrainingRecipe] = [FastaiTraining(), SparseTraining(), BayesianTraining()]
+    public static let all: [any TrainingRecipe] = [OneCycleTraining.fastai, OneCycleTraining.sparse, BayesianTraining()]
 
-    /// The trainer of `recipe`, after resolving `auto` for data of this shape.
+    /// The trainer of `recipe`; nil for `auto` (resolve it first, `Recipe.resolved`) and for unknown names.
     public static func trainer(for recipe: Recipe) -> (any TrainingRecipe)? {
         all.first { $0.name == recipe }
     }
@@ -43,42 +43,35 @@ public enum Recipes {
     /// Every name `--recipe` takes: the recipes, then `auto`.
     public static var names: [Recipe] { all.map(\.name) + [.auto] }
 
-    /// The settings of the one-cycle recipes.
-    static func oneCycleSettings(_ c: TrainConfig) -> [String: String] {
-        ["factors": String(c.factors), "bias": String(c.useBias), "y_range": yRangeText(c.yRange),
-         "epochs": String(c.epochs), "lr": String(c.lr), "wd": String(c.wd), "bs": String(c.batchSize)]
-    }
-
     static func yRangeText(_ r: ModelMetadata.YRange?) -> String { r.map { "\($0.low),\($0.high)" } ?? "none" }
 }
 
-/// fastbook's recipe: dense Adam, one-cycle schedule (`FastaiRecipe`).
-struct FastaiTraining: TrainingRecipe {
-    let name = Recipe.fastai
-    let sampling: Sampling? = .shuffle
+/// A recipe of `fit_one_cycle` epochs: fastbook's on dense gradients
+/// (`FastaiRecipe`) or the same on sparse gradients (`SparseRecipe`).
+struct OneCycleTraining: TrainingRecipe {
+    let name: Recipe
+    let sampling: Sampling?
+    /// The recipe's training loop: the trained parameters and the epochs' table.
+    let fit: @Sendable (Ratings, Ratings?, TrainConfig, ((TrainProgress) -> Void)?) throws -> (any FactorNet, [EpochStats])
     let pass = "epoch"
     func passes(_ config: TrainConfig) -> Int { config.epochs }
-    func settings(_ config: TrainConfig) -> [String: String] { Recipes.oneCycleSettings(config) }
+
+    func settings(_ c: TrainConfig) -> [String: String] {
+        ["factors": String(c.factors), "bias": String(c.useBias), "y_range": Recipes.yRangeText(c.yRange),
+         "epochs": String(c.epochs), "lr": String(c.lr), "wd": String(c.wd), "bs": String(c.batchSize)]
+    }
 
     func train(_ train: Ratings, valid: Ratings?, config: TrainConfig, meta: ModelMetadata,
                progress: ((TrainProgress) -> Void)?) throws -> TrainResult {
-        let (net, epochs) = try FastaiRecipe.train(train, valid: valid, config: config, progress: progress)
+        let (net, epochs) = try fit(train, valid, config, progress)
         return TrainResult(model: net.model(meta: meta), epochs: epochs)
     }
-}
 
-/// The fastai recipe on sparse gradients (`SparseRecipe`).
-struct SparseTraining: TrainingRecipe {
-    let name = Recipe.sparse
-    let sampling: Sampling? = .blocks
-    let pass = "epoch"
-    func passes(_ config: TrainConfig) -> Int { config.epochs }
-    func settings(_ config: TrainConfig) -> [String: String] { Recipes.oneCycleSettings(config) }
-
-    func train(_ train: Ratings, valid: Ratings?, config: TrainConfig, meta: ModelMetadata,
-               progress: ((TrainProgress) -> Void)?) throws -> TrainResult {
-        let (net, epochs) = try SparseRecipe.train(train, valid: valid, config: config, progress: progress)
-        return TrainResult(model: net.model(meta: meta), epochs: epochs)
+    static let fastai = OneCycleTraining(name: .fastai, sampling: .shuffle) { train, valid, config, progress in
+        try FastaiRecipe.train(train, valid: valid, config: config, progress: progress)
+    }
+    static let sparse = OneCycleTraining(name: .sparse, sampling: .blocks) { train, valid, config, progress in
+        try SparseRecipe.train(train, valid: valid, config: config, progress: progress)
     }
 }
 

@@ -32,7 +32,7 @@ struct DataOptions: ParsableArguments {
 
     func validate() throws {
         if let columns {
-            do { _ = try RatingsLayout.columns(from: columns) } catch let e as EmbtoolError { throw ValidationError(e.message) }
+            do { _ = try RatingsLayout.columns(from: columns) } catch let e as EmbtoolError { throw ValidationError(cliMessage(e)) }
         }
     }
 

@@ -161,7 +161,7 @@ final class DataLoaderTests: XCTestCase {
         XCTAssertEqual(skipped.rating, [5])
         assertEmbtoolError(.usage, ["rating"]) { try RatingsLayout.columns(from: "user,item") }
         assertEmbtoolError(.usage, ["twice"]) { try RatingsLayout.columns(from: "user,item,rating,user") }
-        assertEmbtoolError(.usage, ["--columns"]) { try DatasetLoader.loadRaw(path: TestData.ml100k(), columns: columns) }
+        assertEmbtoolError(.usage, ["generic CSV/TSV"]) { try DatasetLoader.loadRaw(path: TestData.ml100k(), columns: columns) }
     }
 
     func testRecBoleAtomicFiles() throws {
@@ -224,7 +224,7 @@ final class DataLoaderTests: XCTestCase {
         assertEmbtoolError(.dataError, ["ratings.dat:1:", "'x'"]) { try DatasetLoader.load(path: dir + "/m") }
 
         try TestData.write("a,b,c\n1,2,3\n", to: dir + "/c.csv")
-        assertEmbtoolError(.dataError, ["c.csv:1:", "header", "--columns"]) { try DatasetLoader.load(path: dir + "/c.csv") }
+        assertEmbtoolError(.dataError, ["c.csv:1:", "header", "names no"]) { try DatasetLoader.load(path: dir + "/c.csv") }
     }
 
     /// A file large enough to be cut into many chunks parsed in parallel: rows

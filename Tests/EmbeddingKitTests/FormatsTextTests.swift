@@ -177,7 +177,7 @@ final class FormatsVocabularyTests: XCTestCase {
 
     func testRowCountMismatchStatesBothNumbers() throws {
         let r = try ratings(itemKey: .title)
-        assertDataError(try FactorLoader.attachVocabulary(unkeyedModel(items: 7), ratings: r), "7 item rows", "has 5", "--item-key id")
+        assertDataError(try FactorLoader.attachVocabulary(unkeyedModel(items: 7), ratings: r), "7 item rows", "has 5", "items keyed by id")
         assertDataError(try FactorLoader.attachVocabulary(unkeyedModel(items: 5, users: 9), ratings: r), "9 user rows", "4 users")
     }
 
@@ -191,7 +191,7 @@ final class FormatsVocabularyTests: XCTestCase {
         XCTAssertEqual(named.meta.itemCounts, [2, 2, 0])
         XCTAssertEqual(warnings.messages.count, 1)
         XCTAssertTrue(warnings.messages[0].contains("1 of 3 item keys"))
-        assertDataError(try FactorLoader.attachVocabulary(m, ratings: ratings(itemKey: .title)), "none of its 3 item keys", "--item-key id")
+        assertDataError(try FactorLoader.attachVocabulary(m, ratings: ratings(itemKey: .title)), "none of its 3 item keys", "items keyed by id")
     }
 
     func testVocabularyFileAsLinesOrJSON() throws {

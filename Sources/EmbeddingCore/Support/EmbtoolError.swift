@@ -31,16 +31,16 @@ public struct EmbtoolError: Error, CustomStringConvertible, Equatable {
         case nonFinite
         /// The factors' item rows do not fit the data's items; keyed by `ItemKey` they might.
         case itemKey(ItemKey)
-        /// The ratings' columns: not named, named wrongly, or named for a format that has fixed columns.
+        /// The ratings' columns as named: unknown, repeated or incomplete.
         case columns
-        /// A ratings file's fields could not be told apart.
+        /// Columns were named for a format whose columns are fixed.
+        case fixedColumns
+        /// A ratings file's fields could not be told apart, or its header names no user, item or rating.
         case layout
         /// One ratings file was needed and a folder was given.
         case folderNotFile
-        /// The training ratings make no full batch.
-        case batchSize
-        /// Training diverged: the learning rate is too high for the data.
-        case diverged
+        /// Training diverged in `epoch`, `why` says how: the learning rate is too high for the data.
+        case diverged(epoch: Int, why: String)
     }
 
     public let kind: Kind

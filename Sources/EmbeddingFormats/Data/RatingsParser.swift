@@ -39,13 +39,13 @@ public struct RatingsLayout: Equatable, Sendable {
         var columns: [RatingsColumn] = []
         for name in names {
             guard let c = RatingsColumn(rawValue: name == "skip" || name == "_" ? "-" : name) else {
-                throw EmbtoolError.usage("--columns: unknown column '\(name)': use user, item, rating, timestamp or - (skip)")
+                throw EmbtoolError.usage("unknown column '\(name)': use user, item, rating, timestamp or - (skip)", reason: .columns)
             }
-            if c != .skip && columns.contains(c) { throw EmbtoolError.usage("--columns: '\(name)' appears twice") }
+            if c != .skip && columns.contains(c) { throw EmbtoolError.usage("column '\(name)' appears twice", reason: .columns) }
             columns.append(c)
         }
         for needed in [RatingsColumn.user, .item, .rating] where !columns.contains(needed) {
-            throw EmbtoolError.usage("--columns must name a '\(needed.rawValue)' column (got '\(text)')")
+            throw EmbtoolError.usage("no '\(needed.rawValue)' column in '\(text)'", reason: .columns)
         }
         return columns
     }
