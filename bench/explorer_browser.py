@@ -56,7 +56,7 @@ def measure(browser, page_path, reps, labels):
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(Path(page_path).resolve().as_uri())
-        page.wait_for_function("window.embtool && window.embtool.timings.firstPaint !== null", timeout=60000)
+        page.wait_for_function("() => window.embtool && window.embtool.timings.firstPaint !== null", timeout=60000)
         paints.append(page.evaluate("embtool.timings.firstPaint") / 1000)
         r = page.evaluate(FRAMES, 3)
         fps.append(r["fps"]); frame.append(r["frameMs"])
@@ -75,7 +75,7 @@ def parity(browser, embtool, page_path, model, labels, min_ratings):
     ctx = browser.new_context()
     page = ctx.new_page()
     page.goto(Path(page_path).resolve().as_uri())
-    page.wait_for_function("window.embtool && window.embtool.timings.firstPaint !== null", timeout=60000)
+    page.wait_for_function("() => window.embtool && window.embtool.timings.firstPaint !== null", timeout=60000)
     same, worst = 0, 0.0
     for label in labels:
         cli = json.loads(subprocess.run([embtool, "similar", label, "--model", str(model), "--min-ratings", str(min_ratings), "--json"],

@@ -216,7 +216,7 @@ class Opened:
 
         self.page.on("dialog", dialog)
         self.page.goto(url)
-        self.page.wait_for_function("window.embtool !== undefined && window.embtool.timings.firstPaint !== null")
+        self.page.wait_for_function("() => window.embtool !== undefined && window.embtool.timings.firstPaint !== null")
 
     def js(self, expression, arg=None):
         return self.page.evaluate(expression, arg)

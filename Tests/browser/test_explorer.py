@@ -207,9 +207,9 @@ def test_url_fragment_reopens_the_view(model, open_page):
     o.js("""() => { embtool.setLayout('PCA'); embtool.select('godfather part ii'); embtool.setColor('bias');
                     embtool.setSize(false); embtool.setMinRatings(4); embtool.like('toy story');
                     embtool.dislike('alien'); embtool.setView({x: 0.1, y: -0.2, zoom: 3.5}); }""")
-    o.page.wait_for_timeout(300)
+    # The address bar holds the view (written a moment after the last change).
+    o.page.wait_for_function("() => location.hash === embtool.hash()")
     h = o.js("embtool.hash()")
-    assert o.page.url.endswith(h)      # the address bar holds the view
     before = o.js("() => ({s: embtool.selected(), l: embtool.layout(), v: embtool.view(), r: embtool.recommendations()})")
     again = open_page(model.url + h)
     after = again.js("() => ({s: embtool.selected(), l: embtool.layout(), v: embtool.view(), r: embtool.recommendations()})")
@@ -221,7 +221,7 @@ def test_url_fragment_reopens_the_view(model, open_page):
     assert again.page.locator("#color").input_value() == "bias"
     # Custom axes travel in the fragment too.
     o.js("embtool.setAxes('genre:Drama', 'genre:Comedy')")
-    o.page.wait_for_timeout(300)
+    o.page.wait_for_function("() => location.hash === embtool.hash()")
     third = open_page(model.url + o.js("embtool.hash()"))
     assert third.js("embtool.layout()") == "Custom"
     assert third.js("embtool.axisTitles()")["x"] == "→ genre:Drama"
@@ -298,3 +298,30 @@ def test_most_rated_page_draws_that_many(model, embtool, open_page, tmp_path):
     assert summary["items"] == 50
     o = open_page(out.as_uri())
     assert o.js("embtool.pointCount()") == 50 and o.errors == []
+
+
+def test_bare_factors_without_counts_biases_or_genres(model, embtool, open_page, tmp_path):
+    """Vectors and labels only (a CSV of factors): the page still draws, searches and folds in."""
+    embtool.run("export", *model.args, "--csv", tmp_path / "export")
+    with open(tmp_path / "export" / "items.csv", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["label"] != "#na#"]
+    factors = [c for c in rows[0] if re.fullmatch(r"f\d+", c)]
+    bare = tmp_path / "bare.csv"
+    with open(bare, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["label"] + factors)
+        w.writerows([[r["label"]] + [r[c] for c in factors] for r in rows])
+    page = tmp_path / "bare.html"
+    summary = embtool.json("explore", "--model", bare, "-o", page)
+    o = open_page(page.as_uri())
+    assert o.errors == [] and o.requests == []
+    assert o.js("embtool.pointCount()") == summary["items"] == len(rows)
+    assert "genre" not in o.js("embtool.colors()") and "bias" not in o.js("embtool.colors()")
+    cli = embtool.json("similar", "star wars", "--model", bare)
+    assert [n["label"] for n in o.js("embtool.search('star wars').neighbours")] == [n["label"] for n in cli["neighbours"]]
+    cli = embtool.json("recommend", "--model", bare, "--like", "amelie")
+    page_items = o.js("embtool.recommend({like: ['amelie']}).items")
+    assert [i["label"] for i in page_items] == [i["label"] for i in cli["items"]]
+    assert o.page.locator("#bias-panel").is_hidden()
+    o.js("embtool.select('star wars')")
+    assert o.errors == []

@@ -165,6 +165,8 @@
     const at = layouts.findIndex((l) => l.name === "Custom");
     if (at >= 0) layouts[at] = custom; else layouts.push(custom);
     state.axes = { x: String(xSpec), y: String(ySpec) };
+    $("axis-x").value = state.axes.x;
+    $("axis-y").value = state.axes.y;
     buildLayoutTabs();
     return custom;
   }
@@ -1094,7 +1096,7 @@
     performance.mark("embtool-first-paint");
   });
   // Fold the catalogue's titles for search while the page is idle.
-  (window.requestIdleCallback || setTimeout)(() => resolver.cores);
+  (window.requestIdleCallback || setTimeout)(() => resolver.prepare());
 
   window.embtool = Object.freeze({
     version: 1,

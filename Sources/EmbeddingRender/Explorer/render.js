@@ -190,5 +190,5 @@ const Render = (() => {
     return new CanvasPoints(canvas);
   }
 
-  return { create, CanvasPoints, CATEGORICAL, VIRIDIS, DIVERGING, VIRIDIS_RGB, DIVERGING_RGB, ramp, hex, cssColor };
+  return { create, CanvasPoints, CATEGORICAL, VIRIDIS_RGB, DIVERGING_RGB, ramp, hex, cssColor };
 })();

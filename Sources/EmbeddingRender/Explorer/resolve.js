@@ -137,10 +137,18 @@ const TitleResolver = (() => {
       this.labels = labels;
       this.popularity = popularity;
       this._nfc = null;
+      this._lower = null;
+      this._sizes = null;
       this._cores = null;
     }
+    // Per-label forms, computed once (a catalogue of 59k titles takes tens of milliseconds each).
     get nfc() { return this._nfc || (this._nfc = this.labels.map((l) => (ASCII.test(l) ? l : l.normalize("NFC")))); }
+    get lower() { return this._lower || (this._lower = this.labels.map((l) => lowercased(l).normalize("NFC"))); }
+    get sizes() { return this._sizes || (this._sizes = this.labels.map(utf8Length)); }
     get cores() { return this._cores || (this._cores = this.labels.map(core)); }
+
+    /** Computes every per-label form now (the page does it while idle). */
+    prepare() { return this.nfc && this.lower && this.sizes && this.cores; }
 
     /** {found: row} | {ambiguous: [rows]} | {unknown: [rows]} */
     resolve(query) {
@@ -150,10 +158,8 @@ const TitleResolver = (() => {
       if (exact >= 0) return { found: exact };
       const lower = lowercased(q).normalize("NFC");
       const size = utf8Length(q);
-      const caseless = [];
-      this.labels.forEach((l, r) => {
-        if (utf8Length(l) === size && lowercased(l).normalize("NFC") === lower) caseless.push(r);
-      });
+      const caseless = [], sizes = this.sizes, lowers = this.lower;
+      for (let r = 0; r < lowers.length; r++) if (sizes[r] === size && lowers[r] === lower) caseless.push(r);
       if (caseless.length) return this.verdict(caseless);
 
       const c = core(q);

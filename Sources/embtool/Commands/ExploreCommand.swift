@@ -27,8 +27,8 @@ struct ExploreCommand: ParsableCommand {
 
         Examples:
           embtool explore -o exports/explorer.html
-          embtool explore --model big.safetensors --data big --min-ratings 20 -o big.html
-          embtool explore --all --layouts pca,umap -o explorer.html
+          embtool explore --model big.safetensors --data big -o big.html
+          embtool explore --most-rated 5000 --min-ratings 20 --layouts pca
         """)
 
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the page (as given; folders are created).", valueName: "file"))
