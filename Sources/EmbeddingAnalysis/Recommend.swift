@@ -27,7 +27,13 @@ public enum Recommender {
         return UserVector(factors: Array(uf.row(u)), bias: model.userBias?[u] ?? 0)
     }
 
-    /// Predicted rating per item row for `user`.
+    /// Predicted rating per item row for the model's user row `u`: the model's
+    /// own batch predictions (`RatingModel`), as evaluation sees them.
+    public static func predictions(_ model: some RatingModel, user u: Int) -> [Float] {
+        model.predict(users: [Int32](repeating: Int32(u), count: model.itemCount), items: (0..<model.itemCount).map(Int32.init))
+    }
+
+    /// Predicted rating per item row for a user vector (a user folded in).
     public static func predictions(_ model: FactorModel, for user: UserVector) -> [Float] {
         let dots = model.itemFactors.multiplied(by: user.factors)
         return dots.indices.map { i in

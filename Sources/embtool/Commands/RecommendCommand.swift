@@ -71,7 +71,7 @@ struct RecommendCommand: ParsableCommand {
                 throw EmbtoolError.usage("no user '\(user)' in the model (\(max(0, model.meta.userLabels.count - 1)) users, e.g. '\(model.meta.userLabels.dropFirst().first ?? "1")')")
             }
             let seen = ratings.map { seenRows(user: user, ratings: $0, model: model) } ?? []
-            let predictions = Recommender.predictions(model, for: try Recommender.user(u, of: model))
+            let predictions = Recommender.predictions(model, user: u)
             items = Recommender.best(predictions, rows: try catalog.rows(minRatings: minRatings), excluded: seen, count: top)
         } else {
             let ratings = data.data != nil ? try companionRatings(for: model, data: data, purpose: "counts are") : nil
