@@ -3,7 +3,7 @@ import PackageDescription
 
 // The library's layers, each a target a newcomer can find by name:
 //   EmbeddingCore      ratings, vocabularies, splits, the factor model, matrix storage, errors, files
-//   EmbeddingFormats   every reader and writer of untrusted files (ratings, factors, models); no BLAS
+//   EmbeddingFormats   every reader and writer of files (ratings, factors, models, CSV tables); no BLAS
 //   EmbeddingLinalg    BLAS and LAPACK wrappers
 //   EmbeddingTrain     the trainers
 //   EmbeddingAnalysis  PCA, similarity, recommendation, bias, maps
@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "EmbeddingAnalysis", dependencies: ["EmbeddingCore", "EmbeddingLinalg"]),
         .target(
             name: "EmbeddingRender",
-            dependencies: ["EmbeddingCore", "EmbeddingAnalysis"],
+            dependencies: ["EmbeddingCore", "EmbeddingFormats", "EmbeddingAnalysis"],
             // The explorer page's .html/.css/.js become string literals in the library.
             plugins: ["EmbedAssets"]
         ),

@@ -32,7 +32,7 @@ struct Embtool: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as EmbtoolError {
-            FileHandle.standardError.write(Data("embtool: \(error.message)\n".utf8))
+            FileHandle.standardError.write(Data("embtool: \(cliMessage(error))\n".utf8))
             Foundation.exit(error.exitCode)
         } catch {
             exit(withError: error)
