@@ -136,6 +136,7 @@ struct DivergenceWatch {
     }
 
     static func diverged(epoch: Int, why: String) -> EmbtoolError {
-        EmbtoolError(.software, "training diverged in epoch \(epoch): \(why); lower --lr (no model written)")
+        EmbtoolError(.software, "training diverged in epoch \(epoch): \(why); a lower learning rate may help (no model written)",
+                     reason: .diverged(epoch: epoch, why: why))
     }
 }

@@ -97,8 +97,8 @@ struct MapJSON: Encodable {
     var layout: String
     var selection: String
     var items: Int
-    var x_axis: String
-    var y_axis: String
+    var xAxis: String
+    var yAxis: String
     /// Wall time of the layout itself (not loading or writing), seconds.
     var seconds: Double
     var points: [ItemMap.Point]
@@ -107,8 +107,8 @@ struct MapJSON: Encodable {
         layout = map.layoutName
         selection = map.selection
         items = map.count
-        x_axis = map.xAxis.title
-        y_axis = map.yAxis.title
+        xAxis = map.xAxis.title
+        yAxis = map.yAxis.title
         self.seconds = seconds
         points = map.points
     }

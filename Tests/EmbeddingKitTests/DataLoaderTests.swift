@@ -169,7 +169,7 @@ final class DataLoaderTests: XCTestCase {
         assertEmbtoolError(.usage, ["twice"]) { try RatingsLayout.columns(from: "user,item,rating,user") }
         // --columns names the columns of a generic CSV/TSV, not of a known layout.
         try TestData.write("1\t10\t4\t881250949\n", to: dir + "/ml/u.data")
-        assertEmbtoolError(.usage, ["--columns"]) { try DatasetLoader.loadRaw(path: dir + "/ml", columns: columns) }
+        assertEmbtoolError(.usage, ["generic CSV/TSV"]) { try DatasetLoader.loadRaw(path: dir + "/ml", columns: columns) }
     }
 
     func testRecBoleAtomicFiles() throws {
@@ -232,7 +232,7 @@ final class DataLoaderTests: XCTestCase {
         assertEmbtoolError(.dataError, ["ratings.dat:1:", "'x'"]) { try DatasetLoader.load(path: dir + "/m") }
 
         try TestData.write("a,b,c\n1,2,3\n", to: dir + "/c.csv")
-        assertEmbtoolError(.dataError, ["c.csv:1:", "header", "--columns"]) { try DatasetLoader.load(path: dir + "/c.csv") }
+        assertEmbtoolError(.dataError, ["c.csv:1:", "header", "names no"]) { try DatasetLoader.load(path: dir + "/c.csv") }
     }
 
     /// A file large enough to be cut into many chunks parsed in parallel: rows

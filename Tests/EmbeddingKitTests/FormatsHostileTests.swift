@@ -94,7 +94,7 @@ final class FormatsHostileTests: XCTestCase {
         XCTAssertEqual(m.source?.nonFinite[.itemFactors], 3)
         var strict = FactorLoader.Options()
         strict.strict = true
-        assertDataError(try FactorLoader.load(path: path, options: strict), "3 in item factors", "--strict")
+        assertDataError(try FactorLoader.load(path: path, options: strict), "3 in item factors", "refusing")
     }
 
     // MARK: Pickle

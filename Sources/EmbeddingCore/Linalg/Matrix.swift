@@ -1,5 +1,9 @@
 /// A dense row-major `rows x cols` matrix of `Float`, the layout CBLAS calls
 /// `CblasRowMajor` and safetensors / NumPy store by default.
+///
+/// The accessors are `@inlinable`: every other target reads matrices in its
+/// loops, and a call per element across the module boundary costs more than
+/// the read (PCA's ends sort took 90 M instructions in such calls).
 public struct Matrix: Equatable, Sendable {
     public let rows: Int
     public let cols: Int
@@ -16,11 +20,13 @@ public struct Matrix: Equatable, Sendable {
         self.init(rows: rows, cols: cols, data: [Float](repeating: value, count: rows * cols))
     }
 
+    @inlinable
     public subscript(r: Int, c: Int) -> Float {
         get { data[r * cols + c] }
         set { data[r * cols + c] = newValue }
     }
 
+    @inlinable
     public func row(_ r: Int) -> ArraySlice<Float> { data[(r * cols)..<((r + 1) * cols)] }
 
     /// The rows `indices`, in that order.

@@ -71,15 +71,9 @@ struct AxesCommand: ParsableCommand {
         } else {
             print("Custom axes over \(chosen.description) (\(model.factors) factors).")
             for (axis, coordinates) in [(x, xs), (y, ys)] {
-                let scores = Matrix(rows: coordinates.count, cols: 1, data: coordinates)
-                let e = PCA.ends(scores, component: 0, count: ends)
+                let e = PCA.ends(Matrix(rows: coordinates.count, cols: 1, data: coordinates), component: 0, count: ends)
                 print("\n\(axis.name)")
-                var table = TextTable(["#", "low end", "score", "high end", "score"], alignments: [.right, .left, .right, .left, .right])
-                for r in 0..<max(e.low.count, e.high.count) {
-                    let (lo, hi) = (e.low[r], e.high[r])
-                    table.append([String(r + 1), short(itemMap.labels[lo]), fixed(coordinates[lo], 2), short(itemMap.labels[hi]), fixed(coordinates[hi], 2)])
-                }
-                print(table.render())
+                print(endsTable(e, label: { itemMap.labels[$0] }, score: { coordinates[$0] }))
             }
         }
         clock.report()

@@ -86,9 +86,9 @@ struct PCACommand: ParsableCommand {
         if map.json {
             try printJSON(PCAJSON(
                 selection: chosen.description, items: rows.count, factors: k,
-                explained_variance_ratio: pca.explainedVarianceRatio,
+                explainedVarianceRatio: pca.explainedVarianceRatio,
                 components: ends.enumerated().map { j, e in
-                    PCAJSON.Component(component: j + 1, explained_variance_ratio: pca.explainedVarianceRatio[j],
+                    PCAJSON.Component(component: j + 1, explainedVarianceRatio: pca.explainedVarianceRatio[j],
                                       low: e.low.map { .init(label: catalog.labels[rows[$0]], score: scores[$0, j]) },
                                       high: e.high.map { .init(label: catalog.labels[rows[$0]], score: scores[$0, j]) })
                 },
@@ -105,12 +105,7 @@ struct PCACommand: ParsableCommand {
         print("PCA of \(selection) (\(factors) factors).")
         for j in 0..<pca.componentCount {
             print("\nPC\(j + 1): \(percent(pca.explainedVarianceRatio[j])) of variance")
-            var table = TextTable(["#", "low end", "score", "high end", "score"], alignments: [.right, .left, .right, .left, .right])
-            for r in 0..<max(ends[j].low.count, ends[j].high.count) {
-                let lo = ends[j].low[r], hi = ends[j].high[r]
-                table.append([String(r + 1), short(catalog.labels[rows[lo]]), fixed(scores[lo, j], 2), short(catalog.labels[rows[hi]]), fixed(scores[hi, j], 2)])
-            }
-            print(table.render())
+            print(endsTable(ends[j], label: { catalog.labels[rows[$0]] }, score: { scores[$0, j] }))
         }
         let total = pca.explainedVarianceRatio.reduce(0, +)
         let these = pca.componentCount == 1 ? "The first component explains" : "The \(pca.componentCount) components explain"
@@ -138,6 +133,16 @@ struct PCACommand: ParsableCommand {
     }
 }
 
+/// The items at both ends of an axis, side by side: `#, low end, score, high end, score`.
+func endsTable(_ ends: (low: [Int], high: [Int]), label: (Int) -> String, score: (Int) -> Float) -> String {
+    var table = TextTable(["#", "low end", "score", "high end", "score"], alignments: [.right, .left, .right, .left, .right])
+    for r in 0..<max(ends.low.count, ends.high.count) {
+        let (lo, hi) = (ends.low[r], ends.high[r])
+        table.append([String(r + 1), short(label(lo)), fixed(score(lo), 2), short(label(hi)), fixed(score(hi), 2)])
+    }
+    return table.render()
+}
+
 /// A label cut to 40 characters for a terminal table (JSON and CSV keep it whole).
 func short(_ label: String) -> String { label.count <= 40 ? label : label.prefix(39) + "…" }
 
@@ -148,26 +153,19 @@ struct PCAJSON: Encodable {
     struct End: Encodable { var label: String; var score: Float }
     struct Component: Encodable {
         var component: Int
-        var explained_variance_ratio: Float
+        var explainedVarianceRatio: Float
         var low: [End]
         var high: [End]
     }
     struct Point: Encodable {
         var label: String
-        var count: Int?
+        @NullWhenAbsent var count: Int?
         var pc: [Float]
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(label, forKey: .label)
-            try c.encode(count, forKey: .count)
-            try c.encode(pc, forKey: .pc)
-        }
-        enum CodingKeys: String, CodingKey { case label, count, pc }
     }
     var selection: String
     var items: Int
     var factors: Int
-    var explained_variance_ratio: [Float]
+    var explainedVarianceRatio: [Float]
     var components: [Component]
     var points: [Point]
 }

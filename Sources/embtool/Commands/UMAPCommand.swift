@@ -1,0 +1,124 @@
+import ArgumentParser
+import EmbeddingKit
+import Foundation
+
+struct UMAPCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "umap",
+        abstract: "Map items by UMAP: neighbours in factor space stay neighbours on the map.",
+        discussion: """
+        UMAP as McInnes et al. define it and umap-learn computes it: each item's nearest \
+        neighbours (exact below 16,000 items, NN-descent above, said on stderr), the fuzzy \
+        simplicial set (per-item ρ and σ, fuzzy union), a spectral or PCA start, and the \
+        SGD layout with negative sampling, a and b fitted from --min-dist. The layout is \
+        the same for a seed whatever the number of cores. Distances on the map mean little \
+        beyond the neighbourhood: clusters and who sits next to whom are the message.
+
+        Examples:
+          embtool umap --svg umap.svg --color genre
+          embtool umap --all --csv umap.csv --json
+          embtool umap --model vectors.npy --all --metric euclidean --init pca
+        """)
+
+    @Option(help: ArgumentHelp("Neighbours per item, the item itself included (umap-learn's n_neighbors).", valueName: "k"))
+    var neighbors = 15
+
+    @Option(help: ArgumentHelp("Smallest distance between points on the map (umap-learn's min_dist).", valueName: "d"))
+    var minDist = 0.1
+
+    @Option(help: ArgumentHelp("Optimisation epochs, or 'auto' (500 up to 10,000 items, else 200).", valueName: "n|auto"))
+    var epochs = "auto"
+
+    @Option(help: ArgumentHelp("Seed of the neighbour search, the start and the sampling.", valueName: "n"))
+    var seed: UInt64 = 42
+
+    @Option(help: ArgumentHelp("Distance between factor vectors: cosine or euclidean.", valueName: "metric"))
+    var metric = "cosine"
+
+    @Option(name: .customLong("init"), help: ArgumentHelp("Starting layout: spectral (the graph Laplacian's eigenvectors) or pca.", valueName: "method"))
+    var initialisation = "spectral"
+
+    @Option(help: ArgumentHelp("Threads (default: every core). Results do not depend on it.", valueName: "n"))
+    var threads: Int?
+
+    @OptionGroup var map: MapOptions
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var data: DataOptions
+
+    func validate() throws {
+        if neighbors < 2 { throw ValidationError("--neighbors needs at least 2") }
+        if !(minDist >= 0 && minDist <= 1) { throw ValidationError("--min-dist must be between 0 and 1") }
+        if epochs != "auto" && (Int(epochs) ?? 0) < 1 { throw ValidationError("--epochs takes a positive number or 'auto', not '\(epochs)'") }
+        if !["cosine", "euclidean"].contains(metric) { throw ValidationError("--metric takes cosine or euclidean, not '\(metric)'") }
+        if UMAP.Initialisation(rawValue: initialisation) == nil { throw ValidationError("--init takes spectral or pca, not '\(initialisation)'") }
+        if let threads, threads < 1 { throw ValidationError("--threads needs at least 1") }
+    }
+
+    func run() throws {
+        var clock = Stopwatch(enabled: map.timing)
+        let (model, catalog) = try map.loadCatalog(modelOptions, data)
+        clock.lap("load")
+        let chosen = try map.choose(from: catalog)
+        var config = UMAP.Config()
+        config.neighbors = neighbors
+        config.minDist = minDist
+        config.epochs = Int(epochs)
+        config.seed = seed
+        config.metric = SimilarityMetric(rawValue: metric)!
+        config.initialisation = UMAP.Initialisation(rawValue: initialisation)!
+        let vectors = model.itemFactors.gathering(chosen.rows)
+        let bar = LayoutProgress()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let layout = try UMAP.fit(vectors, config: config, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+                                  progress: bar.update)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        bar.finish()
+        clock.lap("umap")
+
+        let itemMap = ItemMap(layoutName: "UMAP", chosen: chosen, catalog: catalog,
+                              x: (0..<layout.rows).map { layout[$0, 0] }, y: (0..<layout.rows).map { layout[$0, 1] },
+                              xAxis: .init(name: "umap1", title: "UMAP 1"), yAxis: .init(name: "umap2", title: "UMAP 2"),
+                              dataset: model.meta.dataset, colouring: try map.colouring(chosen, catalog), labelCount: map.labels)
+        try map.write(itemMap, title: "UMAP of the item vectors (\(neighbors) neighbours, \(metric), min-dist \(minDist))")
+        clock.lap("write")
+
+        if map.json {
+            try printJSON(MapJSON(itemMap, seconds: seconds))
+        } else {
+            print("UMAP of \(chosen.description) (\(model.factors) factors, \(neighbors) neighbours, \(metric)) in \(String(format: "%.2f", seconds)) s.")
+        }
+        clock.report()
+    }
+}
+
+/// A layout's progress on stderr: its steps as lines, its epochs as a redrawn
+/// bar on a terminal (every tenth of the run as a line otherwise).
+final class LayoutProgress {
+    private let terminal = isatty(STDERR_FILENO) != 0
+    private var barShown = false
+    private var lastTenth = 0
+
+    func update(_ progress: UMAP.Progress) {
+        switch progress {
+        case .step(let message):
+            clear()
+            note(message)
+        case let .epoch(done, total):
+            if terminal {
+                let width = 30, filled = done * width / total
+                let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+                FileHandle.standardError.write(Data("\repoch \(done)/\(total) \(bar) \(done * 100 / total)%".utf8))
+                barShown = true
+            } else if done * 10 / total > lastTenth {
+                lastTenth = done * 10 / total
+                note("epoch \(done)/\(total)")
+            }
+        }
+    }
+
+    func finish() { clear() }
+
+    private func clear() {
+        if barShown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)); barShown = false }
+    }
+}

@@ -1,0 +1,137 @@
+@testable import EmbeddingCore
+@testable import EmbeddingLinalg
+@testable import EmbeddingAnalysis
+import Foundation
+import XCTest
+
+/// Point sets with known structure for the map tests.
+enum Planted {
+    /// `count` points on a `latent`-dimensional linear manifold in `dims`
+    /// dimensions: Gaussian latent coordinates times a fixed random map, plus
+    /// noise of standard deviation `noise`. Neighbourhoods are those of the
+    /// latent space, so an approximate search has real structure to find.
+    static func manifold(_ count: Int, latent: Int, dims: Int, noise: Float = 0.05, seed: UInt64) -> Matrix {
+        var rng = SplitMix64(seed: seed)
+        let map = (0..<(latent * dims)).map { _ in rng.nextGaussian() }
+        var data = [Float](repeating: 0, count: count * dims)
+        for i in 0..<count {
+            let z = (0..<latent).map { _ in rng.nextGaussian() }
+            for j in 0..<dims {
+                var s: Float = 0
+                for l in 0..<latent { s += z[l] * map[l * dims + j] }
+                data[i * dims + j] = s + noise * rng.nextGaussian()
+            }
+        }
+        return Matrix(rows: count, cols: dims, data: data)
+    }
+
+    /// Two Gaussian clusters of `perCluster` points each (unit spread) whose
+    /// centres are `separation` apart along the first axis; cluster of row i is `i / perCluster`.
+    static func twoClusters(_ perCluster: Int, dims: Int, separation: Float, seed: UInt64) -> Matrix {
+        var rng = SplitMix64(seed: seed)
+        var data = [Float](repeating: 0, count: 2 * perCluster * dims)
+        for i in 0..<(2 * perCluster) {
+            for j in 0..<dims { data[i * dims + j] = rng.nextGaussian() }
+            data[i * dims] += i < perCluster ? 0 : separation
+        }
+        return Matrix(rows: 2 * perCluster, cols: dims, data: data)
+    }
+}
+
+/// Brute force in double precision, written from the definitions: the
+/// independent truth the kNN graphs are checked against.
+enum BruteForce {
+    static func distance(_ x: Matrix, _ a: Int, _ b: Int, metric: SimilarityMetric) -> Double {
+        var dot = 0.0, na = 0.0, nb = 0.0, sq = 0.0
+        for j in 0..<x.cols {
+            let u = Double(x[a, j]), v = Double(x[b, j])
+            dot += u * v; na += u * u; nb += v * v; sq += (u - v) * (u - v)
+        }
+        return metric == .cosine ? 1 - dot / (na.squareRoot() * nb.squareRoot()) : sq.squareRoot()
+    }
+
+    /// Every point's k nearest others: (index, distance), nearest first.
+    static func neighbours(_ x: Matrix, k: Int, metric: SimilarityMetric) -> [[(Int, Double)]] {
+        (0..<x.rows).map { i in
+            (0..<x.rows).filter { $0 != i }.map { ($0, distance(x, i, $0, metric: metric)) }
+                .sorted { $0.1 < $1.1 }.prefix(k).map { $0 }
+        }
+    }
+}
+
+final class NearestNeighbourTests: XCTestCase {
+    func testExactGraphMatchesBruteForce() throws {
+        for metric in [SimilarityMetric.cosine, .euclidean] {
+            let x = Generated.matrix(700, 12, seed: 3)
+            let graph = try KNNGraph.build(x, k: 10, metric: metric, method: .exact, seed: 1, threads: 2, progress: nil)
+            let truth = BruteForce.neighbours(x, k: 10, metric: metric)
+            var mismatches = 0
+            for i in 0..<x.rows {
+                for j in 0..<10 {
+                    XCTAssertEqual(Double(graph.distances[i * 10 + j]), truth[i][j].1, accuracy: 2e-5, "\(metric) row \(i) rank \(j)")
+                    if Int(graph.indices[i * 10 + j]) != truth[i][j].0 { mismatches += 1 }
+                }
+            }
+            // Random Gaussian data has no exact ties; float rounding may swap a near-tie or two.
+            XCTAssertLessThanOrEqual(mismatches, 5, "\(metric)")
+        }
+    }
+
+    func testNNDescentRecallOnPlantedManifold() throws {
+        // 12,000 points on a 6-d manifold in 50-d: NN-descent must find at
+        // least 95% of the true 15 neighbours (the exact graph, checked above).
+        let x = Planted.manifold(12_000, latent: 6, dims: 50, seed: 11)
+        for metric in [SimilarityMetric.cosine, .euclidean] {
+            let exact = try KNNGraph.build(x, k: 15, metric: metric, method: .exact, seed: 1, threads: 2, progress: nil)
+            let approx = try KNNGraph.build(x, k: 15, metric: metric, method: .nnDescent, seed: 1, threads: 2, progress: nil)
+            let recall = approx.recall(against: exact)
+            XCTAssertGreaterThanOrEqual(recall, 0.95, "\(metric) recall@15")
+            // Found distances are true distances of the points named.
+            for i in stride(from: 0, to: x.rows, by: 997) {
+                for j in 0..<15 {
+                    let d = BruteForce.distance(x, i, Int(approx.indices[i * 15 + j]), metric: metric)
+                    XCTAssertEqual(Double(approx.distances[i * 15 + j]), d, accuracy: 1e-4 * max(1, d))
+                    if j > 0 { XCTAssertLessThanOrEqual(approx.distances[i * 15 + j - 1], approx.distances[i * 15 + j]) }
+                    XCTAssertNotEqual(Int(approx.indices[i * 15 + j]), i)
+                }
+            }
+        }
+    }
+
+    func testNNDescentIsTheSameForAnyThreadCount() throws {
+        let x = Planted.manifold(9_000, latent: 5, dims: 20, seed: 5)
+        let one = try KNNGraph.build(x, k: 10, metric: .cosine, method: .nnDescent, seed: 9, threads: 1, progress: nil)
+        let two = try KNNGraph.build(x, k: 10, metric: .cosine, method: .nnDescent, seed: 9, threads: 2, progress: nil)
+        let three = try KNNGraph.build(x, k: 10, metric: .cosine, method: .nnDescent, seed: 9, threads: 3, progress: nil)
+        XCTAssertEqual(one.indices, two.indices)
+        XCTAssertEqual(one.distances, two.distances)
+        XCTAssertEqual(one.indices, three.indices)
+        let other = try KNNGraph.build(x, k: 10, metric: .cosine, method: .nnDescent, seed: 10, threads: 2, progress: nil)
+        XCTAssertNotEqual(one.indices, other.indices, "the seed drives the search")
+    }
+
+    func testAutomaticSaysWhichMethodRan() throws {
+        var messages: [String] = []
+        _ = try KNNGraph.build(Generated.matrix(50, 4, seed: 1), k: 5, metric: .cosine, seed: 1, threads: 1) { messages.append($0) }
+        XCTAssertTrue(messages.first?.contains("exact") ?? false, "\(messages)")
+        messages = []
+        let big = Generated.matrix(KNNGraph.exactLimit + 1, 4, seed: 1)
+        _ = try KNNGraph.build(big, k: 5, metric: .cosine, seed: 1, threads: 2) { messages.append($0) }
+        XCTAssertTrue(messages.first?.contains("NN-descent") ?? false, "\(messages)")
+    }
+
+    func testBadInputIsRefused() {
+        var x = Generated.matrix(30, 4, seed: 2)
+        x[17, 2] = .nan
+        XCTAssertThrowsError(try KNNGraph.build(x, k: 5, metric: .cosine, seed: 1, threads: 1, progress: nil)) { error in
+            XCTAssertEqual((error as? EmbtoolError)?.kind, .dataError)
+            XCTAssertTrue("\(error)".contains("row 17"), "\(error)")
+        }
+        let few = Generated.matrix(5, 4, seed: 2)
+        XCTAssertThrowsError(try KNNGraph.build(few, k: 5, metric: .cosine, seed: 1, threads: 1, progress: nil)) { error in
+            XCTAssertEqual((error as? EmbtoolError)?.kind, .usage)
+        }
+        XCTAssertThrowsError(try KNNGraph.build(Generated.matrix(30, 4, seed: 2), k: 5, metric: .dot, seed: 1, threads: 1, progress: nil))
+        XCTAssertThrowsError(try KNNGraph.build(Generated.matrix(30, 4, seed: 2), k: 0, metric: .cosine, seed: 1, threads: 1, progress: nil))
+    }
+}

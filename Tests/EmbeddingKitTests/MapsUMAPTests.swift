@@ -1,0 +1,212 @@
+@testable import EmbeddingCore
+@testable import EmbeddingLinalg
+@testable import EmbeddingAnalysis
+import Foundation
+import XCTest
+
+final class UMAPStepTests: XCTestCase {
+    /// A kNN graph of random Gaussian points (exact, checked in NearestNeighbourTests).
+    func graph(_ n: Int = 400, k: Int = 14, seed: UInt64 = 3) throws -> KNNGraph {
+        try KNNGraph.build(Generated.matrix(n, 8, seed: seed), k: k, metric: .euclidean, method: .exact, seed: 1, threads: 2, progress: nil)
+    }
+
+    func testRhoAndSigmaMeetTheirDefinitions() throws {
+        let g = try graph()
+        let (sigma, rho) = FuzzySimplicialSet.smoothDistances(g, threads: 2)
+        let target = log2(Double(g.k + 1))
+        for i in 0..<g.count {
+            let row = (0..<g.k).map { Double(g.distances[i * g.k + $0]) }
+            XCTAssertEqual(Double(rho[i]), row.first { $0 > 0 }!, "ρ is the nearest positive distance")
+            let sum = row.reduce(0.0) { $0 + exp(-max(0, $1 - Double(rho[i])) / Double(sigma[i])) }
+            // σ is stored in single precision; the bisection stops within 1e-5 in double.
+            XCTAssertEqual(sum, target, accuracy: 1e-4 * target, "row \(i)")
+        }
+    }
+
+    func testSigmaFloorAppliesWhenAllNeighboursAreAtRho() {
+        // Every neighbour at the same distance: the sum is k whatever σ, above
+        // log₂(k+1), so the bisection drives σ to 0 and the floor 10⁻³·mean takes over.
+        let k = 5
+        let g = KNNGraph(count: 6, k: k, indices: (0..<30).map { Int32(($0 / k + 1 + $0 % k) % 6) }, distances: [Float](repeating: 2, count: 30))
+        let (sigma, rho) = FuzzySimplicialSet.smoothDistances(g, threads: 1)
+        for i in 0..<6 {
+            XCTAssertEqual(rho[i], 2)
+            XCTAssertEqual(sigma[i], 1e-3 * (2 * 5 / 6), accuracy: 1e-7, "mean over k + 1 entries, self at 0")
+        }
+    }
+
+    func testFuzzyUnionIsProbabilisticOrOfBothDirections() throws {
+        let g = try graph(200, k: 6)
+        let (sigma, rho) = FuzzySimplicialSet.smoothDistances(g, threads: 1)
+        let directed = FuzzySimplicialSet.memberships(g, sigma: sigma, rho: rho)
+        let union = FuzzySimplicialSet.fuzzyUnion(directed, threads: 2)
+        func w(_ i: Int, _ j: Int) -> Double {
+            for t in 0..<g.k where g.indices[i * g.k + t] == Int32(j) {
+                let d = Double(g.distances[i * g.k + t]) - Double(rho[i])
+                return d <= 0 ? 1 : exp(-d / Double(sigma[i]))
+            }
+            return 0
+        }
+        var edges = 0
+        for i in 0..<g.count {
+            for j in 0..<g.count where i != j {
+                let a = w(i, j), b = w(j, i)
+                XCTAssertEqual(Double(union.weight(i, j)), a + b - a * b, accuracy: 1e-6)
+                XCTAssertEqual(union.weight(i, j), union.weight(j, i), "symmetric")
+                if a + b > 0 { edges += 1 }
+            }
+            let cols = union.columns[union.rowStart[i]..<union.rowStart[i + 1]]
+            XCTAssertEqual(Array(cols), cols.sorted())
+        }
+        XCTAssertEqual(union.edgeCount, edges)
+    }
+
+    func testCurveParametersMatchUmapLearn() throws {
+        // umap-learn's documented values for min_dist 0.1, spread 1.0.
+        let (a, b) = try UMAPCurve.fit(minDist: 0.1, spread: 1)
+        XCTAssertEqual(a, 1.576943460405378, accuracy: 2e-3)
+        XCTAssertEqual(b, 0.8950608781227859, accuracy: 1e-3)
+        // And the fit is a least-squares minimum: nudging either parameter costs more.
+        func cost(_ a: Double, _ b: Double) -> Double {
+            (0..<300).reduce(0.0) { s, t in
+                let x = Double(t) * 3 / 299, y = x < 0.1 ? 1 : exp(-(x - 0.1))
+                let r = 1 / (1 + a * pow(x, 2 * b)) - y
+                return s + r * r
+            }
+        }
+        for (da, db) in [(1e-3, 0.0), (-1e-3, 0.0), (0.0, 1e-3), (0.0, -1e-3)] {
+            XCTAssertGreaterThan(cost(a + da, b + db), cost(a, b))
+        }
+        XCTAssertThrowsError(try UMAPCurve.fit(minDist: 2, spread: 1))
+    }
+
+    func testEpochsPerSampleIsMaxOverWeight() {
+        XCTAssertEqual(UMAPLayout.epochsPerSample([1, 0.5, 0.25, 0]), [1, 2, 4, -1])
+    }
+
+    func testFastPowMatchesPow() {
+        var worst: Float = 0
+        for e in stride(from: -12.0, through: 12.0, by: 0.01) {
+            let x = Float(pow(10, e / 3))
+            for b: Float in [0.79, 0.8950609, 1.0, 1.9] {
+                let exact = Float(pow(Double(x), Double(b)))
+                worst = max(worst, abs(UMAPLayout.fastPow(x, b) - exact) / exact)
+            }
+        }
+        XCTAssertLessThan(worst, 2e-6)
+    }
+
+    func testSpectralLayoutOfARingIsItsFirstFourierPair() throws {
+        // A cycle of n nodes with unit weights: N's eigenvalues are cos(2πm/n)
+        // and its top non-trivial eigenspace is spanned by cos(2πi/n), sin(2πi/n).
+        let n = 360
+        var rowStart = [0], columns: [Int32] = [], weights: [Float] = []
+        for i in 0..<n {
+            columns += [Int32((i + n - 1) % n), Int32((i + 1) % n)].sorted()
+            weights += [1, 1]
+            rowStart.append(columns.count)
+        }
+        let ring = SparseGraph(count: n, rowStart: rowStart, columns: columns, weights: weights)
+        let y = try XCTUnwrap(SpectralLayout.embed(ring, dims: 2, seed: 1, threads: 2, tolerance: 1e-5))
+        let c = (0..<n).map { cos(2 * Double.pi * Double($0) / Double(n)) }, s = (0..<n).map { sin(2 * Double.pi * Double($0) / Double(n)) }
+        let cn = c.reduce(0) { $0 + $1 * $1 }.squareRoot(), sn = s.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        for j in 0..<2 {
+            let v = (0..<n).map { Double(y[$0, j]) }
+            let pc = zip(v, c).reduce(0) { $0 + $1.0 * $1.1 } / cn, ps = zip(v, s).reduce(0) { $0 + $1.0 * $1.1 } / sn
+            XCTAssertEqual(pc * pc + ps * ps, 1, accuracy: 1e-3, "eigenvector \(j) lies in span{cos, sin}")
+        }
+    }
+
+    func testSpectralLayoutMatchesDenseEigenvectors() throws {
+        let g = FuzzySimplicialSet.build(try graph(300, k: 9), threads: 2)
+        let y = try XCTUnwrap(SpectralLayout.embed(g, dims: 2, seed: 4, threads: 2, tolerance: 1e-5))
+        // The same eigenvectors from LAPACK on the dense N = D^(−½)WD^(−½).
+        let n = g.count
+        var degree = [Double](repeating: 0, count: n)
+        for i in 0..<n { for e in g.rowStart[i]..<g.rowStart[i + 1] { degree[i] += Double(g.weights[e]) } }
+        var dense = [Double](repeating: 0, count: n * n)
+        for i in 0..<n {
+            for e in g.rowStart[i]..<g.rowStart[i + 1] {
+                let j = Int(g.columns[e])
+                dense[i * n + j] = Double(g.weights[e]) / (degree[i] * degree[j]).squareRoot()
+            }
+        }
+        let (values, vectors) = try XCTUnwrap(SymmetricEigen.largest(&dense, n: n, count: 3))
+        XCTAssertEqual(values[0], 1, accuracy: 1e-9)
+        for j in 0..<2 {
+            let dot = (0..<n).reduce(0.0) { $0 + Double(y[$1, j]) * vectors[$1 * 3 + j + 1] }
+            XCTAssertEqual(abs(dot), 1, accuracy: 1e-3, "eigenvector \(j + 2) (λ = \(values[j + 1]))")
+        }
+    }
+
+    func testDisconnectedGraphHasNoSpectralLayout() {
+        // Two separate triangles.
+        let g = SparseGraph(count: 6, rowStart: [0, 2, 4, 6, 8, 10, 12],
+                            columns: [1, 2, 0, 2, 0, 1, 4, 5, 3, 5, 3, 4], weights: [Float](repeating: 1, count: 12))
+        XCTAssertEqual(SpectralLayout.components(g), 2)
+        XCTAssertNil(SpectralLayout.embed(g, dims: 2, seed: 1, threads: 1))
+    }
+}
+
+final class UMAPLayoutTests: XCTestCase {
+    func testTwoSeparatedClustersStaySeparated() throws {
+        let x = Planted.twoClusters(300, dims: 10, separation: 20, seed: 8)
+        for initialisation in UMAP.Initialisation.allCases {
+            var config = UMAP.Config()
+            config.metric = .euclidean
+            config.initialisation = initialisation
+            let y = try UMAP.fit(x, config: config, threads: 2, progress: nil)
+            let centre = (0..<2).map { c in
+                (0..<2).map { d in (0..<300).reduce(Float(0)) { $0 + y[c * 300 + $1, d] } / 300 }
+            }
+            for i in 0..<600 {
+                let own = i / 300, other = 1 - own
+                func dist(_ c: Int) -> Float { hypot(y[i, 0] - centre[c][0], y[i, 1] - centre[c][1]) }
+                XCTAssertLessThan(dist(own) * 2, dist(other), "\(initialisation): point \(i) is with its own cluster")
+            }
+        }
+    }
+
+    func testLayoutKeepsNeighboursOfAPlantedSurface() throws {
+        // Points on a 2-d linear manifold in 30-d: a 2-d map can keep their
+        // neighbourhoods, so a large share of each point's 10 neighbours in
+        // 30-d must be among its 10 nearest on the map (random: 10/1500).
+        let x = Planted.manifold(1500, latent: 2, dims: 30, noise: 0.01, seed: 21)
+        var config = UMAP.Config()
+        config.metric = .euclidean
+        let y = try UMAP.fit(x, config: config, threads: 2, progress: nil)
+        let high = try KNNGraph.build(x, k: 10, metric: .euclidean, method: .exact, seed: 1, threads: 2, progress: nil)
+        let low = try KNNGraph.build(y, k: 10, metric: .euclidean, method: .exact, seed: 1, threads: 2, progress: nil)
+        XCTAssertGreaterThan(low.recall(against: high), 0.5)
+    }
+
+    func testSameLayoutForOneOrTwoThreads() throws {
+        let x = Planted.manifold(3000, latent: 4, dims: 16, seed: 2)
+        var config = UMAP.Config()
+        config.knnMethod = .nnDescent
+        config.epochs = 60
+        let one = try UMAP.fit(x, config: config, threads: 1, progress: nil)
+        let two = try UMAP.fit(x, config: config, threads: 2, progress: nil)
+        XCTAssertEqual(one.data, two.data)
+        config.seed = 43
+        XCTAssertNotEqual(try UMAP.fit(x, config: config, threads: 2, progress: nil).data, one.data)
+    }
+
+    func testBadInputIsRefused() {
+        var x = Generated.matrix(100, 5, seed: 1)
+        x[40, 1] = .nan
+        XCTAssertThrowsError(try UMAP.fit(x, config: UMAP.Config(), threads: 1, progress: nil)) { error in
+            XCTAssertEqual((error as? EmbtoolError)?.kind, .dataError)
+            XCTAssertTrue("\(error)".contains("row 40"), "\(error)")
+        }
+        XCTAssertThrowsError(try UMAP.fit(Generated.matrix(15, 5, seed: 1), config: UMAP.Config(), threads: 1, progress: nil)) { error in
+            XCTAssertEqual((error as? EmbtoolError)?.kind, .usage)
+        }
+        var config = UMAP.Config()
+        config.epochs = 0
+        XCTAssertThrowsError(try UMAP.fit(Generated.matrix(100, 5, seed: 1), config: config, threads: 1, progress: nil))
+        config = UMAP.Config()
+        config.minDist = -1
+        XCTAssertThrowsError(try UMAP.fit(Generated.matrix(100, 5, seed: 1), config: config, threads: 1, progress: nil))
+    }
+}
