@@ -70,6 +70,12 @@ final class FormatsHostileTests: XCTestCase {
                                                           "d.safetensors")), "needs more bytes than the file holds")
         assertDataError(try FactorLoader.load(path: write(safetensors(#"{"w":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#, payload: 8),
                                                           "e.safetensors")), "unsupported dtype C64")
+        // A byte range longer than the shape needs, in either direction, is refused (the
+        // format requires them equal; Hugging Face's loader refuses it too).
+        for range in [[0, 16], [0, 4]] {
+            assertDataError(try FactorLoader.load(path: write(safetensors(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":\#(range)}}"#, payload: 16),
+                                                              "f.safetensors")), "is \(range[1]) bytes but F32[2] needs 8")
+        }
     }
 
     func testEmbtoolMetadataDisagreeingWithTheFactors() throws {

@@ -78,6 +78,35 @@ final class TrainMathTests: XCTestCase {
         XCTAssertEqual(s.lr(at: 0.7), 5e-3 + (1 + cos(Double.pi * (1 - t))) * (5e-8 - 5e-3) / 2, accuracy: 1e-15)
     }
 
+    /// fastai 2.8's `Embedding` initialises with `trunc_normal_(std=0.01)`, which is
+    /// `normal_().fmod_(2).mul_(0.01)`: N(0, 1) folded into (-2, 2), scaled. Its
+    /// standard deviation, E[fmod(z, 2)²]^½ · 0.01, is integrated here (Simpson, z in
+    /// [-12, 12]); both recipes' draws must have it, zero mean, and stay inside ±0.02.
+    func testInitialParametersFollowFastaisTruncatedNormal() {
+        let h = 1e-4, n = Int(24 / h)
+        var integral = 0.0
+        for i in 0...n {
+            let z = -12 + Double(i) * h, f = fmod(z, 2)
+            integral += (i == 0 || i == n ? 1 : i % 2 == 1 ? 4 : 2) * exp(-z * z / 2) / (2 * Double.pi).squareRoot() * f * f
+        }
+        let std = 0.01 * (integral * h / 3).squareRoot()  // 0.008659
+        let pool = WorkerPool(threads: 1)
+        defer { pool.shutdown() }
+        let dense = DotBiasAdam(users: 300, items: 200, factors: 50, useBias: true, yRange: nil, seed: 7, maxBatch: 1, pool: pool)
+            .model(meta: ModelMetadata())
+        let sparse = SparseAdam(users: 300, items: 200, factors: 50, useBias: true, yRange: nil, seed: 7).model(meta: ModelMetadata())
+        for (name, m) in [("fastai", dense), ("sparse", sparse)] {
+            let values = (m.userFactors?.data ?? []) + m.itemFactors.data + (m.userBias ?? []) + (m.itemBias ?? [])
+            XCTAssertEqual(values.count, 500 * 51)
+            let mean = values.reduce(0.0) { $0 + Double($1) } / Double(values.count)
+            let sd = (values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(values.count)).squareRoot()
+            // The sample deviation's own spread is std / sqrt(2n) = 0.4 %: 2 % is five of those.
+            XCTAssertEqual(sd, std, accuracy: 0.02 * std, name)
+            XCTAssertEqual(mean, 0, accuracy: 5 * std / Double(values.count).squareRoot(), name)
+            XCTAssertLessThan(values.map { abs($0) }.max() ?? 1, 0.02, name)
+        }
+    }
+
     func testSmoothLossIsFastaisDebiasedAverage() {
         var s = SmoothLoss()
         s.add(2)

@@ -94,6 +94,22 @@ final class TrainSparseTests: XCTestCase {
         }
     }
 
+    /// The merge the step numbers follow: every batch (pair q, batch c) sorted by its
+    /// relative position (c + 1/2) / counts[q], ties to the lower pair; a batch's
+    /// step is its place in that order. Compared as fractions, by cross-multiplying.
+    func testMergedStepNumbersFollowRelativePosition() {
+        for counts in [[3, 5], [1, 0, 4], [7, 7, 7, 2], [10, 1, 3, 8, 2, 6, 5, 9], [2, 6], [6, 2], [3, 1], [1, 3, 9]] {
+            let batches = counts.enumerated().flatMap { q, n in (0..<n).map { (pair: q, batch: $0) } }
+            let merged = batches.sorted { a, b in
+                let (x, y) = ((2 * a.batch + 1) * counts[b.pair], (2 * b.batch + 1) * counts[a.pair])
+                return x != y ? x < y : a.pair < b.pair
+            }
+            for (step, b) in merged.enumerated() {
+                XCTAssertEqual(BlockSchedule.mergedIndex(b.batch, pair: b.pair, counts: counts), step, "\(counts): pair \(b.pair) batch \(b.batch)")
+            }
+        }
+    }
+
     func testTwoThreadsTrainTheSameModelAsOne() throws {
         let data = try LowRank.ratings(users: 400, items: 300, rank: 3, density: 0.2, noise: 0.3, seed: 8)
         let (train, valid) = Split.fold(3).apply(data)
