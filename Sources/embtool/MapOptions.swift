@@ -74,6 +74,20 @@ struct MapOptions: ParsableArguments {
         }
     }
 
+    /// The map of the chosen items at a layout's coordinates, coloured and labelled as asked.
+    func itemMap(_ layoutName: String, _ chosen: ChosenItems, _ catalog: Catalog, x: [Float], y: [Float],
+                 axes: (x: ItemMap.Axis, y: ItemMap.Axis), dataset: String) throws -> ItemMap {
+        ItemMap(layoutName: layoutName, chosen: chosen, catalog: catalog, x: x, y: y, xAxis: axes.x, yAxis: axes.y,
+                dataset: dataset, colouring: try colouring(chosen, catalog), labelCount: labels)
+    }
+
+    /// Writes the files asked for, then prints `--json` (the map and the layout's
+    /// `seconds`) or, without it, what `text` prints.
+    func emit(_ map: ItemMap, title: String, seconds: Double, text: () -> Void) throws {
+        try write(map, title: title)
+        if json { try printJSON(MapJSON(map, seconds: seconds)) } else { text() }
+    }
+
     /// Writes `--svg` and `--csv` for `map`, if asked.
     func write(_ map: ItemMap, title: String) throws {
         if let csv { try writeOutput(map.csvTable.bytes, to: csv) }

@@ -126,10 +126,9 @@ struct PCACommand: ParsableCommand {
         func axis(_ c: Int) -> ItemMap.Axis {
             ItemMap.Axis(name: "PC\(c + 1)", title: "PC\(c + 1) (\(percent(pca.explainedVarianceRatio[c])) of variance)")
         }
-        return ItemMap(layoutName: "PCA", chosen: chosen, catalog: catalog,
-                       x: (0..<chosen.rows.count).map { scores[$0, gx] }, y: (0..<chosen.rows.count).map { scores[$0, gy] },
-                       xAxis: axis(gx), yAxis: axis(gy), dataset: dataset,
-                       colouring: try map.colouring(chosen, catalog), labelCount: map.labels)
+        return try map.itemMap("PCA", chosen, catalog,
+                               x: (0..<chosen.rows.count).map { scores[$0, gx] }, y: (0..<chosen.rows.count).map { scores[$0, gy] },
+                               axes: (axis(gx), axis(gy)), dataset: dataset)
     }
 }
 
