@@ -17,8 +17,6 @@ final class TrainSparseTests: XCTestCase {
     func testCatchUpMatchesDenseZeroGradientSteps() {
         let steps = 100_000, factors = 7, n = factors + 1
         let tables = SparseAdam.DecayTables(schedule: OneCycleSchedule(lrMax: 5e-3), wd: 0.1, steps: steps)
-        let pool = WorkerPool(threads: 1)
-        defer { pool.shutdown() }
         typealias Row = (p: [Float], m: [Float], q: [Float])
 
         /// One user and one item, both stepped at `first` with a gradient; returns the net and each row's state.
@@ -59,7 +57,7 @@ final class TrainSparseTests: XCTestCase {
             for gap in [1, 7, 60, 250, 1_000] {
                 // End of an epoch: every row brought up to step first + gap.
                 let (net, rows) = steppedAtFirst(first, seed: UInt64(gap))
-                tables.withView { net.catchUpAll(to: first + gap, $0, pool: pool) }
+                tables.withView { net.catchUpAll(to: first + gap, $0, threads: 1) }
                 for r in 0..<2 {
                     check(net, r, against: dense(rows[r], (first + 1)...(first + gap)), moved: rows[r], "catchUpAll, row \(r) at \(first)+\(gap)")
                 }
