@@ -89,7 +89,6 @@ final class TrainBayesTests: XCTestCase {
         raw.timestamp = [0, 0, 0]
         let data = try Ratings(raw, itemKey: .id)
         let sampler = BPMFSampler(data, factors: 1, seed: 3, threads: 1)
-        defer { sampler.pool.shutdown() }
         XCTAssertEqual(sampler.d, 2)
         // Items (rows 1...3; row 0 is #na#): factor, bias.
         let q: [Double] = [0.8, -0.5, 1.2], c: [Double] = [0.3, -0.2, 0.1]
@@ -137,7 +136,6 @@ final class TrainBayesTests: XCTestCase {
         let noise: Float = 0.25
         let data = try LowRank.ratings(users: 150, items: 120, rank: 3, density: 0.3, noise: noise, seed: 21)
         let sampler = BPMFSampler(data, factors: 5, seed: 4, threads: 1)
-        defer { sampler.pool.shutdown() }
         var alphas: [Double] = []
         for sweep in 0..<60 {
             _ = sampler.sweep(sweep)
