@@ -1,5 +1,6 @@
 import EmbeddingCore
 
+
 /// `out = T·x` for four real `n × n` node grids at once, where T is the
 /// two-level Toeplitz matrix of a kernel that depends on the node offset:
 ///
