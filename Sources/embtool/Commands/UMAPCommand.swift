@@ -38,6 +38,9 @@ struct UMAPCommand: ParsableCommand {
     @Option(name: .customLong("init"), help: ArgumentHelp("Starting layout: spectral (the graph Laplacian's eigenvectors) or pca.", valueName: "method"))
     var initialisation = "spectral"
 
+    @Option(help: ArgumentHelp("Neighbour search: auto, exact (all pairs) or nn-descent (approximate).", valueName: "method"))
+    var knn = "auto"
+
     @Option(help: ArgumentHelp("Threads (default: every core). Results do not depend on it.", valueName: "n"))
     var threads: Int?
 
@@ -51,6 +54,9 @@ struct UMAPCommand: ParsableCommand {
         if epochs != "auto" && (Int(epochs) ?? 0) < 1 { throw ValidationError("--epochs takes a positive number or 'auto', not '\(epochs)'") }
         if !["cosine", "euclidean"].contains(metric) { throw ValidationError("--metric takes cosine or euclidean, not '\(metric)'") }
         if UMAP.Initialisation(rawValue: initialisation) == nil { throw ValidationError("--init takes spectral or pca, not '\(initialisation)'") }
+        if KNNMethod(rawValue: knn == "auto" ? "automatic" : knn) == nil {
+            throw ValidationError("--knn takes auto, exact or nn-descent, not '\(knn)'")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads needs at least 1") }
     }
 
@@ -66,8 +72,9 @@ struct UMAPCommand: ParsableCommand {
         config.seed = seed
         config.metric = SimilarityMetric(rawValue: metric)!
         config.initialisation = UMAP.Initialisation(rawValue: initialisation)!
+        config.knnMethod = KNNMethod(rawValue: knn == "auto" ? "automatic" : knn)!
         let vectors = model.itemFactors.gathering(chosen.rows)
-        let bar = LayoutProgress()
+        let bar = LayoutProgress(timing: map.timing)
         let start = DispatchTime.now().uptimeNanoseconds
         let layout = try UMAP.fit(vectors, config: config, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                                   progress: bar.update)
@@ -88,17 +95,30 @@ struct UMAPCommand: ParsableCommand {
 }
 
 /// A layout's progress on stderr: its steps as lines, its epochs as a redrawn
-/// bar on a terminal (every tenth of the run as a line otherwise).
+/// bar on a terminal (every tenth of the run as a line otherwise). With
+/// `--timing` each step line starts with the wall and CPU seconds since the
+/// layout began, so the phases can be told apart on a loaded machine.
 final class LayoutProgress {
     private let terminal = isatty(STDERR_FILENO) != 0
     private var barShown = false
     private var lastTenth = 0
+    private let timing: Bool
+    private let startWall = DispatchTime.now().uptimeNanoseconds
+    private let startCPU = Stopwatch.cpuSeconds()
+
+    init(timing: Bool) { self.timing = timing }
+
+    private func stamp() -> String {
+        guard timing else { return "" }
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - startWall) / 1e9
+        return String(format: "[%.2f s, CPU %.2f s] ", wall, Stopwatch.cpuSeconds() - startCPU)
+    }
 
     func update(_ progress: UMAP.Progress) {
         switch progress {
         case .step(let message):
             clear()
-            note(message)
+            note(stamp() + message)
         case let .epoch(done, total):
             if terminal {
                 let width = 30, filled = done * width / total
@@ -112,7 +132,10 @@ final class LayoutProgress {
         }
     }
 
-    func finish() { clear() }
+    func finish() {
+        clear()
+        if timing { note(stamp() + "done") }
+    }
 
     private func clear() {
         if barShown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)); barShown = false }
