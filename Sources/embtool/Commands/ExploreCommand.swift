@@ -136,7 +136,7 @@ struct ExploreCommand: ParsableCommand {
 
     /// UMAP with `embtool umap`'s defaults (15 neighbours, cosine, min-dist 0.1).
     static func umapLayout(_ vectors: Matrix) throws -> ExplorerPage.Layout {
-        let bar = LayoutProgress()
+        let bar = LayoutProgress(timing: false)
         let layout = try UMAP.fit(vectors, config: UMAP.Config(), threads: ProcessInfo.processInfo.activeProcessorCount,
                                   progress: bar.update)
         bar.finish()
