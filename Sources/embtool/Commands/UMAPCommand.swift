@@ -8,7 +8,7 @@ struct UMAPCommand: ParsableCommand {
         abstract: "Map items by UMAP: neighbours in factor space stay neighbours on the map.",
         discussion: """
         UMAP as McInnes et al. define it and umap-learn computes it: each item's nearest \
-        neighbours (exact below 16,000 items, NN-descent above, said on stderr), the fuzzy \
+        neighbours (exact below 24,000 items, NN-descent above, said on stderr), the fuzzy \
         simplicial set (per-item ρ and σ, fuzzy union), a spectral or PCA start, and the \
         SGD layout with negative sampling, a and b fitted from --min-dist. The layout is \
         the same for a seed whatever the number of cores. Distances on the map mean little \
