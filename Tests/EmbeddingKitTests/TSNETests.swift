@@ -391,3 +391,44 @@ final class TSNELayoutTests: XCTestCase {
         XCTAssertNoThrow(try TSNE.fit(x, config: cfg, threads: 1))
     }
 }
+
+final class TSNEAttractionTests: XCTestCase {
+    /// Each pair once, both ends updated, points renumbered, against the sum
+    /// over every stored entry of P written out in double precision; the same
+    /// floats for one thread and two.
+    func testAttractionIsTheSumOverEveryEntryOfP() {
+        let n = 500, k = 20
+        let x = Generated.matrix(n, 6, seed: 12)
+        let graph = TSNEReference.graph(x, k: k, metric: .euclidean)
+        let c = TSNE.conditionalProbabilities(squaredDistances: TSNE.squaredDistances(graph, metric: .euclidean),
+                                              count: n, k: k, perplexity: 6, threads: 2)
+        let p = TSNE.symmetrise(c, graph: graph, threads: 2)
+        var rng = SplitMix64(seed: 4)
+        let y = (0..<(2 * n)).map { _ in 10 * rng.nextGaussian() }
+        // Points renumbered as the optimiser does: position i holds point order[i].
+        var order = (0..<n).map { Int32($0) }
+        order.shuffle(using: &rng)
+        let placed = (0..<(2 * n)).map { y[2 * Int(order[$0 / 2]) + $0 % 2] }
+        let attraction = TSNEAttraction(p, order: order)
+        var one = [Float](repeating: .nan, count: 2 * n), two = one
+        placed.withUnsafeBufferPointer { yb in
+            one.withUnsafeMutableBufferPointer { attraction.forces(yb.baseAddress!, into: $0.baseAddress!, threads: 1) }
+            two.withUnsafeMutableBufferPointer { attraction.forces(yb.baseAddress!, into: $0.baseAddress!, threads: 2) }
+        }
+        XCTAssertEqual(one, two)
+        for position in 0..<n {
+            let i = Int(order[position])
+            for d in 0..<2 {
+                var exact = 0.0, scale = 0.0
+                for t in p.rowStart[i]..<p.rowStart[i + 1] {
+                    let j = Int(p.columns[t])
+                    let dx = Double(y[2 * i]) - Double(y[2 * j]), dy = Double(y[2 * i + 1]) - Double(y[2 * j + 1])
+                    let term = Double(p.weights[t]) / (1 + dx * dx + dy * dy) * (d == 0 ? dx : dy)
+                    exact += term
+                    scale += abs(term)
+                }
+                XCTAssertEqual(Double(one[2 * position + d]), exact, accuracy: 1e-5 * scale, "point \(i)")
+            }
+        }
+    }
+}

@@ -112,18 +112,10 @@ final class GridConvolution {
                     ws.loadRows(from: tr + a0, stride: p, rows: n, valid: valid, into: ws.re)
                     ws.loadRows(from: ti + a0, stride: p, rows: n, valid: valid, into: ws.im)
                     self.fft.transform(re: ws.re, im: ws.im, scratchRe: ws.sr, scratchIm: ws.si, lanes: w, inverse: false)
-                    for b in 0..<p {
-                        let f = k.base + b * p + a0, r = ws.re + b * w, i = ws.im + b * w
-                        for l in 0..<valid {
-                            r[l] *= f[l]
-                            i[l] *= f[l]
-                        }
-                    }
+                    for b in 0..<p { Self.scale(ws.re + b * w, ws.im + b * w, by: k.base + b * p + a0, count: valid) }
                     self.fft.transform(re: ws.re, im: ws.im, scratchRe: ws.sr, scratchIm: ws.si, lanes: w, inverse: true)
-                    for b in 0..<n {
-                        (tr + b * p + a0).update(from: ws.re + b * w, count: valid)
-                        (ti + b * p + a0).update(from: ws.im + b * w, count: valid)
-                    }
+                    Self.copyRows(ws.re, stride: w, to: tr + a0, stride: p, rows: n, count: valid)
+                    Self.copyRows(ws.im, stride: w, to: ti + a0, stride: p, rows: n, count: valid)
                 }
             }
             // Pass 3: inverse along a; rows a < n are the result.
@@ -133,10 +125,40 @@ final class GridConvolution {
                 ws.loadTransposed(from: t[2 * grid + 1] + b0 * p, stride: p, valid: valid, rows: p, into: ws.im)
                 self.fft.transform(re: ws.re, im: ws.im, scratchRe: ws.sr, scratchIm: ws.si, lanes: w, inverse: true)
                 let re = out.base + 2 * grid * nn, im = re + nn
-                for a in 0..<n {
-                    (re + a * n + b0).update(from: ws.re + a * w, count: valid)
-                    (im + a * n + b0).update(from: ws.im + a * w, count: valid)
-                }
+                Self.copyRows(ws.re, stride: w, to: re + b0, stride: n, rows: n, count: valid)
+                Self.copyRows(ws.im, stride: w, to: im + b0, stride: n, rows: n, count: valid)
+            }
+        }
+    }
+
+    /// `count` floats from each of `rows` rows, sixteen at a time when the
+    /// strip is full (a `memcpy` per row of 64 bytes costs more than the copy).
+    static func copyRows(_ source: UnsafeMutablePointer<Float>, stride sstride: Int, to destination: UnsafeMutablePointer<Float>,
+                         stride dstride: Int, rows: Int, count: Int) {
+        typealias V = SIMD16<Float>
+        if count == 16 {
+            for r in 0..<rows {
+                UnsafeMutableRawPointer(destination + r * dstride)
+                    .storeBytes(of: UnsafeRawPointer(source + r * sstride).loadUnaligned(as: V.self), as: V.self)
+            }
+        } else {
+            for r in 0..<rows { (destination + r * dstride).update(from: source + r * sstride, count: count) }
+        }
+    }
+
+    /// `re[l] *= f[l]`, `im[l] *= f[l]` for l < count.
+    @inline(__always)
+    static func scale(_ re: UnsafeMutablePointer<Float>, _ im: UnsafeMutablePointer<Float>, by f: UnsafeMutablePointer<Float>,
+                      count: Int) {
+        typealias V = SIMD16<Float>
+        if count == 16 {
+            let k = UnsafeRawPointer(f).loadUnaligned(as: V.self)
+            UnsafeMutableRawPointer(re).storeBytes(of: UnsafeRawPointer(re).loadUnaligned(as: V.self) * k, as: V.self)
+            UnsafeMutableRawPointer(im).storeBytes(of: UnsafeRawPointer(im).loadUnaligned(as: V.self) * k, as: V.self)
+        } else {
+            for l in 0..<count {
+                re[l] *= f[l]
+                im[l] *= f[l]
             }
         }
     }
@@ -153,33 +175,47 @@ final class GridConvolution {
                       into strip: UnsafeMutablePointer<Float>) {
             if valid < lanes { strip.update(repeating: 0, count: rows * lanes) }
             (strip + rows * lanes).update(repeating: 0, count: (length - rows) * lanes)
-            for a in 0..<rows { (strip + a * lanes).update(from: source + a * stride, count: valid) }
+            GridConvolution.copyRows(source, stride: stride, to: strip, stride: lanes, rows: rows, count: valid)
         }
 
         /// Lane l of the strip becomes row l at `destination` (row stride
-        /// `stride`), `rows` long; in tiles of 16 rows so reads stay in L1.
+        /// `stride`), `rows` long.
         func storeTransposed(_ strip: UnsafeMutablePointer<Float>, valid: Int, rows: Int,
                              to destination: UnsafeMutablePointer<Float>, stride: Int) {
-            for a0 in Swift.stride(from: 0, to: rows, by: 16) {
-                let a1 = min(rows, a0 + 16)
-                for l in 0..<valid {
-                    let row = destination + l * stride
-                    for a in a0..<a1 { row[a] = strip[a * lanes + l] }
-                }
-            }
+            Self.transpose(strip, stride: lanes, rows: rows, columns: valid, to: destination, stride: stride)
         }
 
-        /// Row l at `source` (row stride `stride`) becomes lane l, in tiles of
-        /// 16 rows; the other lanes are zero.
+        /// Row l at `source` (row stride `stride`) becomes lane l; the other lanes are zero.
         func loadTransposed(from source: UnsafeMutablePointer<Float>, stride: Int, valid: Int, rows: Int,
                             into strip: UnsafeMutablePointer<Float>) {
             if valid < lanes { strip.update(repeating: 0, count: length * lanes) }
-            for a0 in Swift.stride(from: 0, to: rows, by: 16) {
-                let a1 = min(rows, a0 + 16)
-                for l in 0..<valid {
-                    let row = source + l * stride
-                    for a in a0..<a1 { strip[a * lanes + l] = row[a] }
+            Self.transpose(source, stride: stride, rows: valid, columns: rows, to: strip, stride: lanes)
+        }
+
+        /// `destination[c·dstride + r] = source[r·sstride + c]` for r < rows,
+        /// c < columns: 4 × 4 blocks through registers, the edges one by one.
+        static func transpose(_ source: UnsafeMutablePointer<Float>, stride sstride: Int, rows: Int, columns: Int,
+                              to destination: UnsafeMutablePointer<Float>, stride dstride: Int) {
+            typealias V = SIMD4<Float>
+            @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+            @inline(__always) func store(_ p: UnsafeMutablePointer<Float>, _ v: V) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+            let rows4 = rows & ~3, columns4 = columns & ~3
+            for r in Swift.stride(from: 0, to: rows4, by: 4) {
+                for c in Swift.stride(from: 0, to: columns4, by: 4) {
+                    let s = source + r * sstride + c
+                    let a = load(s), b = load(s + sstride), e = load(s + 2 * sstride), f = load(s + 3 * sstride)
+                    let d = destination + c * dstride + r
+                    store(d, V(a[0], b[0], e[0], f[0]))
+                    store(d + dstride, V(a[1], b[1], e[1], f[1]))
+                    store(d + 2 * dstride, V(a[2], b[2], e[2], f[2]))
+                    store(d + 3 * dstride, V(a[3], b[3], e[3], f[3]))
                 }
+                for c in columns4..<columns {
+                    for k in 0..<4 { destination[c * dstride + r + k] = source[(r + k) * sstride + c] }
+                }
+            }
+            for r in rows4..<rows {
+                for c in 0..<columns { destination[c * dstride + r] = source[r * sstride + c] }
             }
         }
     }

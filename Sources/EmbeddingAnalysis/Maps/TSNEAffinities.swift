@@ -87,24 +87,3 @@ extension TSNE {
         return p
     }
 }
-
-extension SparseGraph {
-    /// The same graph with the points renumbered: new point i is old point
-    /// `moves[i]`. Each row keeps its entries' order.
-    func permuted(_ moves: [Int32]) -> SparseGraph {
-        var renumber = [Int32](repeating: 0, count: count)
-        for (i, m) in moves.enumerated() { renumber[Int(m)] = Int32(i) }
-        var starts = [Int](repeating: 0, count: count + 1)
-        for (i, m) in moves.enumerated() { starts[i + 1] = starts[i] + rowStart[Int(m) + 1] - rowStart[Int(m)] }
-        var newColumns = [Int32](repeating: 0, count: columns.count), newWeights = [Float](repeating: 0, count: weights.count)
-        for (i, m) in moves.enumerated() {
-            var at = starts[i]
-            for t in rowStart[Int(m)]..<rowStart[Int(m) + 1] {
-                newColumns[at] = renumber[Int(columns[t])]
-                newWeights[at] = weights[t]
-                at += 1
-            }
-        }
-        return SparseGraph(count: count, rowStart: starts, columns: newColumns, weights: newWeights)
-    }
-}
