@@ -120,6 +120,22 @@ final class NearestNeighbourTests: XCTestCase {
         XCTAssertTrue(messages.first?.contains("NN-descent") ?? false, "\(messages)")
     }
 
+    func testZeroVectorsAreEachOthersNeighboursUnderCosine() throws {
+        // pynndescent's convention: two zero vectors at cosine distance 0, a
+        // zero vector at 1 from any other. Rows 10…14 are zero (one of them
+        // only by underflow: its squared length is below Float's range).
+        var x = Generated.matrix(60, 6, seed: 4)
+        for i in 10..<15 { for j in 0..<6 { x[i, j] = i == 14 ? 1e-25 : 0 } }
+        for method in [KNNMethod.exact, .nnDescent] {
+            let g = try KNNGraph.build(x, k: 4, metric: .cosine, method: method, seed: 2, threads: 2, progress: nil)
+            for i in 10..<15 {
+                XCTAssertEqual(Set(g.indices[(i * 4)..<(i * 4 + 4)]), Set((10..<15).map(Int32.init)).subtracting([Int32(i)]), "\(method) row \(i)")
+                XCTAssertEqual(Array(g.distances[(i * 4)..<(i * 4 + 4)]), [0, 0, 0, 0])
+            }
+            for i in 0..<10 { XCTAssertFalse(g.indices[(i * 4)..<(i * 4 + 4)].contains { (10..<15).contains(Int($0)) }) }
+        }
+    }
+
     func testBadInputIsRefused() {
         var x = Generated.matrix(30, 4, seed: 2)
         x[17, 2] = .nan

@@ -1,3 +1,5 @@
+import EmbeddingCore
+
 /// The same repulsive sums as `FFTRepulsion` by the Barnes–Hut approximation
 /// (van der Maaten 2014; openTSNE's `quad_tree` and
 /// `estimate_negative_gradient_bh`):

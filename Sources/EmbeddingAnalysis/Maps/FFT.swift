@@ -1,3 +1,4 @@
+import EmbeddingCore
 import Foundation
 
 /// A complex discrete Fourier transform of one length `n`, applied to `lanes`

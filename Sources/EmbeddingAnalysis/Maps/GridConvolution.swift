@@ -1,3 +1,5 @@
+import EmbeddingCore
+
 /// `out = T·x` for three real `n × n` node grids at once, where T is the
 /// two-level Toeplitz matrix of a kernel that depends on the node offset:
 ///

@@ -45,8 +45,8 @@ public enum SpectralLayout {
 struct NormalisedAdjacency {
     let graph: SparseGraph
     let threads: Int
-    /// dᵢ^(−½), dᵢ = Σⱼ wᵢⱼ.
-    let inverseRootDegree: [Float]
+    /// N's entries beside `graph.columns`: wᵢⱼ·dᵢ^(−½)·dⱼ^(−½), dᵢ = Σⱼ wᵢⱼ.
+    let normalisedWeights: [Float]
     /// u₀, unit length.
     let trivial: [Float]
 
@@ -61,31 +61,40 @@ struct NormalisedAdjacency {
             root[i] = Float(d.squareRoot())
         }
         let norm = Float(root.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot())
-        inverseRootDegree = inv
+        var weights = graph.weights
+        for i in 0..<graph.count {
+            for e in graph.rowStart[i]..<graph.rowStart[i + 1] { weights[e] *= inv[i] * inv[Int(graph.columns[e])] }
+        }
+        normalisedWeights = weights
         trivial = root.map { $0 / norm }
     }
 
-    /// y ← N·x, rows split into fixed pieces (each row's sum in CSR order).
+    /// y ← N·x, rows split into fixed pieces, each row's sum over its CSR
+    /// entries in four interleaved partial sums (one sum is a chain of
+    /// dependent adds; the order is fixed, so any thread count gives the same y).
     func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         let n = graph.count, pieceSize = 4096
         let xs = SharedBuffer(UnsafeMutablePointer(mutating: x)), ys = SharedBuffer(y)
         graph.rowStart.withUnsafeBufferPointer { rs in
             graph.columns.withUnsafeBufferPointer { cs in
-                graph.weights.withUnsafeBufferPointer { ws in
-                    inverseRootDegree.withUnsafeBufferPointer { s in
-                        let rs = SharedBuffer(UnsafeMutablePointer(mutating: rs.baseAddress!))
-                        let cs = SharedBuffer(UnsafeMutablePointer(mutating: cs.baseAddress!))
-                        let ws = SharedBuffer(UnsafeMutablePointer(mutating: ws.baseAddress!))
-                        let s = SharedBuffer(UnsafeMutablePointer(mutating: s.baseAddress!))
-                        Parallel.pieces((n + pieceSize - 1) / pieceSize, workers: threads) { p in
-                            for i in (p * pieceSize)..<min(n, (p + 1) * pieceSize) {
-                                var sum: Float = 0
-                                for e in rs[i]..<rs[i + 1] {
-                                    let j = Int(cs[e])
-                                    sum += ws[e] * s[j] * xs[j]
-                                }
-                                ys[i] = s[i] * sum
+                normalisedWeights.withUnsafeBufferPointer { ws in
+                    let rs = SharedBuffer(UnsafeMutablePointer(mutating: rs.baseAddress!))
+                    let cs = SharedBuffer(UnsafeMutablePointer(mutating: cs.baseAddress!))
+                    let ws = SharedBuffer(UnsafeMutablePointer(mutating: ws.baseAddress!))
+                    Parallel.pieces((n + pieceSize - 1) / pieceSize, workers: threads) { p in
+                        for i in (p * pieceSize)..<min(n, (p + 1) * pieceSize) {
+                            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                            var e = rs[i]
+                            let end = rs[i + 1]
+                            while e &+ 4 <= end {
+                                s0 += ws[e] * xs[Int(cs[e])]
+                                s1 += ws[e &+ 1] * xs[Int(cs[e &+ 1])]
+                                s2 += ws[e &+ 2] * xs[Int(cs[e &+ 2])]
+                                s3 += ws[e &+ 3] * xs[Int(cs[e &+ 3])]
+                                e &+= 4
                             }
+                            while e < end { s0 += ws[e] * xs[Int(cs[e])]; e &+= 1 }
+                            ys[i] = (s0 + s1) + (s2 + s3)
                         }
                     }
                 }

@@ -1,3 +1,5 @@
+import EmbeddingCore
+
 /// The attractive half of the t-SNE gradient,
 ///
 ///     A_i = Σ_j p_ij·K_ij·(y_i − y_j),     K_ij = 1 / (1 + ‖y_i − y_j‖²),

@@ -37,6 +37,9 @@ struct TSNECommand: ParsableCommand {
     @Option(help: ArgumentHelp("Repulsion: fft (interpolation), bh (Barnes-Hut) or auto.", valueName: "method"))
     var method = "auto"
 
+    @Option(help: ArgumentHelp("Neighbour search: auto (exact up to 200,000 items), exact or nn-descent.", valueName: "method"))
+    var knn = "auto"
+
     @Option(help: ArgumentHelp("Threads (default: every core). Results do not depend on it.", valueName: "n"))
     var threads: Int?
 
@@ -52,6 +55,9 @@ struct TSNECommand: ParsableCommand {
         if iterations < 1 { throw ValidationError("--iterations needs at least 1") }
         if !["cosine", "euclidean"].contains(metric) { throw ValidationError("--metric takes cosine or euclidean, not '\(metric)'") }
         if TSNE.Method(rawValue: method) == nil { throw ValidationError("--method takes auto, fft or bh, not '\(method)'") }
+        if KNNMethod(rawValue: knn == "auto" ? "automatic" : knn) == nil {
+            throw ValidationError("--knn takes auto, exact or nn-descent, not '\(knn)'")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads needs at least 1") }
     }
 
@@ -66,8 +72,9 @@ struct TSNECommand: ParsableCommand {
         config.seed = seed
         config.metric = SimilarityMetric(rawValue: metric)!
         config.method = TSNE.Method(rawValue: method)!
+        config.knnMethod = KNNMethod(rawValue: knn == "auto" ? "automatic" : knn)!
         let vectors = model.itemFactors.gathering(chosen.rows)
-        let bar = LayoutProgress()
+        let bar = LayoutProgress(timing: map.timing)
         let start = DispatchTime.now().uptimeNanoseconds
         let layout = try TSNE.fit(vectors, config: config, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                                   progress: bar.update)
@@ -75,19 +82,15 @@ struct TSNECommand: ParsableCommand {
         bar.finish()
         clock.lap("tsne")
 
-        let itemMap = ItemMap(layoutName: "t-SNE", chosen: chosen, catalog: catalog,
-                              x: (0..<layout.rows).map { layout[$0, 0] }, y: (0..<layout.rows).map { layout[$0, 1] },
-                              xAxis: .init(name: "tsne1", title: "t-SNE 1"), yAxis: .init(name: "tsne2", title: "t-SNE 2"),
-                              dataset: model.meta.dataset, colouring: try map.colouring(chosen, catalog), labelCount: map.labels)
-        try map.write(itemMap, title: "t-SNE of the item vectors (perplexity \(shownPerplexity), \(metric))")
-        clock.lap("write")
-
-        if map.json {
-            try printJSON(MapJSON(itemMap, seconds: seconds))
-        } else {
+        let itemMap = try map.itemMap("t-SNE", chosen, catalog,
+                                      x: (0..<layout.rows).map { layout[$0, 0] }, y: (0..<layout.rows).map { layout[$0, 1] },
+                                      axes: (.init(name: "tsne1", title: "t-SNE 1"), .init(name: "tsne2", title: "t-SNE 2")),
+                                      dataset: model.meta.dataset)
+        try map.emit(itemMap, title: "t-SNE of the item vectors (perplexity \(shownPerplexity), \(metric))", seconds: seconds) {
             let repulsion = TSNE.resolvedMethod(config.method, count: chosen.rows.count) == .fft ? "FFT interpolation" : "Barnes-Hut"
             print("t-SNE of \(chosen.description) (\(model.factors) factors, perplexity \(shownPerplexity), \(metric), \(repulsion)) in \(String(format: "%.2f", seconds)) s.")
         }
+        clock.lap("write")
         clock.report()
     }
 }

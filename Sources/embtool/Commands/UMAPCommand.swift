@@ -8,7 +8,7 @@ struct UMAPCommand: ParsableCommand {
         abstract: "Map items by UMAP: neighbours in factor space stay neighbours on the map.",
         discussion: """
         UMAP as McInnes et al. define it and umap-learn computes it: each item's nearest \
-        neighbours (exact below 16,000 items, NN-descent above, said on stderr), the fuzzy \
+        neighbours (exact below 24,000 items, NN-descent above, said on stderr), the fuzzy \
         simplicial set (per-item ρ and σ, fuzzy union), a spectral or PCA start, and the \
         SGD layout with negative sampling, a and b fitted from --min-dist. The layout is \
         the same for a seed whatever the number of cores. Distances on the map mean little \
@@ -38,6 +38,9 @@ struct UMAPCommand: ParsableCommand {
     @Option(name: .customLong("init"), help: ArgumentHelp("Starting layout: spectral (the graph Laplacian's eigenvectors) or pca.", valueName: "method"))
     var initialisation = "spectral"
 
+    @Option(help: ArgumentHelp("Neighbour search: auto, exact (all pairs) or nn-descent (approximate).", valueName: "method"))
+    var knn = "auto"
+
     @Option(help: ArgumentHelp("Threads (default: every core). Results do not depend on it.", valueName: "n"))
     var threads: Int?
 
@@ -51,6 +54,9 @@ struct UMAPCommand: ParsableCommand {
         if epochs != "auto" && (Int(epochs) ?? 0) < 1 { throw ValidationError("--epochs takes a positive number or 'auto', not '\(epochs)'") }
         if !["cosine", "euclidean"].contains(metric) { throw ValidationError("--metric takes cosine or euclidean, not '\(metric)'") }
         if UMAP.Initialisation(rawValue: initialisation) == nil { throw ValidationError("--init takes spectral or pca, not '\(initialisation)'") }
+        if KNNMethod(rawValue: knn == "auto" ? "automatic" : knn) == nil {
+            throw ValidationError("--knn takes auto, exact or nn-descent, not '\(knn)'")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads needs at least 1") }
     }
 
@@ -66,8 +72,9 @@ struct UMAPCommand: ParsableCommand {
         config.seed = seed
         config.metric = SimilarityMetric(rawValue: metric)!
         config.initialisation = UMAP.Initialisation(rawValue: initialisation)!
+        config.knnMethod = KNNMethod(rawValue: knn == "auto" ? "automatic" : knn)!
         let vectors = model.itemFactors.gathering(chosen.rows)
-        let bar = LayoutProgress()
+        let bar = LayoutProgress(timing: map.timing)
         let start = DispatchTime.now().uptimeNanoseconds
         let layout = try UMAP.fit(vectors, config: config, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                                   progress: bar.update)
@@ -75,18 +82,14 @@ struct UMAPCommand: ParsableCommand {
         bar.finish()
         clock.lap("umap")
 
-        let itemMap = ItemMap(layoutName: "UMAP", chosen: chosen, catalog: catalog,
-                              x: (0..<layout.rows).map { layout[$0, 0] }, y: (0..<layout.rows).map { layout[$0, 1] },
-                              xAxis: .init(name: "umap1", title: "UMAP 1"), yAxis: .init(name: "umap2", title: "UMAP 2"),
-                              dataset: model.meta.dataset, colouring: try map.colouring(chosen, catalog), labelCount: map.labels)
-        try map.write(itemMap, title: "UMAP of the item vectors (\(neighbors) neighbours, \(metric), min-dist \(minDist))")
-        clock.lap("write")
-
-        if map.json {
-            try printJSON(MapJSON(itemMap, seconds: seconds))
-        } else {
+        let itemMap = try map.itemMap("UMAP", chosen, catalog,
+                                      x: (0..<layout.rows).map { layout[$0, 0] }, y: (0..<layout.rows).map { layout[$0, 1] },
+                                      axes: (.init(name: "umap1", title: "UMAP 1"), .init(name: "umap2", title: "UMAP 2")),
+                                      dataset: model.meta.dataset)
+        try map.emit(itemMap, title: "UMAP of the item vectors (\(neighbors) neighbours, \(metric), min-dist \(minDist))", seconds: seconds) {
             print("UMAP of \(chosen.description) (\(model.factors) factors, \(neighbors) neighbours, \(metric)) in \(String(format: "%.2f", seconds)) s.")
         }
+        clock.lap("write")
         clock.report()
     }
 }
