@@ -5,8 +5,11 @@ SWIFT ?= swift
 RELEASE_FLAGS = -c release -Xswiftc -enable-testing
 EMBTOOL = .build/release/embtool
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The browser tests' Python (Playwright, pytest), kept inside .build/.
+BROWSER_VENV = .build/browser-venv
+PYTHON ?= python3
 
-.PHONY: deps build test demo exports clean
+.PHONY: deps build test browser-deps browser-test demo exports explorer-screenshots clean
 
 deps:
 	@if ! dpkg -s liblapacke-dev libopenblas-dev >/dev/null 2>&1; then \
@@ -19,9 +22,28 @@ build: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product embtool
 
 # Tests run on an optimised build: training tests would take minutes unoptimised.
+# Then the explorer page's tests in a real browser (Tests/browser).
 test: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --build-tests
 	$(SWIFT) test $(RELEASE_FLAGS) --skip-build --disable-swift-testing
+	$(MAKE) --no-print-directory browser-test
+
+# Debian's chromium (Playwright drives it; it downloads no browser) and a virtualenv with Playwright and pytest.
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing chromium"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
+	fi
+	@if [ ! -x $(BROWSER_VENV)/bin/pytest ] || ! $(BROWSER_VENV)/bin/python -c "import playwright" 2>/dev/null; then \
+		echo "installing playwright and pytest into $(BROWSER_VENV)"; \
+		$(PYTHON) -m venv $(BROWSER_VENV) 2>/dev/null || { \
+			$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv && \
+			rm -rf $(BROWSER_VENV) && $(PYTHON) -m venv $(BROWSER_VENV); }; \
+		$(BROWSER_VENV)/bin/pip install -q --disable-pip-version-check playwright pytest; \
+	fi
+
+browser-test: build browser-deps
+	$(BROWSER_VENV)/bin/python -m pytest Tests/browser -q -p no:cacheprovider
 
 # The main job: fetch MovieLens 100k, train fastbook's model, interpret it, write exports/.
 demo: build
@@ -31,9 +53,15 @@ demo: build
 	$(EMBTOOL) pca --svg exports/pca.svg
 	$(EMBTOOL) umap --svg exports/umap.svg --color genre
 	$(EMBTOOL) similar "Star Wars" --csv exports/similar-star-wars.csv
+	$(EMBTOOL) explore -o exports/explorer.html
 
 # Regenerates every file under exports/ (the same run as the demo).
 exports: demo
+
+# Screenshots of the demo's explorer page: exports/explorer.png (committed) and explorer-*.png (not).
+explorer-screenshots: browser-deps
+	[ -f exports/explorer.html ] || $(MAKE) --no-print-directory demo
+	$(BROWSER_VENV)/bin/python scripts/explorer_screenshots exports/explorer.html exports
 
 clean:
 	rm -rf .build

@@ -3,11 +3,11 @@ import PackageDescription
 
 // The library's layers, each a target a newcomer can find by name:
 //   EmbeddingCore      ratings, vocabularies, splits, the factor model, matrix storage, errors, files
-//   EmbeddingFormats   every reader and writer of untrusted files (ratings, factors, models); no BLAS
+//   EmbeddingFormats   every reader and writer of files (ratings, factors, models, CSV tables); no BLAS
 //   EmbeddingLinalg    BLAS and LAPACK wrappers
 //   EmbeddingTrain     the trainers
 //   EmbeddingAnalysis  PCA, similarity, recommendation, bias, maps
-//   EmbeddingRender    SVG charts, label placement, text tables
+//   EmbeddingRender    SVG charts, label placement, text tables, the explorer page
 //   EmbeddingKit       all of the above in one import
 let package = Package(
     name: "embtool",
@@ -35,7 +35,14 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-fno-math-errno"], .when(configuration: .release))]
         ),
         .target(name: "EmbeddingAnalysis", dependencies: ["EmbeddingCore", "EmbeddingLinalg"]),
-        .target(name: "EmbeddingRender", dependencies: ["EmbeddingCore", "EmbeddingAnalysis"]),
+        .target(
+            name: "EmbeddingRender",
+            dependencies: ["EmbeddingCore", "EmbeddingFormats", "EmbeddingAnalysis"],
+            // The explorer page's .html/.css/.js become string literals in the library.
+            plugins: ["EmbedAssets"]
+        ),
+        .executableTarget(name: "embed-assets"),
+        .plugin(name: "EmbedAssets", capability: .buildTool(), dependencies: ["embed-assets"]),
         .target(name: "EmbeddingKit", dependencies: [
             "EmbeddingCore", "EmbeddingFormats", "EmbeddingLinalg", "EmbeddingTrain", "EmbeddingAnalysis", "EmbeddingRender",
         ]),

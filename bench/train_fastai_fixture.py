@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Records one real fastai training run, step by step, as a JSON fixture.
 
-The test TrainFastaiReplayTests replays it: same initial weights, same batches,
-embtool's optimiser and schedule, and compares every batch loss, every learning
-rate and momentum, and the final weights with fastai's. The data are 40
+The test TrainFastaiReplayTests replays it through the loop `embtool train` runs
+(same initial weights, same batches) and compares the train_loss and valid_loss
+columns, every learning rate and momentum, and the final weights with fastai's. The data are 40
 synthetic ratings (no MovieLens). Run with the venv of bench/train_fastai:
 
     EMBTOOL_VENV=/work/venv bench/train_fastai --fixture > fixture.json
@@ -59,7 +59,11 @@ def main():
     with learn.no_bar(), learn.no_logging():
         learn.fit_one_cycle(3, 0.05, wd=0.1, cbs=[record])
     final = {k: v.detach().tolist() for k, v in learn.model.state_dict().items()}
-    valid = dls.valid_ds.items
+    valid, train = dls.valid_ds.items, dls.train_ds.items
+    # fastai's shuffled training loader repeats some ratings within an epoch and
+    # skips others, so the batches do not list the training set: it is written
+    # out too, sorted by (user, item), for a replay through embtool's loop.
+    train_rows = sorted(zip(train["user"].astype(int), train["item"].astype(int), train["rating"].astype(float)))
     out = {
         "n_users": len(dls.classes["user"]),
         "n_items": len(dls.classes["item"]),
@@ -75,6 +79,7 @@ def main():
         "valid_loss": [float(v[1]) for v in learn.recorder.values],
         "valid": {"x": [[int(u), int(i)] for u, i in zip(valid["user"], valid["item"])],
                   "y": [float(r) for r in valid["rating"]]},
+        "train": {"x": [[int(u), int(i)] for u, i, _ in train_rows], "y": [float(r) for _, _, r in train_rows]},
     }
     json.dump(out, sys.stdout, separators=(",", ":"))
 

@@ -51,17 +51,12 @@ public struct Catalog: Sendable {
     /// Counts and mean ratings from `ratings`, matched to rows by key.
     mutating func attach(_ ratings: Ratings, keys modelKeys: [String]) throws {
         let dataVocabulary = side == .items ? ratings.items : ratings.users
-        // The model row of each data row (-1: not in the model).
-        var rowOf = [Int](repeating: -1, count: dataVocabulary.count)
-        if modelKeys.count == count {
-            let model = Vocabulary(labels: modelKeys)
-            for (d, key) in dataVocabulary.labels.enumerated() { rowOf[d] = model.index(of: key) ?? -1 }
-        } else if dataVocabulary.count == count {
-            // Foreign factors without a vocabulary: rows follow the data's, as fastai's do.
-            rowOf = Array(0..<count)
-        } else {
+        let alignment = KeyAlignment(data: dataVocabulary.labels, model: modelKeys, modelRows: count)
+        // Foreign factors without a vocabulary: rows follow the data's, as fastai's do, if the sizes agree.
+        guard alignment.basis == .keys || dataVocabulary.count == count else {
             throw EmbtoolError.data("the model has \(count) \(side.rawValue) but the data \(dataVocabulary.count), and the model names none of them: pass the data it was trained on")
         }
+        let rowOf = alignment.modelRow
 
         var sums = [Double](repeating: 0, count: count)
         var counts = [Int](repeating: 0, count: count)
@@ -81,7 +76,7 @@ public struct Catalog: Sendable {
         self.counts = counts
         if side == .items && genres == nil && ratings.itemGenres.contains(where: { !$0.isEmpty }) {
             var g = [[String]](repeating: [], count: count)
-            for (d, row) in rowOf.enumerated() where row >= 0 && g[row].isEmpty { g[row] = ratings.itemGenres[d] }
+            for (row, d) in alignment.dataRow.enumerated() where d >= 0 { g[row] = ratings.itemGenres[d] }
             genres = g
         }
     }
@@ -100,7 +95,8 @@ public struct Catalog: Sendable {
     public func rows(minRatings: Int) throws -> [Int] {
         guard minRatings > 0 else { return Array(rows) }
         guard let counts else {
-            throw EmbtoolError.usage("--min-ratings needs rating counts: the model has none; pass --data")
+            throw EmbtoolError.usage("a minimum number of ratings needs rating counts: the model has none; "
+                                     + "give the ratings it was trained on", reason: .needsRatingCounts)
         }
         return rows.filter { counts[$0] >= minRatings }
     }

@@ -11,7 +11,7 @@ public struct Recommendation: Equatable, Sendable {
 /// Ranks items for a user, known or folded in.
 ///
 /// For user vector w and bias b_u, the model's prediction for every item is
-/// one sgemv:  `r̂ = sigmoid_range(Q·w + b_item + b_u)`  (Q: items × k).
+/// one sgemv, `Q·w` (Q: items × k), then the model's formula (`FactorModel.rating`).
 public enum Recommender {
     /// A user as the model sees one: factors w (length k) and bias b_u.
     public struct UserVector: Sendable {
@@ -27,15 +27,18 @@ public enum Recommender {
         return UserVector(factors: Array(uf.row(u)), bias: model.userBias?[u] ?? 0)
     }
 
-    /// Predicted rating per item row for `user`.
+    /// Predicted rating per item row for the model's user row `u`: the model's
+    /// own batch predictions (`RatingModel`), as evaluation sees them.
+    public static func predictions(_ model: some RatingModel, user u: Int) -> [Float] {
+        model.predict(users: [Int32](repeating: Int32(u), count: model.itemCount), items: (0..<model.itemCount).map(Int32.init))
+    }
+
+    /// Predicted rating per item row for a user vector (a user folded in).
     public static func predictions(_ model: FactorModel, for user: UserVector) -> [Float] {
-        var raw = model.itemFactors.multiplied(by: user.factors)
-        let range = model.meta.yRange
-        for i in raw.indices {
-            let x = raw[i] + (model.itemBias?[i] ?? 0) + user.bias
-            raw[i] = range.map { sigmoidRange(x, low: $0.low, high: $0.high) } ?? x
+        let dots = model.itemFactors.multiplied(by: user.factors)
+        return dots.indices.map { i in
+            FactorModel.rating(dot: dots[i], userBias: user.bias, itemBias: model.itemBias?[i] ?? 0, yRange: model.meta.yRange)
         }
-        return raw
     }
 
     /// The `count` best-predicted rows among `rows`, skipping `excluded`;
@@ -55,6 +58,15 @@ public enum Recommender {
         return (r.low + 0.9 * (r.high - r.low), r.low + 0.2 * (r.high - r.low))
     }
 
+    /// b̄, the mean learned bias of the model's real users (fastai's `#na#`
+    /// row left out): a typical user's, where a new user starts. 0 without
+    /// user biases.
+    public static func meanUserBias(_ model: FactorModel) -> Double {
+        guard let b = model.userBias else { return 0 }
+        let real = model.meta.userLabels.first == Vocabulary.missing ? b.dropFirst() : b[...]
+        return real.isEmpty ? 0 : real.reduce(0.0) { $0 + Double($1) } / Double(real.count)
+    }
+
     /// Folds in a new user from a few liked and disliked items: cold start
     /// without retraining, by ridge regression on the items' factors and biases.
     ///
@@ -72,10 +84,7 @@ public enum Recommender {
     public static func foldIn(_ model: FactorModel, liked: [Int], disliked: [Int], ridge lambda: Double) throws -> UserVector {
         let k = model.factors
         let (like, dislike) = targets(model)
-        let meanUserBias: Double = model.userBias.map { b in
-            let real = model.meta.userLabels.first == Vocabulary.missing ? b.dropFirst() : b[...]
-            return real.isEmpty ? 0 : real.reduce(0.0) { $0 + Double($1) } / Double(real.count)
-        } ?? 0
+        let meanUserBias = meanUserBias(model)
         func score(_ rating: Float) -> Double {
             guard let r = model.meta.yRange else { return Double(rating) }
             let p = Double((rating - r.low) / (r.high - r.low))

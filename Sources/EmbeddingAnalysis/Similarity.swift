@@ -1,4 +1,3 @@
-import Dispatch
 import EmbeddingCore
 import EmbeddingLinalg
 
@@ -206,7 +205,7 @@ public struct SimilarityIndex: Sendable {
                             let sOut = UInt(bitPattern: sbuf.baseAddress), iOut = UInt(bitPattern: ibuf.baseAddress)
                             let fOut = UInt(bitPattern: fbuf.baseAddress)
                             BLAS.singleThreaded {
-                                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                                Parallel.run(workers: workers) { w in
                                     let v = UnsafePointer<Float>(bitPattern: vIn)!
                                     let n2 = UnsafePointer<Float>(bitPattern: n2In)!
                                     let sc = UnsafeMutablePointer<Float>(bitPattern: sOut)!

@@ -1,5 +1,4 @@
 import CLapack
-import Dispatch
 import EmbeddingCore
 
 /// Thin singular value decomposition of a row-major `m × n` matrix,
@@ -75,7 +74,7 @@ public struct SVD: Sendable {
                 let zero = [Float](repeating: 0, count: n)
                 let mu = mean ?? zero
                 BLAS.singleThreaded {
-                    DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    Parallel.run(workers: workers) { w in
                         let x = UnsafePointer<Float>(bitPattern: srcAddress)!
                         let out = UnsafeMutablePointer<Float>(bitPattern: dstAddress)!
                         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * n)

@@ -1,5 +1,6 @@
 import EmbeddingAnalysis
 import EmbeddingCore
+import EmbeddingFormats
 
 /// How an `ItemMap` is shown: the SVG scatter (every point with a tooltip, the
 /// most-rated labelled without overlaps, coloured by `colouring`) and the CSV

@@ -1,6 +1,5 @@
 import CLapack
 import Foundation
-import Synchronization
 import EmbeddingCore
 import EmbeddingLinalg
 
@@ -25,7 +24,6 @@ enum BayesianMF {
     static func train(_ train: Ratings, valid: Ratings?, config: TrainConfig, meta: ModelMetadata,
                       progress: ((TrainProgress) -> Void)?) throws -> TrainResult {
         let sampler = BPMFSampler(train, factors: config.samplerFactors, seed: config.seed, threads: config.threads)
-        defer { sampler.pool.shutdown() }
         let dense = sampler.users * sampler.items <= densePairLimit
         var posterior = PosteriorMean(sampler, dense: dense)
         let clip = (train.rating.min() ?? 0, train.rating.max() ?? 0)
@@ -64,8 +62,8 @@ enum BayesianMF {
                              mean: sampler.mean, clip: clip, yRange: config.yRange, rank: config.factors, meta: meta)
         } else {
             meta.yRange = nil
-            meta.recipe["y_range"] = "none"
-            meta.recipe["posterior"] = "mean factors"
+            meta.recipe.settings["y_range"] = "none"
+            meta.recipe.settings["posterior"] = "mean factors"
             model = posterior.meanFactorModel(sampler, meta: meta)
         }
         return TrainResult(model: model, epochs: stats)
@@ -206,7 +204,8 @@ final class BPMFSampler {
     var x: [Float], y: [Float]
     let byUser: RatingRows, byItem: RatingRows
     let seed: UInt64
-    let pool: WorkerPool
+    /// Threads that sample rows; results do not depend on it.
+    let threads: Int
     /// Noise precision α, drawn each sweep; it starts at the BPMF paper's fixed 2.
     var alpha: Float = 2
 
@@ -222,7 +221,7 @@ final class BPMFSampler {
         var rng = SplitMix64(seed: seed)
         x = (0..<(users * (factors + 1))).map { _ in 0.1 * rng.nextGaussian() }
         y = (0..<(items * (factors + 1))).map { _ in 0.1 * rng.nextGaussian() }
-        pool = WorkerPool(threads: threads)
+        self.threads = max(1, threads)
     }
 
     /// An independent random stream for (sweep, side, row), so results do not
@@ -270,48 +269,54 @@ final class BPMFSampler {
     func sampleSide(_ side: UnsafeMutablePointer<Float>, rows: Int, other: UnsafeMutablePointer<Float>,
                     ratings: RatingRows, precision: [Float], precisionTimesMean: [Float], stream s: Int) {
         let d = d, k = k, mean = mean, alpha = alpha
-        let next = Atomic<Int>(0)
         let chunk = 16
-        let maxCount = max(1, ratings.maxCount)
-        pool.run { _ in
-            let z = UnsafeMutablePointer<Float>.allocate(capacity: maxCount * d)
-            let t = UnsafeMutablePointer<Float>.allocate(capacity: maxCount)
-            let a = UnsafeMutablePointer<Float>.allocate(capacity: d * d)
-            let b = UnsafeMutablePointer<Float>.allocate(capacity: d)
-            defer { z.deallocate(); t.deallocate(); a.deallocate(); b.deallocate() }
-            ratings.start.withUnsafeBufferPointer { start in
-            ratings.other.withUnsafeBufferPointer { otherRow in
-            ratings.value.withUnsafeBufferPointer { value in
-                while true {
-                    let first = next.wrappingAdd(chunk, ordering: .relaxed).oldValue
-                    if first >= rows { break }
-                    for r in first..<min(first + chunk, rows) {
-                        // Features z_j = [other_j factors, 1], targets r - μ - other_j bias.
-                        let lo = start[r], n = start[r + 1] - lo
-                        for j in 0..<n {
-                            let o = other + Int(otherRow[lo + j]) * d
-                            let zj = z + j * d
-                            zj.update(from: o, count: k)
-                            zj[k] = 1
-                            t[j] = value[lo + j] - mean - o[k]
-                        }
-                        precision.withUnsafeBufferPointer { a.update(from: $0.baseAddress!, count: d * d) }
-                        precisionTimesMean.withUnsafeBufferPointer { b.update(from: $0.baseAddress!, count: d) }
-                        if n > 0 {
-                            cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, Int32(d), Int32(n), alpha, z, Int32(d), 1, a, Int32(d))
-                            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(d), alpha, z, Int32(d), t, 1, 1, b, 1)
-                        }
-                        Cholesky.factor(a, n: d)
-                        // mean = L⁻ᵀ L⁻¹ b; sample = L⁻ᵀ (L⁻¹ b + ε).
-                        Cholesky.solveLower(a, b, n: d)
-                        var rng = stream(s, r)
-                        for c in 0..<d { b[c] += rng.nextGaussian() }
-                        Cholesky.solveLowerTransposed(a, b, n: d)
-                        (side + r * d).update(from: b, count: d)
+        let scratch = (0..<threads).map { _ in RowScratch(ratings: max(1, ratings.maxCount), d: d) }
+        ratings.start.withUnsafeBufferPointer { start in
+        ratings.other.withUnsafeBufferPointer { otherRow in
+        ratings.value.withUnsafeBufferPointer { value in
+            Parallel.forEach((rows + chunk - 1) / chunk, threads: threads) { worker, c in
+                let (z, t, a, b) = (scratch[worker].z, scratch[worker].t, scratch[worker].a, scratch[worker].b)
+                for r in (c * chunk)..<min((c + 1) * chunk, rows) {
+                    // Features z_j = [other_j factors, 1], targets r - μ - other_j bias.
+                    let lo = start[r], n = start[r + 1] - lo
+                    for j in 0..<n {
+                        let o = other + Int(otherRow[lo + j]) * d
+                        let zj = z + j * d
+                        zj.update(from: o, count: k)
+                        zj[k] = 1
+                        t[j] = value[lo + j] - mean - o[k]
                     }
+                    precision.withUnsafeBufferPointer { a.update(from: $0.baseAddress!, count: d * d) }
+                    precisionTimesMean.withUnsafeBufferPointer { b.update(from: $0.baseAddress!, count: d) }
+                    if n > 0 {
+                        cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, Int32(d), Int32(n), alpha, z, Int32(d), 1, a, Int32(d))
+                        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(d), alpha, z, Int32(d), t, 1, 1, b, 1)
+                    }
+                    Cholesky.factor(a, n: d)
+                    // mean = L⁻ᵀ L⁻¹ b; sample = L⁻ᵀ (L⁻¹ b + ε).
+                    Cholesky.solveLower(a, b, n: d)
+                    var rng = stream(s, r)
+                    for c in 0..<d { b[c] += rng.nextGaussian() }
+                    Cholesky.solveLowerTransposed(a, b, n: d)
+                    (side + r * d).update(from: b, count: d)
                 }
-            }}}
+            }
+        }}}
+    }
+
+    /// One thread's buffers for sampling a row: the features `z` and targets
+    /// `t` of its ratings, the precision `a` and right-hand side `b`.
+    final class RowScratch {
+        let z, t, a, b: UnsafeMutablePointer<Float>
+
+        init(ratings: Int, d: Int) {
+            z = .allocate(capacity: ratings * d)
+            t = .allocate(capacity: ratings)
+            a = .allocate(capacity: d * d)
+            b = .allocate(capacity: d)
         }
+
+        deinit { z.deallocate(); t.deallocate(); a.deallocate(); b.deallocate() }
     }
 
     /// `dense += U Vᵀ + b 1ᵀ + 1 cᵀ` over all users x items, as one GEMM on

@@ -16,7 +16,7 @@ import EmbeddingCore
 /// step, threads exchange only the partial dot products of the batch, not
 /// parameter rows. The block layout, not the thread count, fixes the order of
 /// the floating-point sums, so one or two threads give the same model.
-final class DotBiasAdam {
+final class DotBiasAdam: FactorNet {
     static let factorBlocks = 2
 
     let users: Int, items: Int, factors: Int
@@ -92,20 +92,6 @@ final class DotBiasAdam {
         }
     }
 
-    /// The raw score x̂ of user `u`, item `i`, summed block by block.
-    func score(user u: Int, item i: Int) -> Float {
-        var x: Float = 0
-        for block in blocks { x += block.dot(u, users + i) }
-        if let bias { x += bias.params[u] + bias.params[users + i] }
-        return x
-    }
-
-    func predict(user u: Int, item i: Int) -> Float {
-        let x = score(user: u, item: i)
-        guard let r = yRange else { return x }
-        return sigmoidRange(x, low: r.low, high: r.high)
-    }
-
     /// One optimiser step on the ratings `rows` (indices into `user`, `item`,
     /// `rating`): forward, backward, and Adam over every parameter. Returns the
     /// batch MSE.
@@ -147,12 +133,8 @@ final class DotBiasAdam {
                 var x: Float = 0
                 for b in 0..<nb { x += partials[b * maxBatch + j] }
                 if bias != nil { x += partials[nb * maxBatch + j] }
-                var yHat = x, grad = scale
-                if let range = yRange {
-                    let (y, slope) = sigmoidRangeWithSlope(x, low: range.low, high: range.high)
-                    yHat = y
-                    grad *= slope
-                }
+                let (yHat, slope) = FactorModel.ratingAndSlope(score: x, yRange: yRange)
+                let grad = scale * slope
                 let diff = yHat - rating[Int(rows[j])]
                 batchLoss += diff * diff
                 d[j] = grad * diff
@@ -180,17 +162,6 @@ final class DotBiasAdam {
             }
         }
         return loss
-    }
-
-    /// Mean squared error of the predictions for the given ratings (NaN for none).
-    func meanSquaredError(user: [Int32], item: [Int32], rating: [Float]) -> Double {
-        guard !rating.isEmpty else { return .nan }
-        var sum: Double = 0
-        for j in 0..<rating.count {
-            let d = Double(predict(user: Int(user[j]), item: Int(item[j])) - rating[j])
-            sum += d * d
-        }
-        return sum / Double(rating.count)
     }
 
     /// True when every parameter is a finite number.
@@ -298,13 +269,4 @@ final class ParameterBlock {
         for j in 0..<(rows * width) where !params[j].isFinite { return false }
         return true
     }
-}
-
-/// `sigmoid_range(x, low, high) = low + (high - low) σ(x)` and its derivative
-/// `(high - low) σ(x) (1 - σ(x))`, sharing one exponential.
-@inline(__always)
-func sigmoidRangeWithSlope(_ x: Float, low: Float, high: Float) -> (value: Float, slope: Float) {
-    let s = 1 / (1 + expf(-x))
-    let width = high - low
-    return (low + width * s, width * s * (1 - s))
 }

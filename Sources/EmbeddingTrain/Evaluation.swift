@@ -15,20 +15,17 @@ public enum Evaluation {
 
     /// Scores `model` on `ratings`, matching users and items by their labels
     /// (so the data may be keyed differently from the training run, as long as
-    /// the item key is the same). Models without labels are matched by row.
-    public static func score(_ model: FactorModel, on ratings: Ratings) -> Score {
+    /// the item key is the same; see `KeyAlignment`). Models without labels are matched by row.
+    public static func score(_ model: some RatingModel, on ratings: Ratings) -> Score {
         score(predictions: predict(model, on: ratings), ratings: ratings.rating)
     }
 
     /// The model's prediction for each rating, NaN where the model has no row
     /// for its user or item.
-    public static func predict(_ model: FactorModel, on ratings: Ratings) -> [Float] {
-        let userRow = rowMap(from: ratings.users.labels, to: model.meta.userLabels, rows: model.userFactors?.rows ?? 0)
-        let itemRow = rowMap(from: ratings.items.labels, to: model.meta.itemKeys, rows: model.itemCount)
-        return (0..<ratings.count).map { j in
-            let u = userRow[Int(ratings.user[j])], i = itemRow[Int(ratings.item[j])]
-            return u >= 0 && i >= 0 ? model.predict(user: u, item: i) : .nan
-        }
+    public static func predict(_ model: some RatingModel, on ratings: Ratings) -> [Float] {
+        let userRow = KeyAlignment(data: ratings.users.labels, model: model.meta.userLabels, modelRows: model.userCount).modelRow
+        let itemRow = KeyAlignment(data: ratings.items.labels, model: model.meta.itemKeys, modelRows: model.itemCount).modelRow
+        return model.predict(users: ratings.user.map { Int32(userRow[Int($0)]) }, items: ratings.item.map { Int32(itemRow[Int($0)]) })
     }
 
     /// Errors of `predictions` against `ratings`; NaN predictions count as unknown.
@@ -43,17 +40,5 @@ public enum Evaluation {
         }
         let mse = n == 0 ? .nan : squared / Double(n)
         return Score(mse: mse, rmse: mse.squareRoot(), mae: n == 0 ? .nan : absolute / Double(n), n: n, unknown: unknown)
-    }
-
-    /// For each row of the data's vocabulary, the model row with the same label,
-    /// or -1. `#na#` never matches: it stands for "unknown" in both.
-    static func rowMap(from data: [String], to model: [String], rows: Int) -> [Int] {
-        if model.isEmpty { return data.indices.map { $0 < rows ? $0 : -1 } }
-        if data == model { return data.indices.map { $0 == 0 && data[0] == Vocabulary.missing ? -1 : $0 } }
-        var index = [String: Int](minimumCapacity: model.count)
-        for (row, label) in model.enumerated() where label != Vocabulary.missing && index[label] == nil {
-            index[label] = row
-        }
-        return data.map { index[$0] ?? -1 }
     }
 }

@@ -9,19 +9,27 @@ import EmbeddingCore
 enum FastaiRecipe {
     static func train(_ train: Ratings, valid: Ratings?, config: TrainConfig,
                       progress: ((TrainProgress) -> Void)?) throws -> (DotBiasAdam, [EpochStats]) {
-        let batchSize = config.batchSize
-        let batches = train.count / batchSize
-        guard batches >= 1 else {
-            throw EmbtoolError.data("\(train.count) training ratings make no full batch of \(batchSize); lower --bs")
-        }
+        _ = try batchCount(train, config.batchSize)  // before allocating buffers of batch size
         // Threads beyond the factor blocks would have nothing to do.
         let pool = WorkerPool(threads: min(config.threads, DotBiasAdam.factorBlocks))
         defer { pool.shutdown() }
         let net = DotBiasAdam(users: train.users.count, items: train.items.count, factors: config.factors,
                               useBias: config.useBias, yRange: config.yRange, seed: config.seed,
-                              maxBatch: batchSize, pool: pool)
-        let schedule = OneCycleSchedule(lrMax: Double(config.lr))
+                              maxBatch: config.batchSize, pool: pool)
         var rng = SplitMix64(seed: config.seed ^ 0x5348_5546_464C_4521)  // the order stream differs from the init stream
+        let stats = try fit(net, train, valid: valid, config: config, progress: progress) { _, order in order.shuffle(using: &rng) }
+        return (net, stats)
+    }
+
+    /// The epochs of `fit_one_cycle` on `net` from its current parameters. Before
+    /// each epoch, `reorder(epoch, &order)` permutes the training rows (`order`
+    /// keeps the previous epoch's permutation): `train` shuffles with its seeded
+    /// stream; a replay of a run recorded from fastai sets the order fastai drew.
+    static func fit(_ net: DotBiasAdam, _ train: Ratings, valid: Ratings?, config: TrainConfig,
+                    progress: ((TrainProgress) -> Void)?, reorder: (Int, inout [Int32]) -> Void) throws -> [EpochStats] {
+        let batchSize = config.batchSize
+        let batches = try batchCount(train, batchSize)
+        let schedule = OneCycleSchedule(lrMax: Double(config.lr))
         var order = (0..<Int32(train.count)).map { $0 }
         var smooth = SmoothLoss()
         // The untrained model's error on (up to) the first 100k training ratings.
@@ -34,7 +42,7 @@ enum FastaiRecipe {
 
         for epoch in 0..<config.epochs {
             let started = DispatchTime.now().uptimeNanoseconds
-            order.shuffle(using: &rng)
+            reorder(epoch, &order)
             try train.user.withUnsafeBufferPointer { user in
                 try train.item.withUnsafeBufferPointer { item in
                     try train.rating.withUnsafeBufferPointer { rating in
@@ -64,7 +72,15 @@ enum FastaiRecipe {
             stats.append(row)
             progress?(TrainProgress(epoch: epoch, epochs: config.epochs, fraction: 1, finished: row))
         }
-        return (net, stats)
+        return stats
+    }
+
+    /// Full batches per epoch (fastai drops the last, incomplete one); at least one.
+    static func batchCount(_ train: Ratings, _ batchSize: Int) throws -> Int {
+        guard train.count >= batchSize else {
+            throw EmbtoolError.data("\(train.count) training ratings make no full batch of \(batchSize); lower --bs")
+        }
+        return train.count / batchSize
     }
 }
 
@@ -120,6 +136,7 @@ struct DivergenceWatch {
     }
 
     static func diverged(epoch: Int, why: String) -> EmbtoolError {
-        EmbtoolError(.software, "training diverged in epoch \(epoch): \(why); lower --lr (no model written)")
+        EmbtoolError(.software, "training diverged in epoch \(epoch): \(why); a lower learning rate may help (no model written)",
+                     reason: .diverged(epoch: epoch, why: why))
     }
 }

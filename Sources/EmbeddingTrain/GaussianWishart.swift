@@ -4,13 +4,6 @@ import EmbeddingCore
 import EmbeddingLinalg
 
 extension SplitMix64 {
-    /// Standard normal in Double precision (Box–Muller).
-    mutating func nextNormal() -> Double {
-        let u1 = max(Double(next() >> 11) * 0x1p-53, .leastNonzeroMagnitude)
-        let u2 = Double(next() >> 11) * 0x1p-53
-        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
-    }
-
     /// Gamma(shape, 1) by Marsaglia & Tsang (2000); shapes below 1 use
     /// `Gamma(a) = Gamma(a + 1) · U^(1/a)`.
     mutating func nextGamma(shape a: Double) -> Double {

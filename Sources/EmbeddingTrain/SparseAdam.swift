@@ -1,6 +1,5 @@
 import CLapack
 import Foundation
-import Synchronization
 import EmbeddingCore
 
 /// Recipe `sparse`: fastai's recipe with sparse gradients, for data too big for
@@ -25,7 +24,7 @@ import EmbeddingCore
 /// (`stride` floats each), then a `RowClock` recording what a catch-up will
 /// need, so that catching up reads nothing outside the row. The order of the
 /// ratings is `BlockSchedule`'s.
-final class SparseAdam {
+final class SparseAdam: FactorNet {
     let users: Int, items: Int, factors: Int
     let useBias: Bool
     let yRange: ModelMetadata.YRange?
@@ -88,12 +87,6 @@ final class SparseAdam {
         while f < factors { x += pu[f] * pi[f]; f += 1 }
         if useBias { x += pu[factors] + pi[factors] }
         return x
-    }
-
-    func predict(user u: Int, item i: Int) -> Float {
-        let x = score(u, users + i)
-        guard let r = yRange else { return x }
-        return sigmoidRange(x, low: r.low, high: r.high)
     }
 
     /// Per-step quantities, indexed by the 1-based step (entry 0 is a placeholder):
@@ -262,13 +255,8 @@ final class SparseAdam {
                 prefetch(row: users + Int(ahead.item))
             }
             let u = Int(rating.user), i = users + Int(rating.item)
-            let x = score(u, i)
-            var yHat = x, dx = scale
-            if let range = yRange {
-                let (y, slope) = sigmoidRangeWithSlope(x, low: range.low, high: range.high)
-                yHat = y
-                dx *= slope
-            }
+            let (yHat, slope) = FactorModel.ratingAndSlope(score: score(u, i), yRange: yRange)
+            var dx = scale * slope
             let diff = yHat - rating.rating
             loss += diff * diff
             dx *= diff
@@ -336,9 +324,10 @@ final class SparseAdam {
     }
 
     /// Brings every row up to `step` (before validating or saving).
-    func catchUpAll(to step: Int, _ t: DecayTables.View, pool: WorkerPool) {
-        pool.run { w in
-            for r in pool.piece(w, of: rows, align: 1) {
+    func catchUpAll(to step: Int, _ t: DecayTables.View, threads: Int) {
+        let workers = max(1, threads)
+        Parallel.run(workers: workers) { w in
+            for r in (rows * w / workers)..<(rows * (w + 1) / workers) {
                 var k = clock(r).pointee
                 guard let a = Absence(last: Int(k.last), step: step + 1, clock: k, t) else { continue }
                 let p = params(r), m = p + stride, q = m + stride, eps = AdamStep.defaultEps
@@ -516,17 +505,15 @@ enum SparseRecipe {
         let net = SparseAdam(users: train.users.count, items: train.items.count, factors: config.factors,
                              useBias: config.useBias, yRange: config.yRange, seed: config.seed)
         let schedule = BlockSchedule(train, rowBytes: net.rowBytes, batchSize: batchSize, seed: config.seed)
-        let pool = WorkerPool(threads: min(config.threads, schedule.parts))
-        defer { pool.shutdown() }
+        let threads = max(1, min(config.threads, schedule.parts))
         let perEpoch = schedule.batchesPerEpoch
         let tables = SparseAdam.DecayTables(schedule: OneCycleSchedule(lrMax: Double(config.lr)), wd: Double(config.wd),
                                             steps: config.epochs * perEpoch)
-        let scratch = (0..<pool.threads).map { _ in SparseAdam.Scratch(rows: net.rows, batch: batchSize, stride: net.stride) }
+        let scratch = (0..<threads).map { _ in SparseAdam.Scratch(rows: net.rows, batch: batchSize, stride: net.stride) }
+        // The untrained model's error on (up to) the first 100k training ratings.
         let sample = min(train.count, 100_000)
-        var divergence = DivergenceWatch(initialLoss: (0..<sample).reduce(0.0) { sum, j in
-            let d = Double(net.predict(user: Int(train.user[j]), item: Int(train.item[j])) - train.rating[j])
-            return sum + d * d
-        } / Double(sample))
+        var divergence = DivergenceWatch(initialLoss: net.meanSquaredError(
+            user: Array(train.user[..<sample]), item: Array(train.item[..<sample]), rating: Array(train.rating[..<sample])))
         var ratings = schedule.ratings
         var stats: [EpochStats] = []
         // Squared errors per pair, summed in pair order so the thread count cannot change the total.
@@ -539,33 +526,28 @@ enum SparseRecipe {
             let strata = schedule.strata(epoch: epoch)
             for (done, stratum) in strata.enumerated() {
                 let counts = stratum.map { $0.reduce(0) { $0 + schedule.batches(inCell: $1) } }
-                let next = Atomic<Int>(0)
                 ratings.withUnsafeMutableBufferPointer { data in
                     losses.withUnsafeMutableBufferPointer { losses in
                         tables.withView { view in
-                            pool.run { worker in
-                                while true {
-                                    let pair = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                                    if pair >= stratum.count { break }
-                                    var sum = 0.0, b = 0
-                                    for cell in stratum[pair] {
-                                        let lo = schedule.cellStart[cell], hi = schedule.cellStart[cell + 1]
-                                        var rng = schedule.cellStream(epoch: epoch, cell: cell)
-                                        var cellRatings = UnsafeMutableBufferPointer(rebasing: data[lo..<hi])
-                                        cellRatings.shuffle(using: &rng)
-                                        var start = lo
-                                        while start < hi {
-                                            let end = min(start + batchSize, hi)
-                                            let step = base + 1 + BlockSchedule.mergedIndex(b, pair: pair, counts: counts)
-                                            sum += Double(net.step(UnsafeBufferPointer(rebasing: data[start..<end]),
-                                                                   end: UnsafePointer(data.baseAddress! + hi), step: step,
-                                                                   scratch: scratch[worker], view))
-                                            start = end
-                                            b += 1
-                                        }
+                            Parallel.forEach(stratum.count, threads: threads) { worker, pair in
+                                var sum = 0.0, b = 0
+                                for cell in stratum[pair] {
+                                    let lo = schedule.cellStart[cell], hi = schedule.cellStart[cell + 1]
+                                    var rng = schedule.cellStream(epoch: epoch, cell: cell)
+                                    var cellRatings = UnsafeMutableBufferPointer(rebasing: data[lo..<hi])
+                                    cellRatings.shuffle(using: &rng)
+                                    var start = lo
+                                    while start < hi {
+                                        let end = min(start + batchSize, hi)
+                                        let step = base + 1 + BlockSchedule.mergedIndex(b, pair: pair, counts: counts)
+                                        sum += Double(net.step(UnsafeBufferPointer(rebasing: data[start..<end]),
+                                                               end: UnsafePointer(data.baseAddress! + hi), step: step,
+                                                               scratch: scratch[worker], view))
+                                        start = end
+                                        b += 1
                                     }
-                                    losses[pair] += sum
                                 }
+                                losses[pair] += sum
                             }
                         }
                     }
@@ -574,38 +556,16 @@ enum SparseRecipe {
                 progress?(TrainProgress(epoch: epoch, epochs: config.epochs,
                                         fraction: Double(done + 1) / Double(strata.count), finished: nil))
             }
-            tables.withView { net.catchUpAll(to: (epoch + 1) * perEpoch, $0, pool: pool) }
+            tables.withView { net.catchUpAll(to: (epoch + 1) * perEpoch, $0, threads: threads) }
             let trainLoss = losses.reduce(0, +) / Double(train.count)
             try divergence.check(epochLoss: trainLoss, epoch: epoch)
             guard net.isFinite else { throw DivergenceWatch.diverged(epoch: epoch, why: "a parameter became infinite or NaN") }
-            let validLoss = valid.flatMap { $0.count == 0 ? nil : meanSquaredError(net, $0, pool: pool) }
+            let validLoss = valid.flatMap { $0.count == 0 ? nil : net.meanSquaredError(user: $0.user, item: $0.item, rating: $0.rating) }
             let row = EpochStats(epoch: epoch, trainLoss: trainLoss, validLoss: validLoss,
                                  seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             stats.append(row)
             progress?(TrainProgress(epoch: epoch, epochs: config.epochs, fraction: 1, finished: row))
         }
         return (net, stats)
-    }
-
-    /// MSE over `ratings`, summed in fixed chunks so the thread count cannot change it.
-    static func meanSquaredError(_ net: SparseAdam, _ ratings: Ratings, pool: WorkerPool) -> Double {
-        let chunks = 16
-        var sums = [Double](repeating: 0, count: chunks)
-        let next = Atomic<Int>(0)
-        sums.withUnsafeMutableBufferPointer { sums in
-            pool.run { _ in
-                while true {
-                    let c = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    if c >= chunks { break }
-                    var s = 0.0
-                    for j in (ratings.count * c / chunks)..<(ratings.count * (c + 1) / chunks) {
-                        let d = Double(net.predict(user: Int(ratings.user[j]), item: Int(ratings.item[j])) - ratings.rating[j])
-                        s += d * d
-                    }
-                    sums[c] = s
-                }
-            }
-        }
-        return sums.reduce(0, +) / Double(ratings.count)
     }
 }

@@ -1,18 +1,7 @@
 import Foundation
 import EmbeddingCore
 
-/// How a model is trained.
-public enum Recipe: String, CaseIterable, Codable, Sendable {
-    /// fastbook's `collab_learner(dls, n_factors=50, y_range=(0, 5.5))` then
-    /// `fit_one_cycle(5, 5e-3, wd=0.1)`: Adam on dense gradients, one-cycle schedule.
-    case fastai
-    /// Lowest error: Bayesian matrix factorisation with biases by Gibbs sampling.
-    case best
-    /// The fastai recipe on sparse gradients (lazy Adam, row-disjoint stratified blocks on two threads, deterministic), for large data.
-    case sparse
-    /// `fastai` when its dense Adam pass is cheap for the data, `sparse` otherwise.
-    case auto
-
+extension Recipe {
     /// Above this many parameter updates per epoch (all parameters x batches),
     /// `auto` picks `sparse`: about 2 s per epoch of dense Adam on two cores.
     public static let denseUpdateLimit = 1e10
@@ -51,50 +40,31 @@ public struct TrainConfig: Sendable {
     public var sweeps = 200
     public var burnIn = 10
     public var samplerFactors = 20
-    /// Settings recorded in the model file that are not hyper-parameters (the split, ...).
-    public var notes: [String: String] = [:]
+    /// The split that made the training ratings, recorded in the model file (training does not use it).
+    public var split: Split?
 
     public init() {}
 
-    /// The settings that define the run, as written in the model file's metadata.
-    public var recipeMetadata: [String: String] {
-        var out = notes
-        out["recipe"] = recipe.rawValue
-        out["factors"] = String(factors)
-        out["seed"] = String(seed)
-        out["bias"] = String(useBias)
-        out["y_range"] = yRange.map { "\($0.low),\($0.high)" } ?? "none"
-        switch recipe {
-        case .fastai, .sparse, .auto:
-            out["epochs"] = String(epochs)
-            out["lr"] = String(lr)
-            out["wd"] = String(wd)
-            out["bs"] = String(batchSize)
-        case .best:
-            out["sweeps"] = String(sweeps)
-            out["burn_in"] = String(burnIn)
-            out["sampler_factors"] = String(samplerFactors)
+    /// Rejects settings no recipe can train with, then those the recipe cannot.
+    public func validate() throws {
+        func check(_ ok: Bool, _ setting: String, _ requirement: String) throws {
+            guard ok else { throw TrainConfig.invalid(setting, requirement) }
         }
-        return out
+        try check(factors >= 1, "factors", "must be at least 1")
+        try check(epochs >= 1, "epochs", "must be at least 1")
+        try check(lr.isFinite && lr > 0, "lr", "must be a positive number")
+        try check(wd.isFinite && wd >= 0, "wd", "must be zero or positive")
+        try check(batchSize >= 1, "batchSize", "must be at least 1")
+        try check(threads >= 1, "threads", "must be at least 1")
+        if let r = yRange { try check(r.low.isFinite && r.high.isFinite && r.low < r.high, "yRange", "needs LOW < HIGH") }
+        try check(recipe == .auto || Recipes.trainer(for: recipe) != nil, "recipe",
+                  "must be one of \(Recipes.names.map(\.rawValue).joined(separator: ", "))")
+        try Recipes.trainer(for: recipe)?.validate(self)
     }
 
-    /// Rejects settings no recipe can train with.
-    public func validate() throws {
-        func bad(_ message: String) -> EmbtoolError { .usage(message) }
-        guard factors >= 1 else { throw bad("--factors must be at least 1") }
-        guard epochs >= 1 else { throw bad("--epochs must be at least 1") }
-        guard lr.isFinite, lr > 0 else { throw bad("--lr must be a positive number") }
-        guard wd.isFinite, wd >= 0 else { throw bad("--wd must be zero or positive") }
-        guard batchSize >= 1 else { throw bad("--bs must be at least 1") }
-        guard threads >= 1 else { throw bad("--threads must be at least 1") }
-        if let r = yRange, !(r.low.isFinite && r.high.isFinite && r.low < r.high) {
-            throw bad("--y-range needs LOW < HIGH")
-        }
-        if recipe == .best {
-            guard sweeps > burnIn, burnIn >= 0 else { throw bad("--sweeps must exceed the burn-in of \(burnIn)") }
-            guard samplerFactors >= 1 else { throw bad("--sampler-factors must be at least 1") }
-            guard useBias else { throw bad("recipe best always learns biases; drop --no-bias") }
-        }
+    /// A usage error naming `setting` (a property of `TrainConfig`) and what it must satisfy.
+    static func invalid(_ setting: String, _ requirement: String) -> EmbtoolError {
+        .usage("\(setting) \(requirement)", reason: .setting(setting, requirement: requirement))
     }
 }
 

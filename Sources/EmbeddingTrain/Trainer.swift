@@ -15,21 +15,15 @@ public enum Trainer {
         var config = config
         config.recipe = config.recipe.resolved(ratings: train.count, users: train.users.count, items: train.items.count,
                                                factors: config.factors, batchSize: config.batchSize)
+        guard let recipe = Recipes.trainer(for: config.recipe) else {
+            throw EmbtoolError(.software, "recipe \(config.recipe) resolves to no trainer")
+        }
         var meta = ModelMetadata(ratings: train)
         meta.yRange = config.yRange
-        meta.recipe = config.recipeMetadata
+        meta.recipe = RecipeRecord(name: recipe.name, split: config.split, sampling: recipe.sampling, seed: config.seed,
+                                   settings: recipe.settings(config))
         meta.dataChecksum = trainingChecksum(train)
-
-        switch config.recipe {
-        case .fastai, .auto:
-            let (net, epochs) = try FastaiRecipe.train(train, valid: valid, config: config, progress: progress)
-            return TrainResult(model: net.model(meta: meta), epochs: epochs)
-        case .sparse:
-            let (net, epochs) = try SparseRecipe.train(train, valid: valid, config: config, progress: progress)
-            return TrainResult(model: net.model(meta: meta), epochs: epochs)
-        case .best:
-            return try BayesianMF.train(train, valid: valid, config: config, meta: meta, progress: progress)
-        }
+        return try recipe.train(train, valid: valid, config: config, meta: meta, progress: progress)
     }
 
     /// SHA-256 over the training ratings, row by row: user row (Int32), item row

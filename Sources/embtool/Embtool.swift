@@ -22,7 +22,7 @@ struct Embtool: ParsableCommand {
             FetchCommand.self, DataCommand.self, CrosstabCommand.self, SynthCommand.self,
             TrainCommand.self, EvaluateCommand.self, InfoCommand.self,
             BiasCommand.self, PCACommand.self, AxesCommand.self, UMAPCommand.self, SimilarCommand.self,
-            RecommendCommand.self, ExportCommand.self,
+            RecommendCommand.self, ExploreCommand.self, ExportCommand.self,
         ]
     )
 
@@ -32,7 +32,7 @@ struct Embtool: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as EmbtoolError {
-            FileHandle.standardError.write(Data("embtool: \(error.message)\n".utf8))
+            FileHandle.standardError.write(Data("embtool: \(cliMessage(error))\n".utf8))
             Foundation.exit(error.exitCode)
         } catch {
             exit(withError: error)

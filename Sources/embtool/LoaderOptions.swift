@@ -34,6 +34,7 @@ struct LoaderOptions: ParsableArguments {
         o.biasFile = bias
         o.vocabularyFile = vocab
         o.strict = strict
+        o.warn = { note("embtool: warning: \($0) (--strict refuses such files)") }
         return o
     }
 }

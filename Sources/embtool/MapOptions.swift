@@ -74,6 +74,20 @@ struct MapOptions: ParsableArguments {
         }
     }
 
+    /// The map of the chosen items at a layout's coordinates, coloured and labelled as asked.
+    func itemMap(_ layoutName: String, _ chosen: ChosenItems, _ catalog: Catalog, x: [Float], y: [Float],
+                 axes: (x: ItemMap.Axis, y: ItemMap.Axis), dataset: String) throws -> ItemMap {
+        ItemMap(layoutName: layoutName, chosen: chosen, catalog: catalog, x: x, y: y, xAxis: axes.x, yAxis: axes.y,
+                dataset: dataset, colouring: try colouring(chosen, catalog), labelCount: labels)
+    }
+
+    /// Writes the files asked for, then prints `--json` (the map and the layout's
+    /// `seconds`) or, without it, what `text` prints.
+    func emit(_ map: ItemMap, title: String, seconds: Double, text: () -> Void) throws {
+        try write(map, title: title)
+        if json { try printJSON(MapJSON(map, seconds: seconds)) } else { text() }
+    }
+
     /// Writes `--svg` and `--csv` for `map`, if asked.
     func write(_ map: ItemMap, title: String) throws {
         if let csv { try writeOutput(map.csvTable.bytes, to: csv) }
@@ -97,8 +111,8 @@ struct MapJSON: Encodable {
     var layout: String
     var selection: String
     var items: Int
-    var x_axis: String
-    var y_axis: String
+    var xAxis: String
+    var yAxis: String
     /// Wall time of the layout itself (not loading or writing), seconds.
     var seconds: Double
     var points: [ItemMap.Point]
@@ -107,8 +121,8 @@ struct MapJSON: Encodable {
         layout = map.layoutName
         selection = map.selection
         items = map.count
-        x_axis = map.xAxis.title
-        y_axis = map.yAxis.title
+        xAxis = map.xAxis.title
+        yAxis = map.yAxis.title
         self.seconds = seconds
         points = map.points
     }

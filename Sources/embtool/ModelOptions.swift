@@ -32,11 +32,12 @@ struct ModelOptions: ParsableArguments {
             throw EmbtoolError.usage("without --model the default model is trained on ml-100k, not \(ratings.name): run 'embtool train --data \(data.data ?? "DIR")' and pass its model with --model")
         }
         var config = TrainConfig()
-        config.notes["split"] = "none"
+        config.split = Split.none
         let result = try Trainer.train(ratings, valid: nil, config: config)
         try ModelFile.save(result.model, to: path)
         note("wrote \(path)")
-        return result.model
+        // Read back as every later command will read it.
+        return try ModelFile.load(path: path)
     }
 }
 

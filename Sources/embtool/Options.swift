@@ -32,7 +32,7 @@ struct DataOptions: ParsableArguments {
 
     func validate() throws {
         if let columns {
-            do { _ = try RatingsLayout.columns(from: columns) } catch let e as EmbtoolError { throw ValidationError(e.message) }
+            do { _ = try RatingsLayout.columns(from: columns) } catch let e as EmbtoolError { throw ValidationError(cliMessage(e)) }
         }
     }
 
@@ -66,12 +66,9 @@ struct DataOptions: ParsableArguments {
     }
 }
 
-/// Prints one JSON document on stdout, keys sorted so output diffs cleanly.
+/// Prints one JSON document on stdout, as `JSONPolicy` writes it.
 func printJSON<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    FileHandle.standardOutput.write(try encoder.encode(value))
+    FileHandle.standardOutput.write(try JSONPolicy.encoder().encode(value))
     FileHandle.standardOutput.write(Data("\n".utf8))
 }
 

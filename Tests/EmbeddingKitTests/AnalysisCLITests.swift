@@ -34,13 +34,15 @@ enum EmbtoolCLI {
         throw XCTSkip("embtool binary not found beside the tests (build it with --build-tests)")
     }
 
-    /// `embtool args…` with `EMBTOOL_HOME` set to `home`, so no real cache is touched.
-    static func run(_ args: [String], home: String) throws -> Result {
+    /// `embtool args…` with `EMBTOOL_HOME` set to `home`, so no real cache is
+    /// touched, and `env` set on top (an empty value unsets a variable).
+    static func run(_ args: [String], home: String, env extra: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = try binary()
         process.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["EMBTOOL_HOME"] = home
+        for (key, value) in extra { env[key] = value.isEmpty ? nil : value }
         process.environment = env
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -177,47 +179,60 @@ final class AnalysisCLIGeneratedTests: XCTestCase {
     }
 }
 
-/// The analysis of fastbook's own model: trained here on MovieLens 100k with
-/// the fastai recipe, once for all the tests below.
-final class AnalysisMovieLensTests: XCTestCase {
-    static let trained: Result<(model: FactorModel, ratings: Ratings), Error> = Result {
-        let ratings = try DatasetLoader.load(path: try TestData.ml100k(), itemKey: .title)
-        return (try Trainer.train(ratings, valid: nil, config: TrainConfig()).model, ratings)
+/// fastbook's model trained here with the fastai recipe on all of a dataset in
+/// ml-100k's layout, once per dataset for every test that needs it.
+enum TrainedOnAll {
+    private static let lock = NSLock()
+    private static var cache: [String: Result<(model: FactorModel, ratings: Ratings), Error>] = [:]
+
+    static func get(_ d: LayoutDataset) throws -> (model: FactorModel, ratings: Ratings) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let done = cache[d.folder] { return try done.get() }
+        let result = Result { () throws -> (model: FactorModel, ratings: Ratings) in
+            let ratings = try DatasetLoader.load(path: d.folder, itemKey: .title)
+            return (try Trainer.train(ratings, valid: nil, config: TrainConfig()).model, ratings)
+        }
+        cache[d.folder] = result
+        return try result.get()
+    }
+}
+
+/// The analysis commands on that model, saved where commands without
+/// `--model` find the default model (a scratch `EMBTOOL_HOME`).
+struct AnalysisOfTheDefaultModel {
+    let d: LayoutDataset
+    let home: String
+    let model: FactorModel
+    let ratings: Ratings
+
+    init(_ d: LayoutDataset, _ test: XCTestCase) throws {
+        self.d = d
+        (model, ratings) = try TrainedOnAll.get(d)
+        home = try TestData.scratch(test)
+        let path = EmbtoolHome.modelPath(dataset: "ml-100k").replacingOccurrences(of: EmbtoolHome.path, with: home)
+        try ModelFile.save(model, to: path)
     }
 
-    var home = ""
-    var modelPath = ""
-
-    override func setUpWithError() throws {
-        _ = try TestData.ml100k()
-        home = try TestData.scratch(self)
-        // The default model's place: commands without --model find it there.
-        modelPath = EmbtoolHome.modelPath(dataset: "ml-100k").replacingOccurrences(of: EmbtoolHome.path, with: home)
-        try ModelFile.save(try Self.trained.get().model, to: modelPath)
-    }
-
-    func testStarWarsNeighboursAreItsSequels() throws {
-        let (model, _) = try Self.trained.get()
+    func neighboursAreTheSequels() throws {
         let catalog = try Catalog(model: model)
-        let row = try TitleResolver(labels: catalog.labels, rows: Array(catalog.rows)).row(for: "Star Wars")
-        XCTAssertEqual(catalog.labels[row], "Star Wars (1977)")
+        let row = try TitleResolver(labels: catalog.labels, rows: Array(catalog.rows)).row(for: d.star.query)
+        XCTAssertEqual(catalog.labels[row], d.star.title)
         let top5 = SimilarityIndex(table: model.itemFactors, candidates: Array(catalog.rows), metric: .cosine)
             .neighbours(of: row, top: 5).map { catalog.labels[$0.row] }
-        XCTAssertTrue(top5.contains("Return of the Jedi (1983)"), "\(top5)")
-        XCTAssertTrue(top5.contains("Empire Strikes Back, The (1980)"), "\(top5)")
+        for sequel in d.star.sequels { XCTAssertTrue(top5.contains(sequel), "\(sequel) not in \(top5)") }
 
         // The same through the command, on the default model, with no data at hand.
-        let r = try EmbtoolCLI.run(["similar", "Star Wars", "--top", "5", "--json"], home: home)
+        let r = try EmbtoolCLI.run(["similar", d.star.query, "--top", "5", "--json"], home: home)
         XCTAssertEqual(r.status, 0, r.stderr)
         let labels = (try r.json()["neighbours"] as? [[String: Any]])?.compactMap { $0["label"] as? String }
         XCTAssertEqual(labels, top5)
     }
 
-    func testBiasBesideTheRealMeanRatings() throws {
-        let r = try EmbtoolCLI.run(["bias", "--data", try TestData.ml100k(), "--min-ratings", "20", "--json"], home: home)
+    func biasBesideTheRealMeanRatings() throws {
+        let r = try EmbtoolCLI.run(["bias", "--data", d.folder, "--min-ratings", "20", "--json"], home: home)
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try r.json()
-        let (model, ratings) = try Self.trained.get()
         let lowest = try XCTUnwrap(json["lowest"] as? [[String: Any]]), highest = try XCTUnwrap(json["highest"] as? [[String: Any]])
         XCTAssertEqual(lowest.count, 10)
         // Means and counts as the raw ratings say, independently of the catalog.
@@ -237,42 +252,61 @@ final class AnalysisMovieLensTests: XCTestCase {
         XCTAssertLessThan(lowBiases.last!, highest.compactMap { $0["bias"] as? Double }.last!)
     }
 
-    func testRecommendSkipsWhatTheUserRated() throws {
-        let data = try TestData.ml100k()
-        let r = try EmbtoolCLI.run(["recommend", "--user", "1", "--top", "20", "--data", data, "--json"], home: home)
+    func recommendSkipsWhatTheUserRated() throws {
+        let r = try EmbtoolCLI.run(["recommend", "--user", "1", "--top", "20", "--data", d.folder, "--json"], home: home)
         XCTAssertEqual(r.status, 0, r.stderr)
         let labels = (try r.json()["items"] as? [[String: Any]])?.compactMap { $0["label"] as? String } ?? []
         XCTAssertEqual(labels.count, 20)
-        let (_, ratings) = try Self.trained.get()
         let user1 = try XCTUnwrap(ratings.users.index(of: "1"))
         let seen = Set(zip(ratings.user, ratings.item).filter { Int($0.0) == user1 }.map { ratings.itemLabels[Int($0.1)] })
-        // User 1 rated 272 movies by id in u.data; two of them share a title, so 271 titles.
-        XCTAssertEqual(seen.count, 271)
+        XCTAssertEqual(seen.count, d.user1Titles)
         XCTAssertTrue(Set(labels).isDisjoint(with: seen))
     }
 
-    func testPCAOfTheThousandMostRated() throws {
-        let r = try EmbtoolCLI.run(["pca", "--json"], home: home)
+    /// The default selection (1000 most rated) on ml-100k; 200 of the synthetic set's 395 titles.
+    func pcaOfTheMostRated() throws {
+        let n = d.titles > 1000 ? 1000 : 200
+        let r = try EmbtoolCLI.run(["pca", "--json"] + (n == 1000 ? [] : ["--most-rated", String(n)]), home: home)
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try r.json()
         let points = try XCTUnwrap(json["points"] as? [[String: Any]])
-        XCTAssertEqual(points.count, 1000)
+        XCTAssertEqual(points.count, n)
         let counts = points.compactMap { $0["count"] as? Int }
-        // The thousand most-rated: none outside has more ratings than the least-rated inside.
-        let (_, ratings) = try Self.trained.get()
+        // The n most-rated: none outside has more ratings than the least-rated inside.
         let all = ratings.itemCounts().dropFirst().sorted(by: >)
-        XCTAssertEqual(counts.min(), all[999])
+        XCTAssertEqual(counts.min(), all[n - 1])
         let ratio = try XCTUnwrap(json["explained_variance_ratio"] as? [Double])
         XCTAssertEqual(ratio, ratio.sorted(by: >))
         XCTAssertLessThan(ratio.reduce(0, +), 1)
     }
 
-    func testFirstUseTrainsTheDefaultModel() throws {
-        let fresh = try TestData.scratch(self)
-        let r = try EmbtoolCLI.run(["similar", "Star Wars", "--top", "3", "--data", try TestData.ml100k()], home: fresh)
+    func firstUseTrainsTheDefaultModel(_ test: XCTestCase) throws {
+        let fresh = try TestData.scratch(test)
+        let r = try EmbtoolCLI.run(["similar", d.star.query, "--top", "3", "--data", d.folder], home: fresh)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("training the default model on ml-100k (first use)"), r.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: fresh + "/models/ml-100k.safetensors"))
-        XCTAssertTrue(r.stdout.contains("Star Wars (1977)"))
+        XCTAssertTrue(r.stdout.contains(d.star.title))
     }
+}
+
+/// The analysis of fastbook's own model, trained on MovieLens 100k.
+final class AnalysisMovieLensTests: XCTestCase {
+    func analysis() throws -> AnalysisOfTheDefaultModel { try AnalysisOfTheDefaultModel(.ml100k(), self) }
+    func testStarWarsNeighboursAreItsSequels() throws { try analysis().neighboursAreTheSequels() }
+    func testBiasBesideTheRealMeanRatings() throws { try analysis().biasBesideTheRealMeanRatings() }
+    func testRecommendSkipsWhatTheUserRated() throws { try analysis().recommendSkipsWhatTheUserRated() }
+    func testPCAOfTheThousandMostRated() throws { try analysis().pcaOfTheMostRated() }
+    func testFirstUseTrainsTheDefaultModel() throws { try analysis().firstUseTrainsTheDefaultModel(self) }
+}
+
+/// The same on the committed synthetic dataset (never skipped): the planted
+/// trilogy's films are each other's neighbours.
+final class AnalysisSyntheticTests: XCTestCase {
+    func analysis() throws -> AnalysisOfTheDefaultModel { try AnalysisOfTheDefaultModel(.synthetic(), self) }
+    func testSagaNeighboursAreItsSequels() throws { try analysis().neighboursAreTheSequels() }
+    func testBiasBesideTheRealMeanRatings() throws { try analysis().biasBesideTheRealMeanRatings() }
+    func testRecommendSkipsWhatTheUserRated() throws { try analysis().recommendSkipsWhatTheUserRated() }
+    func testPCAOfTheMostRated() throws { try analysis().pcaOfTheMostRated() }
+    func testFirstUseTrainsTheDefaultModel() throws { try analysis().firstUseTrainsTheDefaultModel(self) }
 }

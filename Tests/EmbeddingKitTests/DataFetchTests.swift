@@ -8,44 +8,55 @@ import Foundation
 import XCTest
 
 final class DataFetchTests: XCTestCase {
-    /// A fetcher into a scratch EMBTOOL_HOME that only tries the mirror (no network in unit tests).
-    func fetcher(home: String, mirror: String, events: @escaping (MovieLensFetch.Event) -> Void = { _ in }) -> MovieLensFetch {
+    /// A fetcher into a scratch EMBTOOL_HOME that only tries the mirror (no network in
+    /// unit tests), expecting `d`'s counts and checksum.
+    func fetcher(_ d: LayoutDataset, home: String, mirror: String,
+                 events: @escaping (MovieLensFetch.Event) -> Void = { _ in }) -> MovieLensFetch {
         var f = MovieLensFetch(home: home, mirror: mirror, report: events)
         f.sources = [.mirror]
+        f.expected = d.expected
         return f
     }
 
-    func testFetchFromMirrorInstallsAVerifiedCopy() throws {
+    func testFetchFromMirrorInstallsAVerifiedCopy() throws { try checkFetchFromMirror(.ml100k()) }
+    func testFetchOfSyntheticMirrorInstallsAVerifiedCopy() throws { try checkFetchFromMirror(.synthetic()) }
+
+    func checkFetchFromMirror(_ d: LayoutDataset) throws {
         let home = try TestData.scratch(self)
-        let mirror = try TestData.ml100k()
-        let result = try fetcher(home: home, mirror: mirror).fetch()
+        let mirror = d.folder
+        let result = try fetcher(d, home: home, mirror: mirror).fetch()
         XCTAssertEqual(result.source, .mirror)
         XCTAssertEqual(result.folder, home + "/datasets/ml-100k")
         for name in ["u.data", "u.item", "u.genre"] {
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: result.folder + "/" + name)),
                            try Data(contentsOf: URL(fileURLWithPath: mirror + "/" + name)), name)
         }
-        XCTAssertEqual(result.ratings, 100_000)
-        XCTAssertEqual(result.items, 1682)
+        XCTAssertEqual(result.ratings, d.ratings)
+        XCTAssertEqual(result.items, d.items)
+        XCTAssertEqual(result.sha256, d.dataSHA256)
         // Nothing else is left in the datasets folder (no staging copies).
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: home + "/datasets"), ["ml-100k"])
         // A second fetch finds the verified cache and does not copy again.
-        let again = try fetcher(home: home, mirror: "/nonexistent").fetch()
+        let again = try fetcher(d, home: home, mirror: "/nonexistent").fetch()
         XCTAssertNil(again.source)
     }
 
-    func testCorruptedMirrorIsRejectedAndLeavesNoCache() throws {
+    func testCorruptedMirrorIsRejectedAndLeavesNoCache() throws { try checkCorruptedMirror(.ml100k()) }
+    func testCorruptedSyntheticMirrorIsRejectedAndLeavesNoCache() throws { try checkCorruptedMirror(.synthetic()) }
+
+    func checkCorruptedMirror(_ d: LayoutDataset) throws {
         let home = try TestData.scratch(self)
         let mirror = try TestData.scratch(self)
-        let source = try TestData.ml100k()
+        let source = d.folder
         for name in ["u.item", "u.genre"] {
             try FileManager.default.copyItem(atPath: source + "/" + name, toPath: mirror + "/" + name)
         }
         var data = try Data(contentsOf: URL(fileURLWithPath: source + "/u.data"))
-        data[1000] = data[1000] == UInt8(ascii: "1") ? UInt8(ascii: "2") : UInt8(ascii: "1")  // one digit off
+        let digit = try XCTUnwrap(data[1000...].firstIndex { (0x30...0x39).contains($0) })
+        data[digit] = data[digit] == UInt8(ascii: "1") ? UInt8(ascii: "2") : UInt8(ascii: "1")  // one digit off
         try data.write(to: URL(fileURLWithPath: mirror + "/u.data"))
         var failures: [String] = []
-        let f = fetcher(home: home, mirror: mirror) { event in
+        let f = fetcher(d, home: home, mirror: mirror) { event in
             if case .failed(let source, let message) = event { failures.append("\(source.rawValue): \(message)") }
         }
         assertEmbtoolError(.unavailable, ["every source failed", "mirror"]) { try f.fetch() }
@@ -59,7 +70,7 @@ final class DataFetchTests: XCTestCase {
     func testMirrorWithoutData() throws {
         let home = try TestData.scratch(self), mirror = try TestData.scratch(self)
         var failures: [String] = []
-        let f = fetcher(home: home, mirror: mirror) { if case .failed(_, let m) = $0 { failures.append(m) } }
+        let f = fetcher(try .synthetic(), home: home, mirror: mirror) { if case .failed(_, let m) = $0 { failures.append(m) } }
         assertEmbtoolError(.unavailable, ["ml-100k"]) { try f.fetch() }
         XCTAssertEqual(failures, ["\(mirror): no u.data, ml-100k/u.data or ml-100k.zip"])
     }
@@ -115,7 +126,17 @@ final class DataFetchTests: XCTestCase {
     /// The shared copy was itself rebuilt from RecBole's files: going GroupLens -> RecBole
     /// (written here from the shared files) -> GroupLens must give the same bytes.
     func testConversionRoundTripsTheSharedCopy() throws {
-        let source = try TestData.ml100k()
+        let dir = try checkConversionRoundTrips(.ml100k())
+        XCTAssertEqual(try sha256(ofFile: dir + "/gl/u.item"), MovieLensFetch.convertedItemSHA256)
+    }
+
+    /// The synthetic set's u.item is written as the conversion writes it (dates
+    /// `01-Jan-YEAR`), with Latin-1, a comma, quotes and an "unknown" film.
+    func testConversionRoundTripsTheSyntheticCopy() throws { _ = try checkConversionRoundTrips(.synthetic()) }
+
+    /// GroupLens -> RecBole atomic files -> GroupLens; returns the scratch folder (`gl/` holds the result).
+    func checkConversionRoundTrips(_ d: LayoutDataset) throws -> String {
+        let source = d.folder
         let dir = try TestData.scratch(self)
         let data = try String(contentsOfFile: source + "/u.data", encoding: .utf8)
         try TestData.write("user_id:token\titem_id:token\trating:float\ttimestamp:float\n" + data, to: dir + "/ml-100k.inter")
@@ -137,6 +158,6 @@ final class DataFetchTests: XCTestCase {
         for name in ["u.data", "u.item"] {
             XCTAssertEqual(try sha256(ofFile: dir + "/gl/" + name), try sha256(ofFile: source + "/" + name), name)
         }
-        XCTAssertEqual(try sha256(ofFile: dir + "/gl/u.item"), MovieLensFetch.convertedItemSHA256)
+        return dir
     }
 }

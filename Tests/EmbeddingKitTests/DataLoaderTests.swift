@@ -21,8 +21,11 @@ func assertEmbtoolError<T>(_ kind: EmbtoolError.Kind, _ parts: [String], file: S
 final class DataLoaderTests: XCTestCase {
     // MARK: MovieLens 100k, checked against the files read independently
 
-    func testMovieLens100kCountsMatchTheFiles() throws {
-        let folder = try TestData.ml100k()
+    func testMovieLens100kCountsMatchTheFiles() throws { try checkCountsMatchTheFiles(.ml100k()) }
+    func testSyntheticCountsMatchTheFiles() throws { try checkCountsMatchTheFiles(.synthetic()) }
+
+    func checkCountsMatchTheFiles(_ d: LayoutDataset) throws {
+        let folder = d.folder
         // Independent reading: Foundation string splitting, no embtool parser.
         let lines = try String(contentsOfFile: folder + "/u.data", encoding: .utf8).split(separator: "\n")
         let rows = lines.map { $0.split(separator: "\t") }
@@ -39,23 +42,26 @@ final class DataLoaderTests: XCTestCase {
         XCTAssertEqual(byTitle.users.count, users.count + 1)
         XCTAssertEqual(byTitle.items.count, titles.count + 1)
         // Row k of the table is line k of the file.
-        for k in [0, 1, 54_321, rows.count - 1] {
+        for k in [0, 1, rows.count / 2 + 321, rows.count - 1] {
             XCTAssertEqual(byTitle.users[Int(byTitle.user[k])], String(rows[k][0]))
             XCTAssertEqual(byTitle.items[Int(byTitle.item[k])], titleOf[String(rows[k][1])])
             XCTAssertEqual(byTitle.rating[k], Float(String(rows[k][2])))
             XCTAssertEqual(byTitle.timestamp[k], Int64(String(rows[k][3])))
         }
-        // The README's facts.
-        XCTAssertEqual(byTitle.count, 100_000)
-        XCTAssertEqual(byTitle.users.count, 944)
-        XCTAssertEqual(byTitle.items.count, 1665)
+        // The published (or generator's) facts.
+        XCTAssertEqual(byTitle.count, d.ratings)
+        XCTAssertEqual(byTitle.users.count, d.vocabUsers)
+        XCTAssertEqual(byTitle.items.count, d.vocabItemsByTitle)
         let byId = try DatasetLoader.load(path: folder, itemKey: .id)
         XCTAssertEqual(byId.items.count, items.count + 1)
         XCTAssertEqual(byId.items.labels.dropFirst().map { Int($0)! }, items.map { Int($0)! }.sorted())
     }
 
-    func testFastAndGeneralPathsAgree() throws {
-        let file = try MappedFile(TestData.ml100k() + "/u.data")
+    func testFastAndGeneralPathsAgreeOnMovieLens() throws { try checkFastAndGeneralPathsAgree(.ml100k()) }
+    func testFastAndGeneralPathsAgreeOnSyntheticData() throws { try checkFastAndGeneralPathsAgree(.synthetic()) }
+
+    func checkFastAndGeneralPathsAgree(_ d: LayoutDataset) throws {
+        let file = try MappedFile(d.folder + "/u.data")
         let parser = RatingsParser(file: file, layout: MovieLens100k.layout, dataStart: 0, encoding: .utf8)
         let fast = try XCTUnwrap(parser.readFast())
         var general = RawRatings()
@@ -161,7 +167,9 @@ final class DataLoaderTests: XCTestCase {
         XCTAssertEqual(skipped.rating, [5])
         assertEmbtoolError(.usage, ["rating"]) { try RatingsLayout.columns(from: "user,item") }
         assertEmbtoolError(.usage, ["twice"]) { try RatingsLayout.columns(from: "user,item,rating,user") }
-        assertEmbtoolError(.usage, ["--columns"]) { try DatasetLoader.loadRaw(path: TestData.ml100k(), columns: columns) }
+        // --columns names the columns of a generic CSV/TSV, not of a known layout.
+        try TestData.write("1\t10\t4\t881250949\n", to: dir + "/ml/u.data")
+        assertEmbtoolError(.usage, ["generic CSV/TSV"]) { try DatasetLoader.loadRaw(path: dir + "/ml", columns: columns) }
     }
 
     func testRecBoleAtomicFiles() throws {
@@ -224,7 +232,7 @@ final class DataLoaderTests: XCTestCase {
         assertEmbtoolError(.dataError, ["ratings.dat:1:", "'x'"]) { try DatasetLoader.load(path: dir + "/m") }
 
         try TestData.write("a,b,c\n1,2,3\n", to: dir + "/c.csv")
-        assertEmbtoolError(.dataError, ["c.csv:1:", "header", "--columns"]) { try DatasetLoader.load(path: dir + "/c.csv") }
+        assertEmbtoolError(.dataError, ["c.csv:1:", "header", "names no"]) { try DatasetLoader.load(path: dir + "/c.csv") }
     }
 
     /// A file large enough to be cut into many chunks parsed in parallel: rows

@@ -147,6 +147,21 @@ final class FormatsNumpyTests: XCTestCase {
         }
     }
 
+    /// The .npy writer against NumPy's own bytes: re-encoding the arrays `np.save`
+    /// and `np.savez` wrote (a float32 matrix, a 1-D vector, a `<U` label array)
+    /// gives the same files, header padding and `(n,)` included.
+    func testNpyWriterMatchesNumPyByteForByte() throws {
+        for name in ["items", "bias"] {
+            let original = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("numpy/\(name).npy")))
+            let array = try Npy.read(data: original, name: name)
+            XCTAssertEqual(Npy.encode(shape: array.shape, values: try array.floats(name: name)), original, name)
+        }
+        let npz = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("numpy/factors.npz")))
+        let archive = try ZipArchive(data: npz, name: "factors.npz")
+        let labels = try archive.contents(of: try XCTUnwrap(archive.entry(named: "item_labels.npy")))
+        XCTAssertEqual(Npy.encode(strings: try Npy.read(data: labels, name: "labels").strings(name: "labels")), labels)
+    }
+
     func testNpyHeaderGrammar() throws {
         func header(_ dict: String) -> Data {
             var d = Data(Npy.magic + [1, 0])

@@ -18,7 +18,7 @@ final class FormatsTextTests: XCTestCase {
 
     /// The fast decimal path agrees with Swift's correctly rounded parser, bit for bit.
     func testFloatParsingMatchesTheStandardLibrary() {
-        func parse(_ s: String) -> Float? { Array(s.utf8).withUnsafeBytes { TextField.float($0) } }
+        func parse(_ s: String) -> Float? { Array(s.utf8).withUnsafeBytes { TextScan.float($0, nonFinite: .accept) } }
         var rng = SplitMix64(seed: 3)
         // Float midpoints: 2^24 + 1 exactly, and 1 + 2^-24 written with 19 digits (just below and above).
         var inputs = ["16777217", "-16777219", "1.000000059604644775", "1.000000059604644776", "1.000000059604644", "0.1", "1e-22", "9007199254740993", "1.", ".5", "-0", "+2.5e+3",
@@ -177,7 +177,7 @@ final class FormatsVocabularyTests: XCTestCase {
 
     func testRowCountMismatchStatesBothNumbers() throws {
         let r = try ratings(itemKey: .title)
-        assertDataError(try FactorLoader.attachVocabulary(unkeyedModel(items: 7), ratings: r), "7 item rows", "has 5", "--item-key id")
+        assertDataError(try FactorLoader.attachVocabulary(unkeyedModel(items: 7), ratings: r), "7 item rows", "has 5", "items keyed by id")
         assertDataError(try FactorLoader.attachVocabulary(unkeyedModel(items: 5, users: 9), ratings: r), "9 user rows", "4 users")
     }
 
@@ -191,7 +191,7 @@ final class FormatsVocabularyTests: XCTestCase {
         XCTAssertEqual(named.meta.itemCounts, [2, 2, 0])
         XCTAssertEqual(warnings.messages.count, 1)
         XCTAssertTrue(warnings.messages[0].contains("1 of 3 item keys"))
-        assertDataError(try FactorLoader.attachVocabulary(m, ratings: ratings(itemKey: .title)), "none of its 3 item keys", "--item-key id")
+        assertDataError(try FactorLoader.attachVocabulary(m, ratings: ratings(itemKey: .title)), "none of its 3 item keys", "items keyed by id")
     }
 
     func testVocabularyFileAsLinesOrJSON() throws {
@@ -203,12 +203,18 @@ final class FormatsVocabularyTests: XCTestCase {
         assertDataError(try Fixtures.load("torch/edb_f32.pth") { $0.vocabularyFile = dir + "/v.txt" }, "2 labels for 9 item rows")
     }
 
-    func testMovieLensVocabularyMatchesAModelOfItsSize() throws {
-        let r = try DatasetLoader.load(path: TestData.ml100k(), itemKey: .title)
-        let m = try FactorLoader.attachVocabulary(unkeyedModel(items: 1665), ratings: r)
+    func testMovieLensVocabularyMatchesAModelOfItsSize() throws { try checkVocabularyOfItsSize(.ml100k()) }
+    func testSyntheticVocabularyMatchesAModelOfItsSize() throws { try checkVocabularyOfItsSize(.synthetic()) }
+
+    /// A checkpoint without labels takes the data's vocabulary when the row counts
+    /// agree; keyed by id instead, the rows are too many and the message says both.
+    func checkVocabularyOfItsSize(_ d: LayoutDataset) throws {
+        let r = try DatasetLoader.load(path: d.folder, itemKey: .title)
+        let m = try FactorLoader.attachVocabulary(unkeyedModel(items: d.vocabItemsByTitle), ratings: r)
         XCTAssertEqual(m.meta.itemLabels, r.itemLabels)
-        XCTAssertEqual(m.meta.itemCounts.reduce(0, +), 100_000)
-        assertDataError(try FactorLoader.attachVocabulary(unkeyedModel(items: 1683), ratings: r), "1683 item rows", "1665")
+        XCTAssertEqual(m.meta.itemCounts.reduce(0, +), d.ratings)
+        assertDataError(try FactorLoader.attachVocabulary(unkeyedModel(items: d.vocabItemsById), ratings: r),
+                        "\(d.vocabItemsById) item rows", "\(d.vocabItemsByTitle)")
     }
 }
 

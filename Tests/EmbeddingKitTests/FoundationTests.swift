@@ -20,17 +20,20 @@ final class VocabularyTests: XCTestCase {
         XCTAssertEqual(v.labels, ["#na#", "9", "10", "100"])
     }
 
-    func testMovieLens100kMatchesFastbook() throws {
-        let r = try DatasetLoader.load(path: TestData.ml100k(), itemKey: .title)
-        XCTAssertEqual(r.count, 100_000)
-        XCTAssertEqual(r.users.count, 944)
-        XCTAssertEqual(r.items.count, 1665)
+    func testMovieLens100kMatchesFastbook() throws { try checkVocabularies(.ml100k()) }
+    func testSyntheticVocabulariesMatchItsGenerator() throws { try checkVocabularies(.synthetic()) }
+
+    func checkVocabularies(_ d: LayoutDataset) throws {
+        let r = try DatasetLoader.load(path: d.folder, itemKey: .title)
+        XCTAssertEqual(r.count, d.ratings)
+        XCTAssertEqual(r.users.count, d.vocabUsers)
+        XCTAssertEqual(r.items.count, d.vocabItemsByTitle)
         XCTAssertEqual(r.itemLabels.first, "#na#")
         // Every rating maps back to a real (non-#na#) row.
         XCTAssertFalse(r.user.contains(0))
         XCTAssertFalse(r.item.contains(0))
-        let byId = try DatasetLoader.load(path: TestData.ml100k(), itemKey: .id)
-        XCTAssertEqual(byId.items.count, 1683)
+        let byId = try DatasetLoader.load(path: d.folder, itemKey: .id)
+        XCTAssertEqual(byId.items.count, d.vocabItemsById)
         XCTAssertEqual(Set(byId.itemLabels).count, byId.itemLabels.count, "labels keyed by id must be unique")
     }
 }
@@ -119,10 +122,15 @@ final class SHA256Tests: XCTestCase {
                        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 
-    func testMatchesTheMovieLensChecksumInItsReadme() throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: TestData.ml100k() + "/u.data"))
+    func testMatchesTheMovieLensChecksumInItsReadme() throws { try checkStreamingDigest(.ml100k()) }
+    /// Against Python's hashlib (the generator wrote the digest).
+    func testMatchesTheSyntheticChecksumFromPython() throws { try checkStreamingDigest(.synthetic()) }
+
+    func checkStreamingDigest(_ d: LayoutDataset) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: d.folder + "/u.data"))
         var streaming = SHA256()
-        for chunk in stride(from: 0, to: data.count, by: 1_000_003) { streaming.update(data[chunk..<min(chunk + 1_000_003, data.count)]) }
-        XCTAssertEqual(streaming.hexDigest(), "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490")
+        // Odd-sized chunks, so blocks straddle them.
+        for chunk in stride(from: 0, to: data.count, by: 100_003) { streaming.update(data[chunk..<min(chunk + 100_003, data.count)]) }
+        XCTAssertEqual(streaming.hexDigest(), d.dataSHA256)
     }
 }

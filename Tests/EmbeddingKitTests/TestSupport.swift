@@ -33,3 +33,76 @@ enum TestData {
         try data.write(to: URL(fileURLWithPath: path))
     }
 }
+
+/// A ratings folder in MovieLens 100k's layout, with facts about it known
+/// independently of embtool: GroupLens' published ones for ml-100k (skipped
+/// when it is absent), and for the committed synthetic dataset the ones its
+/// generator computed (`Tests/fixtures/make_synthetic_ml100k.py` writes
+/// `facts.json`). Tests written against this run on both, so the suite checks
+/// the same things on a fresh clone without MovieLens.
+struct LayoutDataset {
+    var folder: String
+    var ratings: Int, users: Int, items: Int, titles: Int
+    /// Vocabulary sizes with `#na#`, items keyed by title and by id.
+    var vocabUsers: Int, vocabItemsByTitle: Int, vocabItemsById: Int
+    /// sha256 of `u.data`.
+    var dataSHA256: String
+    /// The most-rated title: a query that finds it, its ratings, mean rating and
+    /// genres, and the two titles that must be among its five nearest neighbours.
+    var star: (title: String, query: String, ratings: Int, mean: Double, genres: [String], sequels: [String])
+    var mostActiveUser: String?
+    /// Distinct titles user "1" rated.
+    var user1Titles: Int
+    /// Held-out RMSE on fold u1 that recipe fastai must beat, that recipe best
+    /// (50 sweeps) must beat, and that no model can beat (the Bayes-optimal predictor's).
+    var fastaiU1: Double, bestU1: Double, floorU1: Double
+
+    static func ml100k() throws -> LayoutDataset {
+        LayoutDataset(folder: try TestData.ml100k(), ratings: 100_000, users: 943, items: 1682, titles: 1664,
+                      vocabUsers: 944, vocabItemsByTitle: 1665, vocabItemsById: 1683,
+                      dataSHA256: MovieLensFetch.Expected.ml100k.dataSHA256,
+                      // GroupLens' u.data: Star Wars (item 50) has 583 ratings averaging 4.3585.
+                      star: ("Star Wars (1977)", "Star Wars", 583, 4.3585, ["Action", "Adventure", "Romance", "Sci-Fi", "War"],
+                             ["Return of the Jedi (1983)", "Empire Strikes Back, The (1980)"]),
+                      mostActiveUser: nil,
+                      // User 1 rated 272 movies by id; two of them share a title.
+                      user1Titles: 271,
+                      // fastai 2.8 reaches RMSE 0.936 on u1; BPMF's 200 sweeps reach 0.903.
+                      fastaiU1: 0.95, bestU1: 0.915, floorU1: 0)
+    }
+
+    /// `Tests/fixtures/ml100k-synthetic`: 15,000 ratings of 300 users on 400 invented films.
+    static func synthetic() throws -> LayoutDataset {
+        struct Facts: Decodable {
+            struct Title: Decodable { var title: String; var ratings: Int }
+            struct Saga: Decodable { var title: String; var sequels: [String]; var ratings: Int; var mean: Double; var genres: [String] }
+            struct Fold: Decodable { var bayes_rmse: Double; var item_mean_rmse: Double }
+            var ratings: Int, users: Int, items: Int, titles: Int
+            var vocab_users: Int, vocab_items_by_title: Int, vocab_items_by_id: Int
+            var u_data_sha256: String
+            var most_rated: [Title]
+            var most_active_user: String
+            var saga: Saga
+            var user_1_titles: Int
+            var u1: Fold
+        }
+        let folder = Fixtures.path("ml100k-synthetic")
+        let f = try JSONDecoder().decode(Facts.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/facts.json")))
+        XCTAssertEqual(f.most_rated.first?.title, f.saga.title, "the saga is the most-rated title")
+        // Bars between the item-mean baseline and the Bayes optimum: the share of that gap
+        // a recipe must close (fastai closes about half, BPMF two thirds).
+        let gap = f.u1.item_mean_rmse - f.u1.bayes_rmse
+        return LayoutDataset(folder: folder, ratings: f.ratings, users: f.users, items: f.items, titles: f.titles,
+                             vocabUsers: f.vocab_users, vocabItemsByTitle: f.vocab_items_by_title, vocabItemsById: f.vocab_items_by_id,
+                             dataSHA256: f.u_data_sha256,
+                             star: (f.saga.title, "planted saga", f.saga.ratings, f.saga.mean, f.saga.genres, f.saga.sequels),
+                             mostActiveUser: f.most_active_user, user1Titles: f.user_1_titles,
+                             fastaiU1: f.u1.item_mean_rmse - 0.4 * gap, bestU1: f.u1.item_mean_rmse - 0.55 * gap,
+                             floorU1: f.u1.bayes_rmse - 0.02)
+    }
+
+    /// The fetcher's expectations for this folder.
+    var expected: MovieLensFetch.Expected {
+        MovieLensFetch.Expected(ratings: ratings, users: users, items: items, dataSHA256: dataSHA256)
+    }
+}

@@ -143,6 +143,17 @@ public enum FuzzySimplicialSet {
     /// and its transpose: wᵢⱼ = a + b − a·b with a = w(i→j), b = w(j→i)
     /// (0 when absent), both directions stored, zero weights dropped.
     public static func fuzzyUnion(_ directed: KNNGraph, threads: Int) -> SparseGraph {
+        SparseGraph.symmetric(directed, threads: threads) { a, b in a + b - a * b }
+    }
+}
+
+extension SparseGraph {
+    /// The symmetric graph of a directed one (weights in `distances`) and its
+    /// transpose: wᵢⱼ = combine(a, b) with a = w(i→j), b = w(j→i) when both
+    /// edges exist, else the one that does; both directions stored, columns
+    /// ascending, zero weights dropped. `combine` must be commutative (the
+    /// two weights of a pair meet in either order).
+    public static func symmetric(_ directed: KNNGraph, threads: Int, combine: (Float, Float) -> Float) -> SparseGraph {
         let n = directed.count, k = directed.k
         // Each row gathers its own k out-edges and the in-edges pointing at it.
         var inDegree = [Int](repeating: 0, count: n)
@@ -182,7 +193,7 @@ public enum FuzzySimplicialSet {
                                 var (c, w) = row[t]
                                 if t + 1 < row.count && row[t + 1].0 == c {
                                     let b = row[t + 1].1
-                                    w = w + b - w * b
+                                    w = combine(w, b)
                                     t += 1
                                 }
                                 t += 1

@@ -157,18 +157,9 @@ public struct ItemMap: Sendable {
     /// One point as scripts read it (`--json`'s `points`).
     public struct Point: Encodable, Sendable {
         public var label: String
-        public var count: Int?
+        @NullWhenAbsent public var count: Int?
         public var x: Float
         public var y: Float
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(label, forKey: .label)
-            try c.encode(count, forKey: .count)  // null, not absent, when unknown
-            try c.encode(x, forKey: .x)
-            try c.encode(y, forKey: .y)
-        }
-        enum CodingKeys: String, CodingKey { case label, count, x, y }
     }
 
     public var points: [Point] {

@@ -1,8 +1,8 @@
-import Dispatch
+import EmbeddingCore
 
-/// A raw buffer address that may cross into `DispatchQueue.concurrentPerform`
-/// workers. Every use partitions the buffer so that no two workers write the
-/// same element; the type only silences the Sendable check, it adds no safety.
+/// A raw buffer address handed to the workers of a parallel loop. Every use
+/// partitions the buffer so that no two workers write the same element; the
+/// type only silences the Sendable check, it adds no safety.
 struct SharedBuffer<Element>: @unchecked Sendable {
     let base: UnsafeMutablePointer<Element>
     init(_ base: UnsafeMutablePointer<Element>) { self.base = base }
@@ -10,27 +10,6 @@ struct SharedBuffer<Element>: @unchecked Sendable {
     @inline(__always) subscript(i: Int) -> Element {
         get { base[i] }
         nonmutating set { base[i] = newValue }
-    }
-}
-
-enum Parallel {
-    /// Runs `body(w)` for `w` in `0..<workers` on up to `workers` threads.
-    /// Work that must not depend on the thread count is cut into pieces whose
-    /// boundaries do not depend on `workers`, and each worker takes pieces
-    /// `w, w + workers, …` (see `pieces`).
-    static func run(workers: Int, _ body: (Int) -> Void) {
-        if workers <= 1 { body(0); return }
-        DispatchQueue.concurrentPerform(iterations: workers, execute: body)
-    }
-
-    /// Runs `body(piece)` for every piece in `0..<count`, pieces dealt to
-    /// `workers` threads round-robin. Whatever `workers` is, each piece runs
-    /// once with the same input, so per-piece outputs are identical.
-    static func pieces(_ count: Int, workers: Int, _ body: (Int) -> Void) {
-        let workers = max(1, min(workers, count))
-        run(workers: workers) { w in
-            for piece in stride(from: w, to: count, by: workers) { body(piece) }
-        }
     }
 }
 

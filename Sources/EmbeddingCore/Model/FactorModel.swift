@@ -34,22 +34,102 @@ public struct FactorModel: Sendable {
 
     /// Predicted rating of user row `u` for item row `i` (needs user factors).
     public func predict(user u: Int, item i: Int) -> Float {
-        guard let uf = userFactors else { return .nan }
-        let k = factors
-        var dot: Float = 0
-        uf.data.withUnsafeBufferPointer { up in
-            itemFactors.data.withUnsafeBufferPointer { ip in
-                for f in 0..<k { dot += up[u * k + f] * ip[i * k + f] }
-            }
-        }
-        let raw = dot + (userBias?[u] ?? 0) + (itemBias?[i] ?? 0)
-        return meta.yRange.map { sigmoidRange(raw, low: $0.low, high: $0.high) } ?? raw
+        predict(users: [Int32(u)], items: [Int32(i)])[0]
     }
+
+    /// The dot-bias model's prediction from its parts, the one place its formula is written:
+    ///
+    ///     ŷ = sigmoid_range(u·i + b_u + b_i, low, high)     (the raw score without a y-range)
+    ///
+    /// Training loops that sum the score in their own order use `ratingAndSlope`.
+    @inlinable
+    public static func rating(dot: Float, userBias: Float, itemBias: Float, yRange: ModelMetadata.YRange?) -> Float {
+        let x = dot + userBias + itemBias
+        guard let r = yRange else { return x }
+        return sigmoidRange(x, low: r.low, high: r.high)
+    }
+
+    /// ŷ for a score x̂ = u·i + b_u + b_i, with dŷ/dx̂ (1 without a y-range):
+    /// `rating`'s squashing and its derivative `(high - low) σ(x̂) (1 - σ(x̂))`,
+    /// sharing one exponential, for the training loops' forward and backward pass.
+    @inlinable @inline(__always)
+    public static func ratingAndSlope(score x: Float, yRange: ModelMetadata.YRange?) -> (rating: Float, slope: Float) {
+        guard let r = yRange else { return (x, 1) }
+        let (value, slope) = sigmoidRangeWithSlope(x, low: r.low, high: r.high)
+        return (value, slope)
+    }
+}
+
+extension FactorModel: RatingModel {
+    public var userCount: Int { userFactors?.rows ?? 0 }
+
+    /// Predicted ratings, one per (user row, item row) pair; NaN for a row of
+    /// -1 (a key the model lacks) or without user factors. Large batches are
+    /// cut into pieces predicted on all cores; each prediction is the same whatever the cut.
+    public func predict(users: [Int32], items: [Int32]) -> [Float] {
+        precondition(users.count == items.count, "predict: \(users.count) users for \(items.count) items")
+        guard let uf = userFactors else { return [Float](repeating: .nan, count: users.count) }
+        let n = users.count, k = factors, range = meta.yRange
+        guard n > 0 else { return [] }
+        let pieces = max(1, n / Self.predictionsPerPiece)
+        return [Float](unsafeUninitializedCapacity: n) { buffer, count in
+            let out = buffer.baseAddress!
+            uf.data.withUnsafeBufferPointer { up in
+            itemFactors.data.withUnsafeBufferPointer { ip in
+            (userBias ?? []).withUnsafeBufferPointer { ub in
+            (itemBias ?? []).withUnsafeBufferPointer { ib in
+            users.withUnsafeBufferPointer { us in
+            items.withUnsafeBufferPointer { its in
+                let (p, q) = (up.baseAddress!, ip.baseAddress!)
+                Parallel.pieces(pieces) { piece in
+                    for j in (n * piece / pieces)..<(n * (piece + 1) / pieces) {
+                        let u = Int(us[j]), i = Int(its[j])
+                        guard u >= 0 && i >= 0 else { out[j] = .nan; continue }
+                        // Row pointers once: no index arithmetic (checked for overflow here) per factor.
+                        let pu = p + u * k, qi = q + i * k
+                        var dot: Float = 0
+                        for f in 0..<k { dot += pu[f] * qi[f] }
+                        out[j] = Self.rating(dot: dot, userBias: ub.isEmpty ? 0 : ub[u], itemBias: ib.isEmpty ? 0 : ib[i], yRange: range)
+                    }
+                }
+            }}}}}}
+            count = n
+        }
+    }
+
+    /// Predictions per piece of a parallel batch: enough to outweigh handing a piece to a thread.
+    static let predictionsPerPiece = 1 << 16
+
+    /// fastai's `EmbeddingDotBias` state dict: `u_weight.weight` [users, k],
+    /// `i_weight.weight` [items, k], `u_bias.weight` and `i_bias.weight` [n, 1],
+    /// whichever the model has.
+    public var stateDict: [Tensor] {
+        var tensors: [Tensor] = []
+        if let uf = userFactors { tensors.append(Tensor(name: Self.userWeight, shape: [uf.rows, uf.cols], values: uf.data)) }
+        tensors.append(Tensor(name: Self.itemWeight, shape: [itemFactors.rows, itemFactors.cols], values: itemFactors.data))
+        if let ub = userBias { tensors.append(Tensor(name: Self.userBiasWeight, shape: [ub.count, 1], values: ub)) }
+        if let ib = itemBias { tensors.append(Tensor(name: Self.itemBiasWeight, shape: [ib.count, 1], values: ib)) }
+        return tensors
+    }
+
+    public static let userWeight = "u_weight.weight"
+    public static let itemWeight = "i_weight.weight"
+    public static let userBiasWeight = "u_bias.weight"
+    public static let itemBiasWeight = "i_bias.weight"
 }
 
 /// `low + (high - low) * sigmoid(x)`: squashes a score into the rating range.
 @inlinable public func sigmoidRange(_ x: Float, low: Float, high: Float) -> Float {
     low + (high - low) / (1 + expf(-x))
+}
+
+/// `sigmoid_range(x, low, high) = low + (high - low) σ(x)` and its derivative
+/// `(high - low) σ(x) (1 - σ(x))`, sharing one exponential.
+@inlinable @inline(__always)
+public func sigmoidRangeWithSlope(_ x: Float, low: Float, high: Float) -> (value: Float, slope: Float) {
+    let s = 1 / (1 + expf(-x))
+    let width = high - low
+    return (low + width * s, width * s * (1 - s))
 }
 
 /// What analysis needs besides the tensors; stored in safetensors' `__metadata__`.
@@ -74,8 +154,8 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
     public var itemCounts: [Int] = []
     /// Genres per item row (empty when unknown).
     public var itemGenres: [[String]] = []
-    /// Recipe and hyper-parameters that produced the model, free-form.
-    public var recipe: [String: String] = [:]
+    /// How the model was trained: recipe, split, sampling, seed and settings.
+    public var recipe = RecipeRecord()
     /// SHA-256 of the training ratings (user, item, rating rows), hex.
     public var dataChecksum: String = ""
 

@@ -8,16 +8,45 @@ public enum Split: Equatable, Sendable {
     /// Everything trains; nothing is held out.
     case none
 
-    /// Parses `u1`...`u5`, `random`, `none`.
-    public init(name: String, validPct: Double = 0.2, seed: UInt64 = 42) throws {
+    /// The random split `train` makes by default: fastai's `RandomSplitter(valid_pct=0.2)`, seed 42.
+    public static let defaultValidPct = 0.2
+    public static let defaultSeed: UInt64 = 42
+    static let randomName = "random"
+
+    /// Parses `u1`...`u5`, `random` (holding out `validPct`, shuffled by
+    /// `seed`; ignored by the others), `none` (or `all`), in any case.
+    public init(name: String, validPct: Double, seed: UInt64) throws {
         switch name.lowercased() {
-        case "random": self = .random(validPct: validPct, seed: seed)
+        case Self.randomName:
+            self = try Split.random(validPct: validPct, seed: seed).replacing(validPct: nil, seed: nil)
         case "none", "all": self = .none
         case let s where s.count == 2 && s.first == "u":
             guard let k = Int(s.dropFirst()), (1...5).contains(k) else { fallthrough }
             self = .fold(k)
         default:
-            throw EmbtoolError.usage("unknown split '\(name)': use random, none or u1...u5")
+            let names = "random, none or u1...u5"
+            throw EmbtoolError.usage("unknown split '\(name)': use \(names)", reason: .setting("split", requirement: "must be \(names)"))
+        }
+    }
+
+    /// This split with a random split's fraction or seed replaced where given
+    /// (other splits have neither and stay as they are).
+    public func replacing(validPct: Double?, seed: UInt64?) throws -> Split {
+        guard case .random(let oldPct, let oldSeed) = self else { return self }
+        let pct = validPct ?? oldPct
+        guard pct > 0 && pct < 1 else {
+            throw EmbtoolError.usage("a random split holds out a fraction between 0 and 1, not \(pct)",
+                                     reason: .setting("validPct", requirement: "must be between 0 and 1"))
+        }
+        return .random(validPct: pct, seed: seed ?? oldSeed)
+    }
+
+    /// The split's name: `random`, `u1`...`u5` or `none`.
+    public var name: String {
+        switch self {
+        case .random: return Self.randomName
+        case .fold(let k): return "u\(k)"
+        case .none: return "none"
         }
     }
 
@@ -41,5 +70,31 @@ public enum Split: Equatable, Sendable {
     public func apply(_ ratings: Ratings) -> (train: Ratings, valid: Ratings) {
         let (train, valid) = indices(count: ratings.count)
         return (ratings.subset(train), ratings.subset(valid))
+    }
+}
+
+/// Recorded in model files as `{"name": "u1"}` or `{"name": "random", "valid_pct": 0.2, "seed": 42}`.
+extension Split: Codable {
+    private enum CodingKeys: String, CodingKey { case name, validPct, seed }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let name = try c.decode(String.self, forKey: .name)
+        let isRandom = name.lowercased() == Self.randomName
+        do {
+            self = try Split(name: name, validPct: isRandom ? try c.decode(Double.self, forKey: .validPct) : Self.defaultValidPct,
+                             seed: isRandom ? try c.decode(UInt64.self, forKey: .seed) : Self.defaultSeed)
+        } catch let error as EmbtoolError {
+            throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: error.message)
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        if case .random(let validPct, let seed) = self {
+            try c.encode(validPct, forKey: .validPct)
+            try c.encode(seed, forKey: .seed)
+        }
     }
 }

@@ -17,10 +17,16 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// Uniform in [0, 1) with 24 random bits.
     public mutating func nextFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
 
-    /// Standard normal by Box–Muller.
-    public mutating func nextGaussian() -> Float {
+    /// The one Gaussian sampler: a standard normal by Box–Muller,
+    /// `sqrt(-2 ln u1) · cos(2π u2)` with two 53-bit uniforms (u1 kept above 0),
+    /// computed in Double. Two draws of the stream per value; the sine branch is
+    /// not used, so a value depends only on its own two draws.
+    public mutating func nextNormal() -> Double {
         let u1 = max(Double(next() >> 11) * 0x1p-53, .leastNonzeroMagnitude)
         let u2 = Double(next() >> 11) * 0x1p-53
-        return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
+        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
     }
+
+    /// `nextNormal()` rounded to Float.
+    public mutating func nextGaussian() -> Float { Float(nextNormal()) }
 }

@@ -3,10 +3,12 @@ import Synchronization
 
 /// A fixed set of threads that run one closure together, then wait for the next.
 ///
-/// Training hands out thousands of jobs of a few microseconds each (one Adam
-/// step over all parameters per mini-batch), too short for Dispatch: here idle
-/// workers spin briefly on an atomic generation counter, then yield the core.
-/// The caller's thread is worker 0, so `threads == 1` runs inline.
+/// The fastai recipe hands out thousands of jobs of a few microseconds each (one
+/// Adam step over all parameters per mini-batch), whose workers meet at a
+/// `barrier` in the middle: that needs them all running at once, which Dispatch
+/// does not promise. Idle workers spin briefly on an atomic generation counter,
+/// then yield the core. Every other parallel loop uses `Parallel`. The caller's
+/// thread is worker 0, so `threads == 1` runs inline.
 public final class WorkerPool: @unchecked Sendable {
     public let threads: Int
     private let generation = Atomic<Int>(0)
@@ -55,13 +57,6 @@ public final class WorkerPool: @unchecked Sendable {
             var spins = 0
             while phase.load(ordering: .acquiring) == current { Self.backoff(&spins) }
         }
-    }
-
-    /// `range` cut into `threads` contiguous pieces, the cut points rounded to
-    /// multiples of `align` so no two workers write the same cache line.
-    public func piece(_ worker: Int, of count: Int, align: Int = 16) -> Range<Int> {
-        func cut(_ w: Int) -> Int { w == threads ? count : min(count, (count * w / threads) / align * align) }
-        return cut(worker)..<cut(worker + 1)
     }
 
     /// Lets the workers return; the pool cannot run jobs afterwards. Call it

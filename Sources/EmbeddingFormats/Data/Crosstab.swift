@@ -37,11 +37,11 @@ public struct Crosstab: Sendable {
 
     /// CSV: a header `user,<item label>...`, then one row per user, blank where unrated.
     public func csv() -> String {
-        var text = (["user"] + itemLabels).map(Crosstab.csvField).joined(separator: ",") + "\n"
+        var table = CSVTable(header: ["user"] + itemLabels)
         for (u, row) in cells.enumerated() {
-            text += ([Crosstab.csvField(userLabels[u])] + row.map { $0.map(Crosstab.format) ?? "" }).joined(separator: ",") + "\n"
+            table.appendRow([userLabels[u]] + row.map { $0.map(Crosstab.format) ?? "" })
         }
-        return text
+        return table.text
     }
 }
 
@@ -51,11 +51,5 @@ extension Crosstab {
         if r == r.rounded() { return String(Int(r)) }
         let s = String(format: "%.3f", Double(r))
         return s.replacingOccurrences(of: "0+$", with: "", options: .regularExpression)
-    }
-
-    /// An RFC 4180 CSV field: quoted when it holds a comma, quote or line break.
-    public static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

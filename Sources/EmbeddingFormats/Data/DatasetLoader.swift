@@ -56,7 +56,7 @@ public enum DatasetLoader {
     public static func loadRaw(path: String, format: DatasetFormat = .auto, columns: [RatingsColumn]? = nil) throws -> RawRatings {
         let resolved = format == .auto ? try DatasetFormat.detect(path: path) : format
         if columns != nil && ![.csv, .tsv].contains(resolved) {
-            throw EmbtoolError.usage("--columns applies to generic CSV/TSV files; \(path) is read as \(resolved.rawValue) (use --format csv to override)")
+            throw EmbtoolError.usage("column names apply to generic CSV/TSV files; \(path) is read as \(resolved.rawValue)", reason: .fixedColumns)
         }
         var raw: RawRatings
         switch resolved {

@@ -29,7 +29,7 @@ public struct DatasetSummary: Encodable, Sendable {
     public var users: Int
     public var items: Int
     /// Distinct titles among rated items; nil when the dataset has no titles.
-    public var titles: Int?
+    @NullWhenAbsent public var titles: Int?
     public var itemKey: ItemKey
     /// Vocabulary sizes, fastai style (with `#na#`).
     public var vocabUsers: Int
@@ -43,41 +43,18 @@ public struct DatasetSummary: Encodable, Sendable {
     public var sparsity: Double
     public var ratingsPerUser: Spread
     public var ratingsPerItem: Spread
-    public var firstTimestamp: Int64?
-    public var lastTimestamp: Int64?
+    @NullWhenAbsent public var firstTimestamp: Int64?
+    @NullWhenAbsent public var lastTimestamp: Int64?
     /// The most rated items (keys), most first.
     public var mostRated: [TopItem]
 
+    /// Spelled out, so that any encoder (not only `JSONPolicy`'s) writes the documented snake_case keys.
     enum CodingKeys: String, CodingKey {
         case name, format, sources, ratings, users, items, titles, sparsity, histogram
         case itemKey = "item_key", vocabUsers = "vocab_users", vocabItems = "vocab_items"
         case ratingMin = "rating_min", ratingMax = "rating_max", ratingMean = "rating_mean"
         case ratingsPerUser = "ratings_per_user", ratingsPerItem = "ratings_per_item"
         case firstTimestamp = "first_timestamp", lastTimestamp = "last_timestamp", mostRated = "most_rated"
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(name, forKey: .name)
-        try c.encode(format, forKey: .format)
-        try c.encode(sources, forKey: .sources)
-        try c.encode(ratings, forKey: .ratings)
-        try c.encode(users, forKey: .users)
-        try c.encode(items, forKey: .items)
-        try c.encode(titles, forKey: .titles)  // null, not absent, without titles
-        try c.encode(itemKey, forKey: .itemKey)
-        try c.encode(vocabUsers, forKey: .vocabUsers)
-        try c.encode(vocabItems, forKey: .vocabItems)
-        try c.encode(ratingMin, forKey: .ratingMin)
-        try c.encode(ratingMax, forKey: .ratingMax)
-        try c.encode(ratingMean, forKey: .ratingMean)
-        try c.encode(histogram, forKey: .histogram)
-        try c.encode(sparsity, forKey: .sparsity)
-        try c.encode(ratingsPerUser, forKey: .ratingsPerUser)
-        try c.encode(ratingsPerItem, forKey: .ratingsPerItem)
-        try c.encode(firstTimestamp, forKey: .firstTimestamp)
-        try c.encode(lastTimestamp, forKey: .lastTimestamp)
-        try c.encode(mostRated, forKey: .mostRated)
     }
 
     /// What the summary needs from the ratings as written (ids, titles), taken

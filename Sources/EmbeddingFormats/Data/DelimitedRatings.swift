@@ -17,7 +17,7 @@ public enum DelimitedRatings {
     public static func load(path: String, separator: [UInt8]? = nil, columns: [RatingsColumn]? = nil) throws -> RawRatings {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw EmbtoolError.noInput("\(path): is a folder; --format csv/tsv reads one ratings file")
+            throw EmbtoolError.noInput("\(path): is a folder; a CSV or TSV ratings file is one file", reason: .folderNotFile)
         }
         var raw = RawRatings()
         raw.name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
@@ -54,7 +54,7 @@ public enum DelimitedRatings {
         // A header is a first line whose rating field is not a number.
         let probe = given?.firstIndex(of: .rating) ?? min(2, fields.count - 1)
         let hasHeader = probe >= 0 && probe < fields.count
-            && Float(fields[probe].trimmingCharacters(in: .whitespaces)) == nil
+            && TextScan.float(fields[probe], nonFinite: .accept) == nil
         var columns: [RatingsColumn]
         if let given {
             columns = given
@@ -62,7 +62,7 @@ public enum DelimitedRatings {
             columns = try columnsFromHeader(fields, path: path, line: lineNo)
         } else {
             guard fields.count >= 3 else {
-                throw EmbtoolError.data("\(path):\(lineNo): expected at least 3 fields 'user\(sepName(separator))item\(sepName(separator))rating', found \(fields.count) (separator sniffed: '\(sepName(separator))'; use --format or --columns)")
+                throw EmbtoolError.data("\(path):\(lineNo): expected at least 3 fields 'user\(sepName(separator))item\(sepName(separator))rating', found \(fields.count) (separator sniffed: '\(sepName(separator))')", reason: .layout)
             }
             columns = Array([RatingsColumn.user, .item, .rating, .timestamp].prefix(fields.count))
         }
@@ -80,7 +80,7 @@ public enum DelimitedRatings {
         }
         let missing = [RatingsColumn.user, .item, .rating].filter { !columns.contains($0) }
         guard missing.isEmpty else {
-            throw EmbtoolError.data("\(path):\(line): header '\(names.joined(separator: ","))' names no \(missing.map(\.rawValue).joined(separator: "/")) column; name the columns with --columns user,item,rating[,timestamp]")
+            throw EmbtoolError.data("\(path):\(line): header '\(names.joined(separator: ","))' names no \(missing.map(\.rawValue).joined(separator: "/")) column", reason: .layout)
         }
         return columns
     }

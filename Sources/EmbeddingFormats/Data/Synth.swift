@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import EmbeddingCore
 
@@ -100,10 +99,10 @@ public struct Synth {
         let meanLogW = weight.reduce(0) { $0 + log($1) } / Double(n)
         var factors = [Float](repeating: 0, count: n * rank)
         var bias = [Float](repeating: 0, count: n)
-        var gauss = Gaussian(seed: seed ^ 0x5EED_0002)
+        var gauss = SplitMix64(seed: seed ^ 0x5EED_0002)
         for j in 0..<n {
-            for f in 0..<rank { factors[j * rank + f] = 0.45 * gauss.next() }
-            bias[j] = 0.4 * gauss.next() + Float(0.08 * (log(weight[j]) - meanLogW))
+            for f in 0..<rank { factors[j * rank + f] = 0.45 * gauss.nextGaussian() }
+            bias[j] = 0.4 * gauss.nextGaussian() + Float(0.08 * (log(weight[j]) - meanLogW))
         }
         itemFactors = factors
         itemBias = bias
@@ -155,9 +154,9 @@ public struct Synth {
             var out = TextWriter(buffer.baseAddress!)
             itemFactors.withUnsafeBufferPointer { q in
                 for u in range {
-                    var gauss = Gaussian(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(u + 1))
-                    for f in 0..<k { p[f] = 0.45 * gauss.next() }
-                    let userBias = 0.35 * gauss.next()
+                    var gauss = SplitMix64(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(u + 1))
+                    for f in 0..<k { p[f] = 0.45 * gauss.nextGaussian() }
+                    let userBias = 0.35 * gauss.nextGaussian()
                     let want = counts[u]
                     picks.removeAll(keepingCapacity: true)
                     // Items this user is responsible for, so that every item has a rating.
@@ -168,7 +167,7 @@ public struct Synth {
                         // keys e / w (smallest first); a key's bits sort as the Float does.
                         keys.removeAll(keepingCapacity: true)
                         for j in 0..<n where taken[j] != Int32(u) {
-                            let e = -log(Double(max(gauss.uniform(), 0x1p-30)))
+                            let e = -log(Double(max(gauss.nextFloat(), 0x1p-30)))
                             keys.append(UInt64(Float(e / alias.weight(j)).bitPattern) << 32 | UInt64(j))
                         }
                         keys.sort()
@@ -179,19 +178,19 @@ public struct Synth {
                         }
                     } else {
                         while picks.count < want {
-                            let j = alias.sample(&gauss.rng)
+                            let j = alias.sample(&gauss)
                             if taken[j] != Int32(u) { taken[j] = Int32(u); picks.append(j) }
                         }
                     }
                     picks.sort()
-                    let start = shape.firstTime + Int64(gauss.uniform() * Float(shape.lastTime - shape.firstTime) * 0.8)
+                    let start = shape.firstTime + Int64(gauss.nextFloat() * Float(shape.lastTime - shape.firstTime) * 0.8)
                     let span = max(1, Double(shape.lastTime - start))
                     for j in picks {
                         var dot: Float = 0
                         for f in 0..<k { dot += p[f] * q[j * k + f] }
-                        let score = mu + userBias + itemBias[j] + dot + 0.75 * gauss.next()
+                        let score = mu + userBias + itemBias[j] + dot + 0.75 * gauss.nextGaussian()
                         let r = min(shape.high, max(shape.low, (score * stepsPerUnit).rounded() / stepsPerUnit))
-                        let t = start + Int64(Double(gauss.uniform()) * span)
+                        let t = start + Int64(Double(gauss.nextFloat()) * span)
                         out.integer(u + 1); out.byte(0x2C)
                         out.integer(itemIds[j]); out.byte(0x2C)
                         out.rating(r); out.byte(0x2C)
@@ -291,7 +290,7 @@ public struct Synth {
                 let batch = Array(blocks[start..<min(blocks.count, start + window)])
                 var buffers = [[UInt8]](repeating: [], count: batch.count)
                 buffers.withUnsafeMutableBufferPointer { out in
-                    DispatchQueue.concurrentPerform(iterations: batch.count) { b in out[b] = ratingsCSV(users: batch[b]) }
+                    Parallel.pieces(batch.count) { b in out[b] = ratingsCSV(users: batch[b]) }
                 }
                 for (b, buffer) in buffers.enumerated() {
                     try stream.write(buffer)
@@ -385,24 +384,5 @@ struct AliasTable {
         let r = rng.next()
         let j = Int((r >> 32) % UInt64(probability.count))
         return Float(r & 0xFF_FFFF) * 0x1p-24 < probability[j] ? j : Int(alias[j])
-    }
-}
-
-/// Standard normal draws by Box–Muller, using both values of each pair.
-struct Gaussian {
-    var rng: SplitMix64
-    private var spare: Float?
-
-    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
-
-    mutating func uniform() -> Float { rng.nextFloat() }
-
-    mutating func next() -> Float {
-        if let s = spare { spare = nil; return s }
-        let u1 = max(Float(rng.next() >> 40) * 0x1p-24, 0x1p-25)
-        let u2 = Float(rng.next() >> 40) * 0x1p-24
-        let radius = (-2 * logf(u1)).squareRoot()
-        spare = radius * sinf(2 * .pi * u2)
-        return radius * cosf(2 * .pi * u2)
     }
 }

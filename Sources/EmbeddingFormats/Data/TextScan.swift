@@ -223,40 +223,98 @@ public enum TextScan {
         return negative ? -value : value
     }
 
-    /// A finite decimal number; nil for anything else (including NaN and Inf).
-    /// Digits with at most 10 decimals whose digits fit 24 bits are divided
-    /// exactly (`4.5` = 45 / 10, one correctly rounded division); anything else
-    /// goes through the C library, so the result always equals `Float(text)`.
-    public static func float(_ field: UnsafeBufferPointer<UInt8>) -> Float? {
-        var i = 0, n = field.count
-        while i < n && (field[i] == 0x20 || field[i] == 0x09) { i += 1 }
-        while n > i && (field[n - 1] == 0x20 || field[n - 1] == 0x09) { n -= 1 }
-        guard i < n else { return nil }
-        if let v = decimal(UnsafeBufferPointer(rebasing: field[i..<n])) { return v }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: field[i..<n]), as: UTF8.self)
-        guard let v = Float(text), v.isFinite else { return nil }
-        return v
+    /// What a number field may hold besides finite numbers.
+    public enum NonFinite: Sendable {
+        /// `nan`, `inf`, `infinity` (any case, signed) and numbers too large for
+        /// a Float (which become infinity) are read: factor files may hold them,
+        /// and the loaders count and report them.
+        case accept
+        /// Only finite numbers are read (ratings): the others are nil.
+        case reject
     }
 
-    /// Exact fast path of `float`: `digits[.digits]`, nil when it does not apply.
+    /// The one number parser of every text reader: a decimal with optional
+    /// sign, fraction and exponent, surrounded by optional spaces or tabs (and a
+    /// carriage return at the end); nil for anything else, and for non-finite
+    /// values unless `nonFinite` is `.accept`. The result is correctly rounded,
+    /// equal to `Float(text)`, so `"\(x)"` written by the exporters reads back as `x`.
     @inline(__always)
-    static func decimal(_ field: UnsafeBufferPointer<UInt8>) -> Float? {
-        var mantissa: UInt32 = 0, j = 0, decimals = 0, digits = 0
-        let n = field.count
-        while j < n, field[j] &- 0x30 < 10, digits < 8 {
-            mantissa = mantissa * 10 + UInt32(field[j] &- 0x30); j += 1; digits += 1
+    public static func float(_ bytes: UnsafeRawBufferPointer, nonFinite: NonFinite) -> Float? {
+        var lo = 0, hi = bytes.count
+        while lo < hi && (bytes[lo] == 0x20 || bytes[lo] == 0x09) { lo += 1 }
+        while hi > lo && (bytes[hi - 1] == 0x20 || bytes[hi - 1] == 0x09 || bytes[hi - 1] == 0x0D) { hi -= 1 }
+        guard lo < hi else { return nil }
+        let field = UnsafeRawBufferPointer(rebasing: bytes[lo..<hi])
+        // Swift's own parser: locale-independent, correctly rounded, knows nan and inf.
+        guard let v = fastFloat(field) ?? Float(String(decoding: field, as: UTF8.self)) else { return nil }
+        return nonFinite == .accept || v.isFinite ? v : nil
+    }
+
+    /// A finite number of a ratings field (see `float(_:nonFinite:)`).
+    public static func float(_ field: UnsafeBufferPointer<UInt8>) -> Float? {
+        float(UnsafeRawBufferPointer(field), nonFinite: .reject)
+    }
+
+    /// `float(_:nonFinite:)` of a decoded field (an unquoted CSV cell, a header probe).
+    public static func float(_ text: String, nonFinite: NonFinite) -> Float? {
+        var text = text
+        return text.withUTF8 { float(UnsafeRawBufferPointer($0), nonFinite: nonFinite) }
+    }
+
+    static let doublePowersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }
+
+    /// Clinger's fast path: `[-+]digits[.digits][e[-+]digits]` with at most 19
+    /// significant digits and 10^|e| <= 10^22. With mantissa m <= 2^53, m and 10^e
+    /// are exact doubles and one IEEE multiply or divide rounds correctly; rounding
+    /// that double to Float is then correct unless it sits exactly on a Float
+    /// midpoint. A larger m (NumPy's `%.18e` has 19 digits) rounds twice, so the
+    /// double may be off by two units in its last place: it is used only when no
+    /// Float midpoint lies within three units of it. Otherwise nil, and the slow
+    /// path decides.
+    @inline(__always)
+    static func fastFloat(_ f: UnsafeRawBufferPointer) -> Float? {
+        var i = 0
+        let n = f.count
+        var negative = false
+        if f[0] == 0x2D || f[0] == 0x2B { negative = f[0] == 0x2D; i = 1 }
+        var mantissa: UInt64 = 0, digits = 0, exponent = 0
+        var sawDigit = false
+        while i < n, f[i] &- 0x30 < 10 {
+            if mantissa != 0 || f[i] != 0x30 { digits += 1 }
+            mantissa = mantissa &* 10 &+ UInt64(f[i] &- 0x30)
+            sawDigit = true
+            i += 1
         }
-        if j < n && field[j] == 0x2E && digits > 0 {
-            j += 1
-            while j < n, field[j] &- 0x30 < 10, digits < 8 {
-                mantissa = mantissa * 10 + UInt32(field[j] &- 0x30); j += 1; digits += 1; decimals += 1
+        if i < n && f[i] == 0x2E {
+            i += 1
+            while i < n, f[i] &- 0x30 < 10 {
+                if mantissa != 0 || f[i] != 0x30 { digits += 1 }
+                mantissa = mantissa &* 10 &+ UInt64(f[i] &- 0x30)
+                exponent -= 1
+                sawDigit = true
+                i += 1
             }
         }
-        guard j == n, digits > 0, mantissa < (1 << 24) else { return nil }
-        return Float(mantissa) / powersOfTen[decimals]
+        guard sawDigit, digits <= 19 else { return nil }
+        if i < n && (f[i] == 0x65 || f[i] == 0x45) {
+            i += 1
+            var expNegative = false
+            if i < n && (f[i] == 0x2D || f[i] == 0x2B) { expNegative = f[i] == 0x2D; i += 1 }
+            var e = 0, expDigits = 0
+            while i < n, f[i] &- 0x30 < 10, expDigits < 5 { e = e * 10 + Int(f[i] &- 0x30); i += 1; expDigits += 1 }
+            guard expDigits > 0 else { return nil }
+            exponent += expNegative ? -e : e
+        }
+        guard i == n, exponent >= -22, exponent <= 22 else { return nil }
+        let d = exponent < 0 ? Double(mantissa) / doublePowersOfTen[-exponent] : Double(mantissa) * doublePowersOfTen[exponent]
+        // A Float midpoint has bit 28 of the double's 52-bit fraction set and bits 0-27 clear.
+        let distance = abs(Int(d.bitPattern & 0x1FFF_FFFF) - 0x1000_0000)
+        guard distance > (mantissa <= 1 << 53 ? 0 : 3) else { return nil }
+        let v = Float(d)
+        return negative ? -v : v
     }
 
-    /// 10^0 ... 10^10, each exact in `Float`.
+    /// 10^0 ... 10^10, each exact in `Float`: the ratings loader's fused fast path divides by them.
     static let powersOfTen: [Float] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10]
 
     public static func string(_ field: UnsafeBufferPointer<UInt8>) -> String {

@@ -281,14 +281,14 @@ public enum FactorLoader {
             let matrices = tensors.filter { $0.shape.count == 2 && !unwrapped($0.name).hasPrefix("opt.") }
             guard matrices.count == 1, let only = matrices.first else {
                 throw EmbtoolError.data("\(path): no tensor is named like item factors (fastai i_weight.weight, fastbook movie_factors, "
-                    + "embeds.1.weight, item_factors); it holds \(listing()). Choose one with --items-tensor NAME")
+                    + "embeds.1.weight, item_factors); it holds \(listing())", reason: .itemsTensorUnknown)
             }
             itemsEntry = only
             notes.append("no known naming; '\(only.name)' is the only matrix, used as item factors")
         }
         if let name = options.biasTensor {
             guard let t = find(name, in: tensors) else {
-                throw EmbtoolError.data("\(path): no tensor '\(name)' for --bias-tensor; it holds \(listing())")
+                throw EmbtoolError.data("\(path): no tensor '\(name)' for the item biases; it holds \(listing())", reason: .biasTensorMissing(name))
             }
             itemBiasEntry = t
         }
@@ -408,9 +408,9 @@ public enum FactorLoader {
         let path = model.source?.path ?? model.meta.dataset
         let summary = counts.map { "\($0.1) in \($0.0.rawValue)" }.joined(separator: ", ")
         if options.strict {
-            throw EmbtoolError.data("\(path): NaN or infinite values (\(summary)); refusing (--strict)")
+            throw EmbtoolError.data("\(path): NaN or infinite values (\(summary)); refusing them", reason: .nonFinite)
         }
-        options.warn("\(path): NaN or infinite values (\(summary)); results involving those rows are meaningless (--strict refuses such files)")
+        options.warn("\(path): NaN or infinite values (\(summary)); results involving those rows are meaningless")
         for (role, n) in counts { model.source?.nonFinite[role] = n }
     }
 
@@ -435,7 +435,8 @@ public enum FactorLoader {
             guard ratings.items.count == model.itemCount else {
                 let other: ItemKey = ratings.itemKey == .title ? .id : .title
                 throw EmbtoolError.data("\(name) has \(model.itemCount) item rows but the vocabulary fastai builds from \(ratings.name) "
-                    + "(items keyed by \(ratings.itemKey.rawValue)) has \(ratings.items.count); were the factors trained with --item-key \(other.rawValue)?")
+                    + "(items keyed by \(ratings.itemKey.rawValue)) has \(ratings.items.count); were the factors trained with items keyed by \(other.rawValue)?",
+                    reason: .itemKey(other))
             }
             m.meta.itemKeys = ratings.items.labels
             m.meta.itemLabels = ratings.itemLabels
@@ -444,19 +445,17 @@ public enum FactorLoader {
         } else {
             var labels = m.meta.itemLabels, rowCounts = [Int](repeating: 0, count: model.itemCount)
             var genres = [[String]](repeating: [], count: model.itemCount)
-            var missing = 0
-            for (row, key) in model.meta.itemKeys.enumerated() {
-                guard let r = ratings.items.index(of: key) else {
-                    if key != Vocabulary.missing { missing += 1 }
-                    continue
-                }
+            let alignment = KeyAlignment(data: ratings.items.labels, model: model.meta.itemKeys, modelRows: model.itemCount)
+            for (row, r) in alignment.dataRow.enumerated() where r >= 0 {
                 labels[row] = ratings.itemLabels[r]
                 rowCounts[row] = counts[r]
                 genres[row] = ratings.itemGenres[r]
             }
+            let missing = alignment.modelKeysNotInData
             guard missing < model.itemCount - (model.meta.firstItemRow) else {
                 throw EmbtoolError.data("\(name): none of its \(model.itemCount) item keys (e.g. '\(model.meta.itemKeys.last ?? "")') is an item of \(ratings.name) "
-                    + "keyed by \(ratings.itemKey.rawValue)\(ratings.itemKey == .title ? "; ids (Spark) need --item-key id" : "")")
+                    + "keyed by \(ratings.itemKey.rawValue)\(ratings.itemKey == .title ? "; ids (Spark) need items keyed by id" : "")",
+                    reason: ratings.itemKey == .title ? .itemKey(.id) : nil)
             }
             if missing > 0 { warn("\(name): \(missing) of \(model.itemCount) item keys are not in \(ratings.name); they keep their keys as labels") }
             m.meta.itemLabels = labels

@@ -21,74 +21,6 @@ public struct FactorTable {
 
 /// Field-level helpers shared by the text readers.
 enum TextField {
-    /// A decimal number, including `nan`, `inf` and exponents; nil for anything
-    /// else. Surrounding spaces are ignored. The result is correctly rounded, so
-    /// `"\(x)"` written by the exporters reads back as `x`.
-    @inline(__always)
-    static func float(_ bytes: UnsafeRawBufferPointer) -> Float? {
-        var lo = 0, hi = bytes.count
-        while lo < hi && (bytes[lo] == 0x20 || bytes[lo] == 0x09) { lo += 1 }
-        while hi > lo && (bytes[hi - 1] == 0x20 || bytes[hi - 1] == 0x09 || bytes[hi - 1] == 0x0D) { hi -= 1 }
-        guard lo < hi else { return nil }
-        let field = UnsafeRawBufferPointer(rebasing: bytes[lo..<hi])
-        if let v = fastFloat(field) { return v }
-        // Swift's own parser: locale-independent, correctly rounded, knows nan and inf.
-        return Float(String(decoding: field, as: UTF8.self))
-    }
-
-    static let powersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }
-
-    /// Clinger's fast path: `[-+]digits[.digits][e[-+]digits]` with at most 19
-    /// significant digits and 10^|e| <= 10^22. With mantissa m <= 2^53, m and 10^e
-    /// are exact doubles and one IEEE multiply or divide rounds correctly; rounding
-    /// that double to Float is then correct unless it sits exactly on a Float
-    /// midpoint. A larger m (NumPy's `%.18e` has 19 digits) rounds twice, so the
-    /// double may be off by two units in its last place: it is used only when no
-    /// Float midpoint lies within three units of it. Otherwise nil, and the slow
-    /// path decides.
-    @inline(__always)
-    static func fastFloat(_ f: UnsafeRawBufferPointer) -> Float? {
-        var i = 0
-        let n = f.count
-        var negative = false
-        if f[0] == 0x2D || f[0] == 0x2B { negative = f[0] == 0x2D; i = 1 }
-        var mantissa: UInt64 = 0, digits = 0, exponent = 0
-        var sawDigit = false
-        while i < n, f[i] &- 0x30 < 10 {
-            if mantissa != 0 || f[i] != 0x30 { digits += 1 }
-            mantissa = mantissa &* 10 &+ UInt64(f[i] &- 0x30)
-            sawDigit = true
-            i += 1
-        }
-        if i < n && f[i] == 0x2E {
-            i += 1
-            while i < n, f[i] &- 0x30 < 10 {
-                if mantissa != 0 || f[i] != 0x30 { digits += 1 }
-                mantissa = mantissa &* 10 &+ UInt64(f[i] &- 0x30)
-                exponent -= 1
-                sawDigit = true
-                i += 1
-            }
-        }
-        guard sawDigit, digits <= 19 else { return nil }
-        if i < n && (f[i] == 0x65 || f[i] == 0x45) {
-            i += 1
-            var expNegative = false
-            if i < n && (f[i] == 0x2D || f[i] == 0x2B) { expNegative = f[i] == 0x2D; i += 1 }
-            var e = 0, expDigits = 0
-            while i < n, f[i] &- 0x30 < 10, expDigits < 5 { e = e * 10 + Int(f[i] &- 0x30); i += 1; expDigits += 1 }
-            guard expDigits > 0 else { return nil }
-            exponent += expNegative ? -e : e
-        }
-        guard i == n, exponent >= -22, exponent <= 22 else { return nil }
-        let d = exponent < 0 ? Double(mantissa) / powersOfTen[-exponent] : Double(mantissa) * powersOfTen[exponent]
-        // A Float midpoint has bit 28 of the double's 52-bit fraction set and bits 0-27 clear.
-        let distance = abs(Int(d.bitPattern & 0x1FFF_FFFF) - 0x1000_0000)
-        guard distance > (mantissa <= 1 << 53 ? 0 : 3) else { return nil }
-        let v = Float(d)
-        return negative ? -v : v
-    }
-
     static func text(_ bytes: UnsafeRawBufferPointer) -> String { String(decoding: bytes, as: UTF8.self) }
 }
 
@@ -119,8 +51,8 @@ struct DelimitedScanner {
 
     func string(_ f: Field) -> String { f.quoted ?? TextField.text(UnsafeRawBufferPointer(rebasing: bytes[f.range])) }
     func float(_ f: Field) -> Float? {
-        if let q = f.quoted { return Float(q.trimmingCharacters(in: .whitespaces)) }
-        return TextField.float(UnsafeRawBufferPointer(rebasing: bytes[f.range]))
+        if let q = f.quoted { return TextScan.float(q, nonFinite: .accept) }
+        return TextScan.float(UnsafeRawBufferPointer(rebasing: bytes[f.range]), nonFinite: .accept)
     }
 
     /// Fills `fields` with the next record; false at the end of the input.
@@ -171,13 +103,6 @@ struct DelimitedScanner {
             }
             position += 1  // separator
         }
-    }
-
-    /// Quotes `s` for a delimited file when it holds the separator, a quote,
-    /// a line break or surrounding spaces.
-    static func quote(_ s: String, separator: Character) -> String {
-        guard s.contains(where: { $0 == separator || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || s.first == " " || s.last == " " else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
 
@@ -243,21 +168,19 @@ public enum DelimitedFactors {
 
     /// `label[,count][,bias],f0,...,f{k-1}` with a header, one row per item,
     /// numbers in Swift's shortest round-trip form.
-    public static func encode(labels: [String], factors: Matrix, bias: [Float]?, counts: [Int]?, separator: Character = ",") -> String {
-        let sep = String(separator)
+    public static func encode(labels: [String], factors: Matrix, bias: [Float]?, counts: [Int]?, separator: UInt8 = UInt8(ascii: ",")) -> String {
         var header = ["label"]
         if counts != nil { header.append("count") }
         if bias != nil { header.append("bias") }
         header += (0..<factors.cols).map { "f\($0)" }
-        var out = header.joined(separator: sep) + "\n"
-        out.reserveCapacity(factors.data.count * 12)
+        var table = CSVTable(header: header, separator: separator)
         for r in 0..<factors.rows {
-            out += DelimitedScanner.quote(labels[r], separator: separator)
-            if let counts { out += sep + String(counts[r]) }
-            if let bias { out += sep + "\(bias[r])" }
-            for v in factors.row(r) { out += sep + "\(v)" }
-            out += "\n"
+            var row = [labels[r]]
+            if let counts { row.append(String(counts[r])) }
+            if let bias { row.append("\(bias[r])") }
+            row += factors.row(r).map { "\($0)" }
+            table.appendRow(row)
         }
-        return out
+        return table.text
     }
 }

@@ -50,7 +50,7 @@ public enum Projector {
                     throw EmbtoolError.data("\(vectorsPath):\(n + 1): \(f.count) numbers, expected \(width) as in the first row")
                 }
                 for r in f {
-                    guard let v = TextField.float(UnsafeRawBufferPointer(rebasing: raw[r])) else {
+                    guard let v = TextScan.float(UnsafeRawBufferPointer(rebasing: raw[r]), nonFinite: .accept) else {
                         throw EmbtoolError.data("\(vectorsPath):\(n + 1): '\(TextField.text(UnsafeRawBufferPointer(rebasing: raw[r])).prefix(40))' is not a number")
                     }
                     values.append(v)
@@ -90,7 +90,7 @@ public enum Projector {
                     counts.append(v)
                 }
                 if let c = biasColumn {
-                    guard let v = Float(text(c)) else { throw EmbtoolError.data("\(path):\(lineNumber): bias '\(text(c).prefix(40))' is not a number") }
+                    guard let v = TextScan.float(text(c), nonFinite: .accept) else { throw EmbtoolError.data("\(path):\(lineNumber): bias '\(text(c).prefix(40))' is not a number") }
                     bias.append(v)
                 }
                 if let c = genresColumn { genres.append(text(c).split(separator: "|").map(String.init)) }

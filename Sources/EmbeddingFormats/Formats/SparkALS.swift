@@ -74,14 +74,14 @@ public enum SparkALS {
             space()
             if i < bytes.count && bytes[i] == 0x22 {
                 let r = try string()
-                if let v = TextField.float(UnsafeRawBufferPointer(rebasing: bytes[r])) { return v }
+                if let v = TextScan.float(UnsafeRawBufferPointer(rebasing: bytes[r]), nonFinite: .accept) { return v }
                 throw bad("'\(TextField.text(UnsafeRawBufferPointer(rebasing: bytes[r])))' is not a number")
             }
             let start = i
             while i < bytes.count, let c = Optional(bytes[i]), (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x2B || c == 0x2E || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) {
                 i += 1
             }
-            guard i > start, let v = TextField.float(UnsafeRawBufferPointer(rebasing: bytes[start..<i])) else {
+            guard i > start, let v = TextScan.float(UnsafeRawBufferPointer(rebasing: bytes[start..<i]), nonFinite: .accept) else {
                 throw bad("expected a number at column \(start + 1)")
             }
             return v

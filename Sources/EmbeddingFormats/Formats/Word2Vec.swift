@@ -42,7 +42,7 @@ public enum Word2Vec {
                 }
                 labels.append(TextField.text(UnsafeRawBufferPointer(rebasing: bytes[fields[0]])))
                 for f in fields.dropFirst() {
-                    guard let v = TextField.float(UnsafeRawBufferPointer(rebasing: bytes[f])) else {
+                    guard let v = TextScan.float(UnsafeRawBufferPointer(rebasing: bytes[f]), nonFinite: .accept) else {
                         throw EmbtoolError.data("\(name):\(lineNumber): '\(TextField.text(UnsafeRawBufferPointer(rebasing: bytes[f])).prefix(40))' is not a number")
                     }
                     values.append(v)

@@ -6,25 +6,19 @@ import EmbeddingCore
 /// works in fastai, and the vocabularies and counts in `__metadata__` (each
 /// value a JSON document, since safetensors metadata values are strings).
 public enum ModelFile {
-    public static let userWeight = "u_weight.weight"
-    public static let itemWeight = "i_weight.weight"
-    public static let userBias = "u_bias.weight"
-    public static let itemBias = "i_bias.weight"
+    public static let userWeight = FactorModel.userWeight
+    public static let itemWeight = FactorModel.itemWeight
+    public static let userBias = FactorModel.userBiasWeight
+    public static let itemBias = FactorModel.itemBiasWeight
 
     /// Writes atomically: a reader sees the old file or the new one, never half.
     /// Refuses a model holding NaN or infinity.
-    public static func save(_ model: FactorModel, to path: String) throws {
+    public static func save(_ model: some RatingModel, to path: String) throws {
         try AtomicFile.write(encode(model), to: path)
     }
 
-    public static func encode(_ model: FactorModel) throws -> Data {
-        var tensors: [Tensor] = []
-        if let uf = model.userFactors {
-            tensors.append(Tensor(name: userWeight, shape: [uf.rows, uf.cols], values: uf.data))
-        }
-        tensors.append(Tensor(name: itemWeight, shape: [model.itemFactors.rows, model.itemFactors.cols], values: model.itemFactors.data))
-        if let ub = model.userBias { tensors.append(Tensor(name: userBias, shape: [ub.count, 1], values: ub)) }
-        if let ib = model.itemBias { tensors.append(Tensor(name: itemBias, shape: [ib.count, 1], values: ib)) }
+    public static func encode(_ model: some RatingModel) throws -> Data {
+        let tensors = model.stateDict
         for t in tensors where t.values.contains(where: { !$0.isFinite }) {
             throw EmbtoolError(.software, "refusing to write a model whose \(t.name) holds NaN or infinity")
         }
@@ -32,9 +26,7 @@ public enum ModelFile {
     }
 
     static func json<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+        String(decoding: (try? JSONPolicy.encoder(pretty: false).encode(value)) ?? Data("null".utf8), as: UTF8.self)
     }
 
     static func metadataStrings(_ m: ModelMetadata) -> [String: String] {
@@ -47,10 +39,10 @@ public enum ModelFile {
             "items": json(m.itemKeys),
             "item_labels": json(m.itemLabels),
             "item_counts": json(m.itemCounts),
-            "recipe": json(m.recipe),
             "data_sha256": m.dataChecksum,
         ]
         out["y_range"] = m.yRange.map { json([$0.low, $0.high]) } ?? "null"
+        if !m.recipe.isEmpty { out["training"] = json(m.recipe) }
         if m.itemGenres.contains(where: { !$0.isEmpty }) { out["genres"] = json(m.itemGenres) }
         return out
     }
@@ -58,7 +50,7 @@ public enum ModelFile {
     static func decode<T: Decodable>(_ type: T.Type, _ text: String?, key: String, file: String) throws -> T? {
         guard let text else { return nil }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+            return try JSONPolicy.decoder().decode(T.self, from: Data(text.utf8))
         } catch {
             throw EmbtoolError.data("\(file): metadata '\(key)' is not valid: \(text.prefix(60))")
         }
@@ -83,25 +75,22 @@ public enum ModelFile {
         m.itemLabels = try decode([String].self, strings["item_labels"], key: "item_labels", file: file) ?? m.itemKeys
         m.itemCounts = try decode([Int].self, strings["item_counts"], key: "item_counts", file: file) ?? []
         m.itemGenres = try decode([[String]].self, strings["genres"], key: "genres", file: file) ?? []
-        m.recipe = try decode([String: String].self, strings["recipe"], key: "recipe", file: file) ?? [:]
+        // Files written before the record was typed hold it as flat text under "recipe".
+        if let record = try decode(RecipeRecord.self, strings["training"], key: "training", file: file) {
+            m.recipe = record
+        } else if let old = try decode([String: String].self, strings["recipe"], key: "recipe", file: file) {
+            m.recipe = RecipeRecord(flattened: old)
+        }
         m.dataChecksum = strings["data_sha256"] ?? ""
         return m
     }
 
-    /// Loads an embtool (or any fastai `EmbeddingDotBias`-named) safetensors file.
-    public static func load(path: String) throws -> FactorModel {
-        let file = try Safetensors.read(path: path)
-        guard let items = file.tensor(itemWeight)?.matrix else {
-            throw EmbtoolError.data("\(path): no '\(itemWeight)' tensor; tensors are \(file.tensors.map(\.name).joined(separator: ", "))")
-        }
-        let users = file.tensor(userWeight)?.matrix
-        var meta = try metadata(from: file.metadata, file: path)
-        if meta.itemLabels.count != items.rows { meta.itemLabels = (0..<items.rows).map(String.init) }
-        let model = FactorModel(userFactors: users, itemFactors: items,
-                                userBias: file.tensor(userBias)?.values,
-                                itemBias: file.tensor(itemBias)?.values, meta: meta)
-        try validate(model, file: path)
-        return model
+    /// Loads an embtool (or any fastai `EmbeddingDotBias`-named) safetensors
+    /// file. It is read as `--model` reads any factor file, through
+    /// `FactorLoader`, so it passes the same checks: shapes against each other
+    /// and the metadata's vocabularies, NaN and infinity counted.
+    public static func load(path: String, options: FactorLoader.Options = FactorLoader.Options()) throws -> FactorModel {
+        try FactorLoader.load(path: path, options: options)
     }
 
     /// Shapes must agree with each other and with the vocabularies.

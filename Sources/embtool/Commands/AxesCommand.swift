@@ -60,15 +60,10 @@ struct AxesCommand: ParsableCommand {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         clock.lap("project")
 
-        let itemMap = ItemMap(layoutName: "custom axes", chosen: chosen, catalog: catalog, x: xs, y: ys,
-                              xAxis: .init(name: "x", title: "→ \(x.name)"), yAxis: .init(name: "y", title: "→ \(y.name)"),
-                              dataset: model.meta.dataset, colouring: try map.colouring(chosen, catalog), labelCount: map.labels)
-        try map.write(itemMap, title: "Items projected on two chosen directions of their embeddings")
-        clock.lap("write")
-
-        if map.json {
-            try printJSON(MapJSON(itemMap, seconds: seconds))
-        } else {
+        let itemMap = try map.itemMap("custom axes", chosen, catalog, x: xs, y: ys,
+                                      axes: (.init(name: "x", title: "→ \(x.name)"), .init(name: "y", title: "→ \(y.name)")),
+                                      dataset: model.meta.dataset)
+        try map.emit(itemMap, title: "Items projected on two chosen directions of their embeddings", seconds: seconds) {
             print("Custom axes over \(chosen.description) (\(model.factors) factors).")
             for (axis, coordinates) in [(x, xs), (y, ys)] {
                 let e = PCA.ends(Matrix(rows: coordinates.count, cols: 1, data: coordinates), component: 0, count: ends)
@@ -76,6 +71,7 @@ struct AxesCommand: ParsableCommand {
                 print(endsTable(e, label: { itemMap.labels[$0] }, score: { coordinates[$0] }))
             }
         }
+        clock.lap("write")
         clock.report()
     }
 }

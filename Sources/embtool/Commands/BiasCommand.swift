@@ -111,19 +111,11 @@ struct BiasJSON: Encodable {
     struct Row: Encodable {
         var label: String
         var bias: Float
-        var mean_rating: Float?
-        var count: Int?
+        @NullWhenAbsent var meanRating: Float?
+        @NullWhenAbsent var count: Int?
         init(_ e: BiasEntry) {
-            label = e.label; bias = e.bias; mean_rating = e.meanRating; count = e.count
+            label = e.label; bias = e.bias; meanRating = e.meanRating; count = e.count
         }
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(label, forKey: .label)
-            try c.encode(bias, forKey: .bias)
-            try c.encode(mean_rating, forKey: .mean_rating)
-            try c.encode(count, forKey: .count)
-        }
-        enum CodingKeys: String, CodingKey { case label, bias, mean_rating, count }
     }
     var side: String
     var ranked: Int

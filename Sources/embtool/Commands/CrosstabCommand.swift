@@ -36,15 +36,6 @@ struct CrosstabCommand: ParsableCommand {
         if json {
             struct Output: Encodable {
                 var users: [String], items: [String], itemRatings: [Int], ratings: [[Float?]], csv: String?
-                enum CodingKeys: String, CodingKey { case users, items, ratings, csv, itemRatings = "item_ratings" }
-                func encode(to encoder: Encoder) throws {
-                    var c = encoder.container(keyedBy: CodingKeys.self)
-                    try c.encode(users, forKey: .users)
-                    try c.encode(items, forKey: .items)
-                    try c.encode(itemRatings, forKey: .itemRatings)
-                    try c.encode(ratings, forKey: .ratings)
-                    try c.encodeIfPresent(csv, forKey: .csv)
-                }
             }
             return try printJSON(Output(users: table.userLabels, items: table.itemLabels, itemRatings: table.itemCounts,
                                         ratings: table.cells, csv: csv))

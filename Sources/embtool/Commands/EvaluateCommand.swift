@@ -38,9 +38,21 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         if let validPct, !(validPct > 0 && validPct < 1) { throw ValidationError("--valid-pct must be between 0 and 1") }
-        if let split {
-            do { _ = try Split(name: split) } catch let error as EmbtoolError { throw ValidationError(error.message) }
+    }
+
+    /// `--split` (a random one takes `--valid-pct` and `--split-seed`, else the
+    /// model's random split's, else `train`'s defaults), or the split the model records.
+    func heldOutSplit(_ model: FactorModel) throws -> Split {
+        let recorded = model.meta.recipe.split
+        guard let split else {
+            guard let recorded else {
+                throw EmbtoolError.usage("the model does not record its training split; pass --split u1...u5, random or none")
+            }
+            return try recorded.replacing(validPct: validPct, seed: splitSeed)
         }
+        var base = (validPct: Split.defaultValidPct, seed: Split.defaultSeed)
+        if case .random(let pct, let seed)? = recorded { base = (pct, seed) }
+        return try Split(name: split, validPct: validPct ?? base.validPct, seed: splitSeed ?? base.seed)
     }
 
     func run() throws {
@@ -48,13 +60,8 @@ struct EvaluateCommand: ParsableCommand {
         guard model.userFactors != nil else {
             throw EmbtoolError.data("\(modelOptions.model ?? "the model") has no user factors, so it cannot predict ratings")
         }
-        let recipe = model.meta.recipe
-        guard let splitName = split ?? recipe["split"] else {
-            throw EmbtoolError.usage("the model does not record its training split; pass --split u1...u5, random or none")
-        }
-        let pct = validPct ?? recipe["valid_pct"].flatMap(Double.init) ?? 0.2
-        let seed = splitSeed ?? recipe["split_seed"].flatMap(UInt64.init) ?? 42
-        let splitter = try Split(name: splitName, validPct: pct, seed: seed)
+        let splitter = try heldOutSplit(model)
+        let splitName = splitter.name
         // Items keyed as the model keys them, whatever --item-key says.
         let ratings = try Ratings(data.loadRaw(), itemKey: model.meta.itemKey)
         let (train, heldOut) = splitter == .none ? (ratings, ratings) : splitter.apply(ratings)
@@ -72,12 +79,11 @@ struct EvaluateCommand: ParsableCommand {
         guard score.n > 0 else { throw EmbtoolError.data("no held-out rating has a user and an item the model knows") }
 
         if let predictions {
-            try AtomicFile.write(predictionsCSV(heldOut, predicted), to: predictions)
-            note("wrote \(predictions)")
+            try writeOutput(predictionsCSV(heldOut, predicted), to: predictions)
         }
         if json {
             try printJSON(EvaluateReport(mse: score.mse, rmse: score.rmse, mae: score.mae, n: score.n, unknown: score.unknown,
-                                         split: splitName.lowercased(), model: modelOptions.model ?? EmbtoolHome.modelPath(dataset: "ml-100k"),
+                                         split: splitName, model: modelOptions.model ?? EmbtoolHome.modelPath(dataset: "ml-100k"),
                                          trainingDataMatches: sameData))
         } else {
             print(String(format: "MSE %.4f  RMSE %.4f  MAE %.4f  on %d held-out ratings (split %@)", score.mse, score.rmse, score.mae, score.n, splitName))
@@ -86,20 +92,13 @@ struct EvaluateCommand: ParsableCommand {
 
     /// One line per rating: user and item as the data label them, the rating,
     /// and the prediction (empty when the model lacks the user or item).
-    func predictionsCSV(_ ratings: Ratings, _ predicted: [Float]) -> String {
-        var out = "user,item,rating,prediction\n"
+    func predictionsCSV(_ ratings: Ratings, _ predicted: [Float]) -> [UInt8] {
+        var table = CSVTable(header: ["user", "item", "rating", "prediction"])
         for j in 0..<ratings.count {
-            let p = predicted[j]
-            out += "\(csvField(ratings.users[Int(ratings.user[j])])),\(csvField(ratings.items[Int(ratings.item[j])])),"
-            out += "\(ratings.rating[j]),\(p.isNaN ? "" : "\(p)")\n"
+            table.appendRow([ratings.users[Int(ratings.user[j])], ratings.items[Int(ratings.item[j])],
+                             "\(ratings.rating[j])", CSVTable.number(predicted[j])])
         }
-        return out
-    }
-
-    /// RFC 4180: quote a field holding a comma, quote or line break; double inner quotes.
-    func csvField(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return table.bytes
     }
 }
 
@@ -112,22 +111,5 @@ struct EvaluateReport: Encodable {
     var split: String
     var model: String
     /// Whether the split's training part is the model's training data; null when unknown.
-    var trainingDataMatches: Bool?
-
-    enum CodingKeys: String, CodingKey {
-        case mse, rmse, mae, n, unknown, split, model
-        case trainingDataMatches = "training_data_matches"
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(mse, forKey: .mse)
-        try c.encode(rmse, forKey: .rmse)
-        try c.encode(mae, forKey: .mae)
-        try c.encode(n, forKey: .n)
-        try c.encode(unknown, forKey: .unknown)
-        try c.encode(split, forKey: .split)
-        try c.encode(model, forKey: .model)
-        try c.encode(trainingDataMatches, forKey: .trainingDataMatches)
-    }
+    @NullWhenAbsent var trainingDataMatches: Bool?
 }

@@ -24,7 +24,7 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         let m = try model.load(data: data)
-        let source = m.source ?? Self.embtoolSource(m, path: model.model ?? EmbtoolHome.modelPath(dataset: "ml-100k"))
+        guard let source = m.source else { throw EmbtoolError(.software, "the model was not read from a file") }
         let report = Report(m, source)
         if json {
             try printJSON(report)
@@ -33,97 +33,38 @@ struct InfoCommand: ParsableCommand {
         }
     }
 
-    /// A model read by `ModelFile.load` (the default model) is embtool's own
-    /// safetensors: the four fastai names, float32.
-    static func embtoolSource(_ m: FactorModel, path: String) -> FactorSource {
-        var entries: [FactorSource.Entry] = []
-        if let u = m.userFactors { entries.append(.init(name: ModelFile.userWeight, shape: [u.rows, u.cols], dtype: "F32", role: .userFactors)) }
-        entries.append(.init(name: ModelFile.itemWeight, shape: [m.itemFactors.rows, m.itemFactors.cols], dtype: "F32", role: .itemFactors))
-        if let b = m.userBias { entries.append(.init(name: ModelFile.userBias, shape: [b.count, 1], dtype: "F32", role: .userBias)) }
-        if let b = m.itemBias { entries.append(.init(name: ModelFile.itemBias, shape: [b.count, 1], dtype: "F32", role: .itemBias)) }
-        return FactorSource(path: path, format: "safetensors", naming: "fastai EmbeddingDotBias", entries: entries)
-    }
-
     struct Tensor: Encodable {
         var name: String
         var shape: [Int]
         var dtype: String
-        var role: String?
-
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(name, forKey: .name)
-            try c.encode(shape, forKey: .shape)
-            try c.encode(dtype, forKey: .dtype)
-            try c.encode(role, forKey: .role)
-        }
-
-        enum CodingKeys: String, CodingKey { case name, shape, dtype, role }
+        @NullWhenAbsent var role: String?
     }
 
+    /// Unknown values are `null`, not missing keys, so every report has the same shape.
     struct Metadata: Encodable {
         var dataset: String
         var itemKey: String
-        var yRange: [Float]?
+        @NullWhenAbsent var yRange: [Float]?
         var itemsWithCounts: Int
         var ratings: Int
         var genres: Bool
         var recipe: [String: String]
         var dataSHA256: String
-
-        enum CodingKeys: String, CodingKey {
-            case dataset, itemKey = "item_key", yRange = "y_range", itemsWithCounts = "items_with_counts"
-            case ratings, genres, recipe, dataSHA256 = "data_sha256"
-        }
-
-        /// Unknown values are `null`, not missing keys, so every report has the same shape.
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(dataset, forKey: .dataset)
-            try c.encode(itemKey, forKey: .itemKey)
-            try c.encode(yRange, forKey: .yRange)
-            try c.encode(itemsWithCounts, forKey: .itemsWithCounts)
-            try c.encode(ratings, forKey: .ratings)
-            try c.encode(genres, forKey: .genres)
-            try c.encode(recipe, forKey: .recipe)
-            try c.encode(dataSHA256, forKey: .dataSHA256)
-        }
     }
 
     struct Report: Encodable {
         var path: String
         var format: String
-        var naming: String?
+        @NullWhenAbsent var naming: String?
         var tensors: [Tensor]
         var roles: [String: String?]
         var items: Int
-        var users: Int?
+        @NullWhenAbsent var users: Int?
         var factors: Int
         var labels: String
         var metadata: Metadata
         var nonFinite: [String: Int]
         var notes: [String]
-
-        enum CodingKeys: String, CodingKey {
-            case path, format, naming, tensors, roles, items, users, factors, labels, metadata
-            case nonFinite = "non_finite", notes
-        }
-
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(path, forKey: .path)
-            try c.encode(format, forKey: .format)
-            try c.encode(naming, forKey: .naming)
-            try c.encode(tensors, forKey: .tensors)
-            try c.encode(roles, forKey: .roles)
-            try c.encode(items, forKey: .items)
-            try c.encode(users, forKey: .users)
-            try c.encode(factors, forKey: .factors)
-            try c.encode(labels, forKey: .labels)
-            try c.encode(metadata, forKey: .metadata)
-            try c.encode(nonFinite, forKey: .nonFinite)
-            try c.encode(notes, forKey: .notes)
-        }
 
         init(_ m: FactorModel, _ s: FactorSource) {
             path = s.path
@@ -147,7 +88,7 @@ struct InfoCommand: ParsableCommand {
             }
             metadata = Metadata(dataset: meta.dataset, itemKey: meta.itemKey.rawValue, yRange: meta.yRange.map { [$0.low, $0.high] },
                                 itemsWithCounts: meta.itemCounts.filter { $0 > 0 }.count, ratings: meta.itemCounts.reduce(0, +),
-                                genres: meta.itemGenres.contains { !$0.isEmpty }, recipe: meta.recipe, dataSHA256: meta.dataChecksum)
+                                genres: meta.itemGenres.contains { !$0.isEmpty }, recipe: meta.recipe.flattened, dataSHA256: meta.dataChecksum)
             nonFinite = Dictionary(uniqueKeysWithValues: s.nonFinite.map { ($0.key.rawValue, $0.value) })
             notes = s.notes
         }

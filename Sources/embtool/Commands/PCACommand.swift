@@ -86,9 +86,9 @@ struct PCACommand: ParsableCommand {
         if map.json {
             try printJSON(PCAJSON(
                 selection: chosen.description, items: rows.count, factors: k,
-                explained_variance_ratio: pca.explainedVarianceRatio,
+                explainedVarianceRatio: pca.explainedVarianceRatio,
                 components: ends.enumerated().map { j, e in
-                    PCAJSON.Component(component: j + 1, explained_variance_ratio: pca.explainedVarianceRatio[j],
+                    PCAJSON.Component(component: j + 1, explainedVarianceRatio: pca.explainedVarianceRatio[j],
                                       low: e.low.map { .init(label: catalog.labels[rows[$0]], score: scores[$0, j]) },
                                       high: e.high.map { .init(label: catalog.labels[rows[$0]], score: scores[$0, j]) })
                 },
@@ -126,10 +126,9 @@ struct PCACommand: ParsableCommand {
         func axis(_ c: Int) -> ItemMap.Axis {
             ItemMap.Axis(name: "PC\(c + 1)", title: "PC\(c + 1) (\(percent(pca.explainedVarianceRatio[c])) of variance)")
         }
-        return ItemMap(layoutName: "PCA", chosen: chosen, catalog: catalog,
-                       x: (0..<chosen.rows.count).map { scores[$0, gx] }, y: (0..<chosen.rows.count).map { scores[$0, gy] },
-                       xAxis: axis(gx), yAxis: axis(gy), dataset: dataset,
-                       colouring: try map.colouring(chosen, catalog), labelCount: map.labels)
+        return try map.itemMap("PCA", chosen, catalog,
+                               x: (0..<chosen.rows.count).map { scores[$0, gx] }, y: (0..<chosen.rows.count).map { scores[$0, gy] },
+                               axes: (axis(gx), axis(gy)), dataset: dataset)
     }
 }
 
@@ -153,26 +152,19 @@ struct PCAJSON: Encodable {
     struct End: Encodable { var label: String; var score: Float }
     struct Component: Encodable {
         var component: Int
-        var explained_variance_ratio: Float
+        var explainedVarianceRatio: Float
         var low: [End]
         var high: [End]
     }
     struct Point: Encodable {
         var label: String
-        var count: Int?
+        @NullWhenAbsent var count: Int?
         var pc: [Float]
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(label, forKey: .label)
-            try c.encode(count, forKey: .count)
-            try c.encode(pc, forKey: .pc)
-        }
-        enum CodingKeys: String, CodingKey { case label, count, pc }
     }
     var selection: String
     var items: Int
     var factors: Int
-    var explained_variance_ratio: [Float]
+    var explainedVarianceRatio: [Float]
     var components: [Component]
     var points: [Point]
 }

@@ -67,11 +67,11 @@ struct RecommendCommand: ParsableCommand {
         if let user {
             let ratings = try companionRatings(for: model, data: data, purpose: "the items user \(user) has rated are")
             catalog = try Catalog(model: model, ratings: ratings)
-            guard let u = model.meta.userLabels.firstIndex(of: user), u >= 0, model.userFactors.map({ u < $0.rows }) ?? false else {
+            guard let u = KeyAlignment.row(of: user, in: model.meta.userLabels), model.userFactors.map({ u < $0.rows }) ?? false else {
                 throw EmbtoolError.usage("no user '\(user)' in the model (\(max(0, model.meta.userLabels.count - 1)) users, e.g. '\(model.meta.userLabels.dropFirst().first ?? "1")')")
             }
             let seen = ratings.map { seenRows(user: user, ratings: $0, model: model) } ?? []
-            let predictions = Recommender.predictions(model, for: try Recommender.user(u, of: model))
+            let predictions = Recommender.predictions(model, user: u)
             items = Recommender.best(predictions, rows: try catalog.rows(minRatings: minRatings), excluded: seen, count: top)
         } else {
             let ratings = data.data != nil ? try companionRatings(for: model, data: data, purpose: "counts are") : nil
@@ -95,7 +95,7 @@ struct RecommendCommand: ParsableCommand {
         }
         if json {
             try printJSON(RecommendJSON(user: user, like: user == nil ? liked : nil, dislike: user == nil ? disliked : nil,
-                                        items: items.map { .init(label: catalog.labels[$0.row], predicted_rating: $0.predictedRating, count: catalog.count($0.row)) }))
+                                        items: items.map { .init(label: catalog.labels[$0.row], predictedRating: $0.predictedRating, count: catalog.count($0.row)) }))
             return
         }
         if let user {
@@ -115,10 +115,10 @@ struct RecommendCommand: ParsableCommand {
     /// Model item rows the user rated in `ratings`, matched by item key.
     func seenRows(user: String, ratings: Ratings, model: FactorModel) -> Set<Int> {
         guard let u = ratings.users.index(of: user) else { return [] }
-        let modelRow = Vocabulary(labels: model.meta.itemKeys)
+        let modelRow = KeyAlignment(data: ratings.items.labels, model: model.meta.itemKeys, modelRows: model.itemCount).modelRow
         var seen = Set<Int>()
-        for (ru, ri) in zip(ratings.user, ratings.item) where Int(ru) == u {
-            if let row = modelRow.index(of: ratings.items[Int(ri)]) { seen.insert(row) }
+        for (ru, ri) in zip(ratings.user, ratings.item) where Int(ru) == u && modelRow[Int(ri)] >= 0 {
+            seen.insert(modelRow[Int(ri)])
         }
         return seen
     }
@@ -127,15 +127,8 @@ struct RecommendCommand: ParsableCommand {
 struct RecommendJSON: Encodable {
     struct Item: Encodable {
         var label: String
-        var predicted_rating: Float
-        var count: Int?
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(label, forKey: .label)
-            try c.encode(predicted_rating, forKey: .predicted_rating)
-            try c.encode(count, forKey: .count)
-        }
-        enum CodingKeys: String, CodingKey { case label, predicted_rating, count }
+        var predictedRating: Float
+        @NullWhenAbsent var count: Int?
     }
     var user: String?
     var like: [String]?

@@ -138,35 +138,16 @@ struct SimilarCommand: ParsableCommand {
 struct NeighbourJSON: Encodable {
     var label: String
     var similarity: Float
-    var count: Int?
+    @NullWhenAbsent var count: Int?
+    /// Only with metric euclidean.
     var distance: Float?
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(label, forKey: .label)
-        try c.encode(similarity, forKey: .similarity)
-        try c.encode(count, forKey: .count)   // null when unknown, so the key is always there
-        try c.encodeIfPresent(distance, forKey: .distance)
-    }
-
-    enum CodingKeys: String, CodingKey { case label, similarity, count, distance }
 }
 
 struct SimilarJSON: Encodable {
     var query: String
-    var count: Int?
+    @NullWhenAbsent var count: Int?
     var metric: String
     var neighbours: [NeighbourJSON]
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(query, forKey: .query)
-        try c.encode(count, forKey: .count)
-        try c.encode(metric, forKey: .metric)
-        try c.encode(neighbours, forKey: .neighbours)
-    }
-
-    enum CodingKeys: String, CodingKey { case query, count, metric, neighbours }
 }
 
 struct AllJSON: Encodable {

@@ -2,7 +2,10 @@ import ArgumentParser
 import EmbeddingKit
 import Foundation
 
-extension Recipe: ExpressibleByArgument {}
+extension Recipe: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument) }
+    public static var allValueStrings: [String] { Recipes.names.map(\.rawValue) }
+}
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,10 +37,10 @@ struct TrainCommand: ParsableCommand {
     var split = "random"
 
     @Option(help: ArgumentHelp("Fraction held out by --split random.", valueName: "fraction"))
-    var validPct = 0.2
+    var validPct = Split.defaultValidPct
 
     @Option(help: ArgumentHelp("Seed of --split random, kept apart from --seed so that seeds compare on one split.", valueName: "n"))
-    var splitSeed: UInt64 = 42
+    var splitSeed = Split.defaultSeed
 
     @Option(help: ArgumentHelp(
         "'fastai' (fastbook's recipe), 'sparse' (the same on sparse gradients, for large data), 'best' (Bayesian MF, lowest error) or 'auto'.",
@@ -97,8 +100,9 @@ struct TrainCommand: ParsableCommand {
         return .init(low: low, high: high)
     }
 
-    func config() throws -> TrainConfig {
+    func config(split: Split? = nil) throws -> TrainConfig {
         var c = TrainConfig()
+        c.split = split
         c.recipe = recipe
         c.factors = factors
         c.epochs = epochs
@@ -116,31 +120,24 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         guard validPct > 0, validPct < 1 else { throw ValidationError("--valid-pct must be between 0 and 1") }
-        do { _ = try Split(name: split, validPct: validPct, seed: splitSeed) } catch let error as EmbtoolError {
-            throw ValidationError(error.message)
-        }
-        do { try config().validate() } catch let error as EmbtoolError { throw ValidationError(error.message) }
+        do { try config().validate() } catch let error as EmbtoolError { throw ValidationError(cliMessage(error)) }
     }
 
     func run() throws {
-        var config = try config()
+        let splitter = try Split(name: split, validPct: validPct, seed: splitSeed)
+        let config = try config(split: splitter)
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let ratings = try data.load()
         note(String(format: "read %d ratings in %.2f s", ratings.count, Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9))
-        let splitter = try Split(name: split, validPct: validPct, seed: splitSeed)
         // Without a split, train on the table itself rather than on a copy of it.
         let (train, valid) = splitter == .none ? (ratings, ratings.subset([])) : splitter.apply(ratings)
-        config.notes["split"] = split.lowercased()
-        if case .random = splitter {
-            config.notes["valid_pct"] = String(validPct)
-            config.notes["split_seed"] = String(splitSeed)
-        }
         let path = output ?? EmbtoolHome.modelPath(dataset: ratings.name)
         let resolved = recipe.resolved(ratings: train.count, users: train.users.count, items: train.items.count,
                                        factors: factors, batchSize: batchSize)
-        note("training recipe \(resolved.rawValue) on \(train.count) ratings of \(ratings.name) (\(train.users.count - 1) users, \(train.items.count - 1) items), validating on \(valid.count) (\(split))")
+        guard let trainer = Recipes.trainer(for: resolved) else { throw EmbtoolError(.software, "no trainer for recipe \(resolved)") }
+        note("training recipe \(resolved.rawValue) on \(train.count) ratings of \(ratings.name) (\(train.users.count - 1) users, \(train.items.count - 1) items), validating on \(valid.count) (\(splitter.name))")
 
-        let table = EpochTable(recipe: resolved, printRows: !json)
+        let table = EpochTable(trainer, printRows: !json)
         let started = DispatchTime.now().uptimeNanoseconds
         let result = try Trainer.train(train, valid: valid.count > 0 ? valid : nil, config: config) { table.update($0) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
@@ -151,12 +148,12 @@ struct TrainCommand: ParsableCommand {
         // so analysis shows the same counts whatever was held out.
         model.meta.itemCounts = ratings.itemCounts()
         try ModelFile.save(model, to: path)
-        if let svg { try writeOutput(lossChart(result.epochs, dataset: ratings.name, recipe: resolved), to: svg) }
+        if let svg { try writeOutput(lossChart(result.epochs, dataset: ratings.name, recipe: resolved, split: splitter), to: svg) }
         let score = valid.count > 0 ? Evaluation.score(result.model, on: valid) : nil
         if json {
             try printJSON(TrainReport(epochs: result.epochs, validMSE: score?.mse, validRMSE: score?.rmse,
                                       validMAE: score?.mae, seconds: seconds, model: path, recipe: resolved.rawValue,
-                                      split: split.lowercased(), trainRatings: train.count, validRatings: valid.count))
+                                      split: splitter.name, trainRatings: train.count, validRatings: valid.count))
         } else {
             if let score {
                 print(String(format: "valid MSE %.4f  RMSE %.4f  MAE %.4f  on %d ratings; trained in %.2f s", score.mse, score.rmse, score.mae, score.n, seconds))
@@ -171,12 +168,12 @@ struct TrainCommand: ParsableCommand {
 
 extension TrainCommand {
     /// fastai's `learn.recorder.plot_loss()`, per epoch: train and valid MSE.
-    func lossChart(_ epochs: [EpochStats], dataset: String, recipe: Recipe) -> String {
+    func lossChart(_ epochs: [EpochStats], dataset: String, recipe: Recipe, split: Split) -> String {
         var series = [LineChart.Series(name: "train_loss", points: epochs.map { (Double($0.epoch), $0.trainLoss) })]
         let valid = epochs.compactMap { e in e.validLoss.map { (x: Double(e.epoch), y: $0) } }
         if !valid.isEmpty { series.append(LineChart.Series(name: "valid_loss", points: valid, dashed: true)) }
         var chart = LineChart(title: "Training and validation loss", xTitle: "epoch", yTitle: "MSE", series: series)
-        chart.subtitle = "\(dataset), recipe \(recipe.rawValue), split \(split.lowercased())"
+        chart.subtitle = "\(dataset), recipe \(recipe.rawValue), split \(split.name)"
         return chart.render()
     }
 }
@@ -184,9 +181,10 @@ extension TrainCommand {
 /// The `--json` document of `embtool train`.
 struct TrainReport: Encodable {
     var epochs: [EpochStats]
-    var validMSE: Double?
-    var validRMSE: Double?
-    var validMAE: Double?
+    /// Null when nothing is held out.
+    @NullWhenAbsent var validMSE: Double?
+    @NullWhenAbsent var validRMSE: Double?
+    @NullWhenAbsent var validMAE: Double?
     /// Wall time of training, without loading data or writing the model.
     var seconds: Double
     var model: String
@@ -194,46 +192,28 @@ struct TrainReport: Encodable {
     var split: String
     var trainRatings: Int
     var validRatings: Int
-
-    enum CodingKeys: String, CodingKey {
-        case epochs, seconds, model, recipe, split
-        case validMSE = "valid_mse", validRMSE = "valid_rmse", validMAE = "valid_mae"
-        case trainRatings = "train_ratings", validRatings = "valid_ratings"
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(epochs, forKey: .epochs)
-        try c.encode(seconds, forKey: .seconds)
-        try c.encode(model, forKey: .model)
-        try c.encode(recipe, forKey: .recipe)
-        try c.encode(split, forKey: .split)
-        try c.encode(validMSE, forKey: .validMSE)   // null when nothing is held out
-        try c.encode(validRMSE, forKey: .validRMSE)
-        try c.encode(validMAE, forKey: .validMAE)
-        try c.encode(trainRatings, forKey: .trainRatings)
-        try c.encode(validRatings, forKey: .validRatings)
-    }
 }
 
 /// fastai's results table (epoch, train_loss, valid_loss, time) on stdout, one
 /// row per finished epoch, with a progress bar on stderr while an epoch runs
 /// when stderr is a terminal, and one plain status line per epoch otherwise.
 final class EpochTable {
-    let recipe: Recipe
+    /// What a pass is called, and every how many passes a row is printed.
+    let unit: String
+    let printEvery: Int
     let printRows: Bool
     let terminal = isatty(STDERR_FILENO) != 0
     private var headerPrinted = false
     private var barShown = false
 
-    init(recipe: Recipe, printRows: Bool) {
-        self.recipe = recipe
+    init(_ trainer: any TrainingRecipe, printRows: Bool) {
+        unit = trainer.pass
+        printEvery = trainer.passesPerRow
         self.printRows = printRows
     }
 
-    var unit: String { recipe == .best ? "sweep" : "epoch" }
-    /// A Gibbs run has hundreds of sweeps: the table shows every 20th.
-    var printEvery: Int { recipe == .best ? 20 : 1 }
+    /// Many short passes: the bar tracks the whole run rather than one pass.
+    var barPerRun: Bool { printEvery > 1 }
 
     func update(_ p: TrainProgress) {
         guard let row = p.finished else {
@@ -253,8 +233,7 @@ final class EpochTable {
             fflush(stdout)
         }
         if terminal {
-            // Sweeps are short: the bar tracks the whole run rather than one sweep.
-            if recipe == .best && !last { showBar(row.epoch + 1, of: p.epochs, fraction: Double(row.epoch + 1) / Double(p.epochs)) }
+            if barPerRun && !last { showBar(row.epoch + 1, of: p.epochs, fraction: Double(row.epoch + 1) / Double(p.epochs)) }
         } else if shown {
             let valid = row.validLoss.map { String(format: ", valid_loss %.6f", $0) } ?? ""
             note(String(format: "\(unit) %d/%d: train_loss %.6f%@ (%.3f s)", row.epoch + 1, p.epochs, row.trainLoss, valid, row.seconds))
@@ -265,7 +244,7 @@ final class EpochTable {
         let width = 30
         let done = min(width, Int(fraction * Double(width)))
         let bar = String(repeating: "█", count: done) + String(repeating: "·", count: width - done)
-        let label = recipe == .best ? "\(unit)s \(index)/\(count)" : "\(unit) \(index + 1)/\(count)"
+        let label = barPerRun ? "\(unit)s \(index)/\(count)" : "\(unit) \(index + 1)/\(count)"
         FileHandle.standardError.write(Data("\r\(label) \(bar) \(Int(fraction * 100))%".utf8))
         barShown = true
     }

@@ -82,18 +82,14 @@ struct UMAPCommand: ParsableCommand {
         bar.finish()
         clock.lap("umap")
 
-        let itemMap = ItemMap(layoutName: "UMAP", chosen: chosen, catalog: catalog,
-                              x: (0..<layout.rows).map { layout[$0, 0] }, y: (0..<layout.rows).map { layout[$0, 1] },
-                              xAxis: .init(name: "umap1", title: "UMAP 1"), yAxis: .init(name: "umap2", title: "UMAP 2"),
-                              dataset: model.meta.dataset, colouring: try map.colouring(chosen, catalog), labelCount: map.labels)
-        try map.write(itemMap, title: "UMAP of the item vectors (\(neighbors) neighbours, \(metric), min-dist \(minDist))")
-        clock.lap("write")
-
-        if map.json {
-            try printJSON(MapJSON(itemMap, seconds: seconds))
-        } else {
+        let itemMap = try map.itemMap("UMAP", chosen, catalog,
+                                      x: (0..<layout.rows).map { layout[$0, 0] }, y: (0..<layout.rows).map { layout[$0, 1] },
+                                      axes: (.init(name: "umap1", title: "UMAP 1"), .init(name: "umap2", title: "UMAP 2")),
+                                      dataset: model.meta.dataset)
+        try map.emit(itemMap, title: "UMAP of the item vectors (\(neighbors) neighbours, \(metric), min-dist \(minDist))", seconds: seconds) {
             print("UMAP of \(chosen.description) (\(model.factors) factors, \(neighbors) neighbours, \(metric)) in \(String(format: "%.2f", seconds)) s.")
         }
+        clock.lap("write")
         clock.report()
     }
 }

@@ -1,0 +1,221 @@
+"use strict";
+// The numerics of the page, each the same computation as the command line's:
+// cosine neighbours (`embtool similar`), the ridge fold-in of a new user
+// (`embtool recommend --like/--dislike`, Recommender.foldIn in
+// Sources/EmbeddingKit/Analysis/Recommend.swift) and projections on an axis
+// vector (`embtool axes`). Vectors are float32 as stored; sums run in float64.
+
+const Linalg = (() => {
+  /** Bytes of a base64 string (the engine's decoder when it has one). */
+  function base64Bytes(text) {
+    if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);
+    const s = atob(text), out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  }
+
+  /** Little-endian float32 values from base64. */
+  function float32s(text) {
+    const b = base64Bytes(text);
+    return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+  }
+
+  /** Little-endian float64 values from base64. */
+  function float64s(text) {
+    const b = base64Bytes(text);
+    return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
+  }
+
+  /** The n × k item vectors, row-major float32: as stored, or int16 times
+   *  each row's float64 scale (see ExplorerPage.VectorEncoding). */
+  function decodeVectors(spec, n, k) {
+    if (spec.encoding === "float32") return float32s(spec.data);
+    const b = base64Bytes(spec.data);
+    const q = new Int16Array(b.buffer, b.byteOffset, b.byteLength / 2);
+    const scales = float64s(spec.scales), out = new Float32Array(n * k);
+    for (let r = 0; r < n; r++) {
+      const s = scales[r];
+      for (let j = 0; j < k; j++) out[r * k + j] = q[r * k + j] * s;
+    }
+    return out;
+  }
+
+  const f32 = Math.fround;
+
+  /** ‖v‖² as SimilarityIndex.rowSquaredNorms sums it in float32 (four lanes):
+   *  only to tell, as the command line does, which vectors count as zero — a
+   *  vector of 1e-23s squares to 0 in float32 and then has cosine 0 with all. */
+  function float32SquaredNorm(v, o, k) {
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, j = 0;
+    for (; j + 4 <= k; j += 4) {
+      a0 = f32(a0 + f32(v[o + j] * v[o + j])); a1 = f32(a1 + f32(v[o + j + 1] * v[o + j + 1]));
+      a2 = f32(a2 + f32(v[o + j + 2] * v[o + j + 2])); a3 = f32(a3 + f32(v[o + j + 3] * v[o + j + 3]));
+    }
+    let ss = f32(f32(a0 + a1) + f32(a2 + a3));
+    for (; j < k; j++) ss = f32(ss + f32(v[o + j] * v[o + j]));
+    return ss;
+  }
+
+  /** The same sum in one float32 chain, as SimilarityIndex.query normalises the query. */
+  function float32SquaredNormSequential(v, o, k) {
+    let ss = 0;
+    for (let j = 0; j < k; j++) ss = f32(ss + f32(v[o + j] * v[o + j]));
+    return ss;
+  }
+
+  /** Cosine similarity search over the rows of V (n × k).
+   *  score(q, j) = (v_q/‖v_q‖)·v_j / ‖v_j‖, 0 for a zero vector, as SimilarityIndex. */
+  class CosineIndex {
+    constructor(vectors, n, k) {
+      this.v = vectors; this.n = n; this.k = k;
+      this.inverseLength = new Float64Array(n);
+      for (let r = 0; r < n; r++) {
+        let ss = 0;
+        for (let j = 0; j < k; j++) { const x = vectors[r * k + j]; ss += x * x; }
+        this.inverseLength[r] = float32SquaredNorm(vectors, r * k, k) > 0 ? 1 / Math.sqrt(ss) : 0;
+      }
+      this.scores = new Float64Array(n);
+    }
+
+    /** Cosine of `row` with every row (Float64Array, reused between calls). */
+    similarities(row) {
+      const { v, n, k, inverseLength: inv, scores } = this;
+      const zero = float32SquaredNormSequential(v, row * k, k) === 0;
+      const x = new Float64Array(k), s = zero ? 0 : 1 / Math.sqrt(v.subarray(row * k, row * k + k).reduce((a, b) => a + b * b, 0));
+      for (let j = 0; j < k; j++) x[j] = v[row * k + j] * s;
+      for (let r = 0; r < n; r++) {
+        let a0 = 0, a1 = 0, j = 0;
+        const o = r * k;
+        for (; j + 1 < k; j += 2) { a0 += x[j] * v[o + j]; a1 += x[j + 1] * v[o + j + 1]; }
+        if (j < k) a0 += x[j] * v[o + j];
+        scores[r] = (a0 + a1) * inv[r];
+      }
+      return scores;
+    }
+
+    /** The `top` rows closest to `row` among those `allowed(r)` accepts, never
+     *  `row` itself; ties keep row order and NaN never enters, as TopK. */
+    neighbours(row, top, allowed) {
+      const s = this.similarities(row);
+      return topK(s, top, (r) => r !== row && (!allowed || allowed(r)));
+    }
+  }
+
+  /** Indices of the `top` largest finite scores accepted by `keep`, largest
+   *  first, ties in index order: [{row, score}]. One pass with insertion. */
+  function topK(scores, top, keep) {
+    const best = [];
+    let threshold = -Infinity;
+    for (let r = 0; r < scores.length; r++) {
+      const s = scores[r];
+      if (!(s > threshold) || !keep(r)) continue;
+      let pos = Math.min(best.length, top - 1);
+      if (best.length < top) best.push(null);
+      while (pos > 0 && best[pos - 1].score < s) { best[pos] = best[pos - 1]; pos--; }
+      best[pos] = { row: r, score: s };
+      if (best.length === top) threshold = best[top - 1].score;
+    }
+    return best;
+  }
+
+  /** Solves the symmetric positive-definite system A·x = b (A n × n,
+   *  row-major, lower triangle read) by Cholesky, as LAPACK dposv. */
+  function solvePositiveDefinite(a, b, n) {
+    const l = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j <= i; j++) {
+        let s = a[i * n + j];
+        for (let p = 0; p < j; p++) s -= l[i * n + p] * l[j * n + p];
+        if (i === j) {
+          if (!(s > 0)) throw new Error("the fold-in system is not positive definite");
+          l[i * n + i] = Math.sqrt(s);
+        } else {
+          l[i * n + j] = s / l[j * n + j];
+        }
+      }
+    }
+    const y = new Float64Array(n), x = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = b[i];
+      for (let p = 0; p < i; p++) s -= l[i * n + p] * y[p];
+      y[i] = s / l[i * n + i];
+    }
+    for (let i = n - 1; i >= 0; i--) {
+      let s = y[i];
+      for (let p = i + 1; p < n; p++) s -= l[p * n + i] * x[p];
+      x[i] = s / l[i * n + i];
+    }
+    return x;
+  }
+
+  const f = Math.fround;
+
+  /** A new user from liked and disliked rows: Recommender.foldIn.
+   *  Targets t (like / dislike) on the score scale z = logit((t − low)/(high − low))
+   *  (the ratio in float32, as Swift computes it), y_i = z_i − b_i − b̄, and
+   *  θ = (w, δ) solves (AᵀA + λI)θ = Aᵀy with A's rows [q_i, 1].
+   *  Returns {factors: Float64Array(k), bias: b̄ + δ}. */
+  function foldIn(model, liked, disliked) {
+    const { vectors: v, k, bias, recommend: rec } = model;
+    const score = (rating) => {
+      if (!rec.yRange) return rating;
+      const [low, high] = rec.yRange;
+      const p = f(f(rating - low) / f(high - low));
+      return Math.log(p / (1 - p));
+    };
+    const n = k + 1;
+    const ata = new Float64Array(n * n), aty = new Float64Array(n), a = new Float64Array(n);
+    for (const [rows, target] of [[liked, score(rec.like)], [disliked, score(rec.dislike)]]) {
+      for (const i of rows) {
+        for (let j = 0; j < k; j++) a[j] = v[i * k + j];
+        a[k] = 1;
+        const y = target - (bias ? bias[i] || 0 : 0) - rec.meanUserBias;
+        for (let r = 0; r < n; r++) {
+          aty[r] += a[r] * y;
+          for (let c = 0; c <= r; c++) ata[r * n + c] += a[r] * a[c];
+        }
+      }
+    }
+    for (let d = 0; d < n; d++) ata[d * n + d] += rec.ridge;
+    const theta = solvePositiveDefinite(ata, aty, n);
+    return { factors: theta.slice(0, k), bias: rec.meanUserBias + theta[k] };
+  }
+
+  /** Predicted rating of every row for a user: sigmoid_range(Q·w + b_i + b_u). */
+  function predictions(model, user) {
+    const { vectors: v, n, k, bias, recommend: rec } = model;
+    const out = new Float64Array(n);
+    for (let r = 0; r < n; r++) {
+      let s = 0;
+      for (let j = 0; j < k; j++) s += v[r * k + j] * user.factors[j];
+      const x = s + (bias ? bias[r] || 0 : 0) + user.bias;
+      out[r] = rec.yRange ? rec.yRange[0] + (rec.yRange[1] - rec.yRange[0]) / (1 + Math.exp(-x)) : x;
+    }
+    return out;
+  }
+
+  /** x_i = v_i·a/‖a‖ for every row: coordinates on axis vector a. */
+  function project(vectors, n, k, axis) {
+    let norm = 0;
+    for (let j = 0; j < k; j++) norm += axis[j] * axis[j];
+    norm = Math.sqrt(norm);
+    if (!(norm > 0)) throw new Error("the axis vector is zero");
+    const out = new Float32Array(n);
+    for (let r = 0; r < n; r++) {
+      let s = 0;
+      for (let j = 0; j < k; j++) s += vectors[r * k + j] * axis[j];
+      out[r] = s / norm;
+    }
+    return out;
+  }
+
+  /** Mean of the given rows' vectors. */
+  function centroid(vectors, k, rows) {
+    const out = new Float64Array(k);
+    for (const r of rows) for (let j = 0; j < k; j++) out[j] += vectors[r * k + j];
+    for (let j = 0; j < k; j++) out[j] /= rows.length;
+    return out;
+  }
+
+  return { base64Bytes, float32s, decodeVectors, CosineIndex, topK, solvePositiveDefinite, foldIn, predictions, project, centroid };
+})();

@@ -1,0 +1,157 @@
+import ArgumentParser
+import EmbeddingKit
+import Foundation
+
+struct ExploreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explore",
+        abstract: "Write one self-contained HTML page to explore the item vectors in a browser.",
+        discussion: """
+        The page works offline, opened as a file: its script, style and data are inside it, \
+        and it makes no network request. Every chosen item is a point (WebGL, or a 2-D \
+        canvas without it); hover for title, ratings, mean rating, bias and genres; pan and \
+        zoom with the mouse or keys.
+
+        In the page: search with the rules of 'similar' (exact, case, core title, prefix, \
+        substring); an item's cosine neighbours, highlighted on the map, equal to \
+        'similar --json' on the same model; layouts computed here (PCA, with each axis's \
+        share of variance, and UMAP as 'embtool umap' computes it) and custom axes computed in the page (a title, "A-B", \
+        "genre:NAME"); colour by genre, bias, mean rating, ratings or year, size by \
+        ratings; the lowest and highest biases as 'bias' lists them; recommendations for \
+        liked and disliked titles by the ridge fold-in of 'recommend --like'; the view in \
+        the URL (a link reopens it); the view as SVG or PNG. Neighbours are searched among \
+        the items in the page: all of them by default.
+
+        Mean ratings come from --data, or from the default dataset when the model was \
+        trained on it.
+
+        Examples:
+          embtool explore -o exports/explorer.html
+          embtool explore --model big.safetensors --data big -o big.html
+          embtool explore --most-rated 5000 --min-ratings 20 --layouts pca
+        """)
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the page (as given; folders are created).", valueName: "file"))
+    var output = "explorer.html"
+
+    @Option(help: ArgumentHelp("Put only the n most-rated items in the page (ties by title). Default: all.", valueName: "n"))
+    var mostRated: Int?
+
+    @Flag(help: "Put every item in the page (the default).")
+    var all = false
+
+    @Option(help: ArgumentHelp("The page's starting minimum number of ratings for neighbours, biases and recommendations (adjustable in the page).", valueName: "n"))
+    var minRatings = 0
+
+    @Option(help: ArgumentHelp("Vectors in the page: float32 (exact), int16 (half the size) or auto (int16 above 1.5 M values).", valueName: "encoding"))
+    var vectors: ExplorerPage.VectorEncoding = .auto
+
+    @Option(help: ArgumentHelp("Layouts to compute and embed, comma-separated: \(ExploreCommand.available.map(\.name).joined(separator: ", ")). Default: pca, and umap up to \(ExploreCommand.umapByDefaultUpTo) items.", valueName: "names"))
+    var layouts: String?
+
+    @Flag(help: "Print one JSON object on stdout (file, items, factors, layouts, bytes, seconds).")
+    var json = false
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var data: DataOptions
+
+    func validate() throws {
+        if all && mostRated != nil { throw ValidationError("give --most-rated N or --all, not both") }
+        if let n = mostRated, n < 2 { throw ValidationError("--most-rated needs at least 2 items") }
+        if minRatings < 0 { throw ValidationError("--min-ratings cannot be negative") }
+        if let layouts { _ = try ExploreCommand.layoutNames(layouts) }
+    }
+
+    /// The layout names of `--layouts`, checked.
+    static func layoutNames(_ list: String) throws -> [String] {
+        let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let known = available.map(\.name)
+        guard !names.isEmpty else { throw ValidationError("--layouts needs at least one of \(known.joined(separator: ", "))") }
+        for name in names where !known.contains(name) {
+            throw ValidationError("--layouts: no layout '\(name)'; layouts are \(known.joined(separator: ", "))")
+        }
+        return names
+    }
+
+    func run() throws {
+        let start = Date()
+        let model = try modelOptions.load(data: data)
+        let ratings = try companionRatings(for: model, data: data, purpose: "mean ratings are")
+        let catalog = try Catalog(model: model, ratings: ratings)
+        if minRatings > 0 && catalog.counts == nil {
+            throw EmbtoolError.usage("--min-ratings needs rating counts: the model has none; pass --data")
+        }
+        let rows: [Int]
+        if let n = mostRated {
+            guard catalog.counts != nil else { throw EmbtoolError.usage("--most-rated needs rating counts: the model has none; pass --data or use --all") }
+            rows = catalog.mostRated(n).sorted()
+        } else {
+            rows = Array(catalog.rows)
+        }
+        guard rows.count >= 2 else { throw EmbtoolError.usage("the page needs at least 2 items; the model has \(rows.count)") }
+        note("explore: \(rows.count) items × \(model.factors) factors")
+
+        let vectors = model.itemFactors.gathering(rows)
+        let wanted = try layouts.map(ExploreCommand.layoutNames)
+            ?? ["pca"] + (rows.count <= ExploreCommand.umapByDefaultUpTo ? ["umap"] : [])
+        var layouts: [ExplorerPage.Layout] = []
+        for (name, make) in ExploreCommand.available where wanted.contains(name) {
+            let t = Date()
+            layouts.append(try make(vectors))
+            note("explore: \(name) layout in \(String(format: "%.2f", Date().timeIntervalSince(t))) s")
+        }
+        let page = ExplorerPage(model: model, catalog: catalog, rows: rows, layouts: layouts,
+                                minRatings: minRatings, encoding: self.vectors)
+        let html = try page.render()
+        try writeOutput(html, to: output)
+        let bytes = html.utf8.count
+        if json {
+            try printJSON(ExploreJSON(file: output, items: rows.count, factors: model.factors, layouts: layouts.map(\.name),
+                                      vectors: page.resolvedEncoding.rawValue, bytes: bytes,
+                                      seconds: Date().timeIntervalSince(start)))
+        } else {
+            print(output)
+        }
+    }
+
+    /// The layouts a page can carry, in tab order: each computed from the
+    /// page's vectors (`n × k`, rows as in the page). A new layout is one line here.
+    static let available: [(name: String, make: (Matrix) throws -> ExplorerPage.Layout)] = [
+        ("pca", pcaLayout),
+        ("umap", umapLayout),
+    ]
+
+    /// UMAP is computed by default up to this many items (a few seconds);
+    /// beyond, ask for it with `--layouts pca,umap`.
+    static let umapByDefaultUpTo = 20_000
+
+    /// The first two principal components, axes titled with their share of variance.
+    static func pcaLayout(_ vectors: Matrix) throws -> ExplorerPage.Layout {
+        let (pca, scores) = try PCA.fit(vectors, components: 2)
+        let ratio = pca.explainedVarianceRatio
+        return ExplorerPage.Layout(name: "PCA", coordinates: scores,
+                                   xTitle: "PC1 (\(percent(ratio[0])) of variance)",
+                                   yTitle: "PC2 (\(percent(ratio[1])) of variance)")
+    }
+
+    /// UMAP with `embtool umap`'s defaults (15 neighbours, cosine, min-dist 0.1).
+    static func umapLayout(_ vectors: Matrix) throws -> ExplorerPage.Layout {
+        let bar = LayoutProgress(timing: false)
+        let layout = try UMAP.fit(vectors, config: UMAP.Config(), threads: ProcessInfo.processInfo.activeProcessorCount,
+                                  progress: bar.update)
+        bar.finish()
+        return ExplorerPage.Layout(name: "UMAP", coordinates: layout, xTitle: "UMAP 1", yTitle: "UMAP 2")
+    }
+}
+
+extension ExplorerPage.VectorEncoding: ExpressibleByArgument {}
+
+struct ExploreJSON: Encodable {
+    var file: String
+    var items: Int
+    var factors: Int
+    var layouts: [String]
+    var vectors: String
+    var bytes: Int
+    var seconds: Double
+}
