@@ -256,6 +256,17 @@ final class TSNEAffinityTests: XCTestCase {
         }
     }
 
+    /// A row of equal distances (duplicates, or zero vectors under cosine) has
+    /// the uniform distribution whatever the bandwidth: 1/k each.
+    func testEqualDistancesGiveTheUniformDistribution() {
+        let k = 12
+        let d2 = [Float](repeating: 0.3, count: k) + (0..<k).map { Float($0) / 10 }
+        let p = TSNE.conditionalProbabilities(squaredDistances: d2, count: 2, k: k, perplexity: 5, threads: 1)
+        for j in 0..<k { XCTAssertEqual(p[j], 1 / Float(k)) }
+        let second = (k..<(2 * k)).map { Double(p[$0]) }
+        XCTAssertEqual(exp(-second.map { $0 * log($0) }.reduce(0, +)), 5, accuracy: 1e-4)
+    }
+
     /// Cosine affinities use openTSNE's distance, the euclidean distance between
     /// the unit vectors: squared, 2·(1 − cos).
     func testCosineDistanceIsTheAngularDistance() {

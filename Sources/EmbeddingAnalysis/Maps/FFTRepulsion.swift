@@ -28,6 +28,8 @@ final class FFTRepulsion {
     private var convolution: GridConvolution?
     /// The node spacing the convolution's kernel spectrum was made for (NaN: none yet).
     private var spacing: Float = .nan
+    /// The node grids, kept between calls (every call overwrites them).
+    private var charges: [Float] = [], potentials: [Float] = []
 
     /// Writes `F` (`count × 2`, interleaved) to `forces` and returns Z, on
     /// the grid openTSNE would use (`InterpolationGrid.covering`).
@@ -53,8 +55,11 @@ final class FFTRepulsion {
             spacing = h
         }
         let located = grid.locate(y, count: count, threads: threads)
-        var charges = [Float](repeating: 0, count: 3 * nodes * nodes)
-        var potentials = [Float](repeating: 0, count: 3 * nodes * nodes)
+        let size = 3 * nodes * nodes
+        if charges.count != size {
+            charges = [Float](repeating: 0, count: size)
+            potentials = [Float](repeating: 0, count: size)
+        }
         var z = [Float](repeating: 0, count: count)
         charges.withUnsafeMutableBufferPointer { c in
             grid.spreadCharges(located, positions: y, into: c.baseAddress!, threads: threads)
@@ -153,9 +158,9 @@ struct InterpolationGrid: Equatable {
         return Located(boxRow: rows, boxColumn: columns, weights: weights)
     }
 
-    /// Step 1: the three charge grids (`3 × nodes × nodes`, zeroed by the
-    /// caller), each node the weighted sum of the charges of the points in
-    /// its box. Box rows own disjoint node rows, so workers take whole box rows
+    /// Step 1: the three charge grids (`3 × nodes × nodes`), each node the
+    /// weighted sum of the charges of the points in its box. Box rows own
+    /// disjoint node rows, so workers take whole box rows (zeroing them first)
     /// and every node sums its points in index order: the same floats for any
     /// thread count.
     func spreadCharges(_ located: Located, positions y: UnsafePointer<Float>, into charges: UnsafeMutablePointer<Float>,
@@ -178,6 +183,7 @@ struct InterpolationGrid: Equatable {
                     let w = w.baseAddress!, columns = columns.baseAddress!, order = order.baseAddress!
                     Parallel.pieces(boxes, workers: threads) { row in
                         let a0 = 3 * row
+                        for grid in 0..<3 { (out.base + grid * nn + a0 * n).update(repeating: 0, count: 3 * n) }
                         for s in start[row]..<start[row + 1] {
                             let i = Int(order[s]), b0 = 3 * Int(columns[i])
                             let u = y[2 * i] - cx, v = y[2 * i + 1] - cy

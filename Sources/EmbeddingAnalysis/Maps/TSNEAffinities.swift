@@ -33,8 +33,15 @@ extension TSNE {
                     var e = [Double](repeating: 0, count: k)
                     for i in (job * chunk)..<min(n, (job + 1) * chunk) {
                         let row = d + i * k
-                        var shift = Double.infinity
+                        var shift = Double.infinity, spread = 0.0
                         for j in 0..<k { shift = min(shift, Double(row[j])) }
+                        for j in 0..<k { spread = max(spread, Double(row[j]) - shift) }
+                        // Equal distances (duplicate or zero vectors): every β gives the
+                        // uniform distribution, whose perplexity k no β can change.
+                        if spread == 0 {
+                            for j in 0..<k { out[i * k + j] = 1 / Float(k) }
+                            continue
+                        }
                         var beta = 0.5, low = 0.0, high = Double.infinity
                         var sum = 0.0
                         for _ in 0..<200 {
@@ -63,7 +70,7 @@ extension TSNE {
                                 beta = (low + high) / 2
                             }
                         }
-                        for j in 0..<k { out.base[i * k + j] = Float(e[j] / sum) }
+                        for j in 0..<k { out[i * k + j] = Float(e[j] / sum) }
                     }
                 }
             }
