@@ -51,14 +51,15 @@ def test_every_layout_switches_and_pca_equals_the_cli(model, embtool, open_page)
     for name in names:
         o.js("(n) => embtool.setLayout(n)", name)
         assert o.js("embtool.layout()") == name
-    assert names == ["PCA", "UMAP"]     # UMAP by default for a page this small
+    assert names == ["PCA", "UMAP", "t-SNE"]     # UMAP and t-SNE by default for a page this small
     # Each embedded layout is the command line's on the same model: same coordinates.
-    umap = embtool.json("umap", *model.args, "--all")
-    o.js("embtool.setLayout('UMAP')")
-    assert o.js("embtool.axisTitles()") == {"x": "UMAP 1", "y": "UMAP 2"}
-    for point in umap["points"][::17]:
-        x, y = o.js("(l) => embtool.coordinates(l)", point["label"])
-        assert close(x, point["x"], 1e-3) and close(y, point["y"], 1e-3), point
+    for command, name in (("umap", "UMAP"), ("tsne", "t-SNE")):
+        cli = embtool.json(command, *model.args, "--all")
+        o.js("(n) => embtool.setLayout(n)", name)
+        assert o.js("embtool.axisTitles()") == {"x": f"{name} 1", "y": f"{name} 2"}
+        for point in cli["points"][::17]:
+            x, y = o.js("(l) => embtool.coordinates(l)", point["label"])
+            assert close(x, point["x"], 1e-3) and close(y, point["y"], 1e-3), (name, point)
     pca = embtool.json("pca", *model.args, "--all", "--components", "2")
     o.js("embtool.setLayout('PCA')")
     assert o.js("embtool.axisTitles()")["x"].startswith("PC1 (")

@@ -40,27 +40,12 @@ const Linalg = (() => {
     return out;
   }
 
-  const f32 = Math.fround;
-
-  /** ‖v‖² as SimilarityIndex.rowSquaredNorms sums it in float32 (four lanes):
-   *  only to tell, as the command line does, which vectors count as zero — a
-   *  vector of 1e-23s squares to 0 in float32 and then has cosine 0 with all. */
-  function float32SquaredNorm(v, o, k) {
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, j = 0;
-    for (; j + 4 <= k; j += 4) {
-      a0 = f32(a0 + f32(v[o + j] * v[o + j])); a1 = f32(a1 + f32(v[o + j + 1] * v[o + j + 1]));
-      a2 = f32(a2 + f32(v[o + j + 2] * v[o + j + 2])); a3 = f32(a3 + f32(v[o + j + 3] * v[o + j + 3]));
-    }
-    let ss = f32(f32(a0 + a1) + f32(a2 + a3));
-    for (; j < k; j++) ss = f32(ss + f32(v[o + j] * v[o + j]));
-    return ss;
-  }
-
-  /** The same sum in one float32 chain, as SimilarityIndex.query normalises the query. */
-  function float32SquaredNormSequential(v, o, k) {
+  /** 1/‖v‖ of the k values from offset o, summed in double precision as
+   *  SimilarityIndex does; 0 for a zero vector (cosine 0 with everything). */
+  function inverseLength(v, o, k) {
     let ss = 0;
-    for (let j = 0; j < k; j++) ss = f32(ss + f32(v[o + j] * v[o + j]));
-    return ss;
+    for (let j = 0; j < k; j++) ss += v[o + j] * v[o + j];
+    return ss > 0 ? 1 / Math.sqrt(ss) : 0;
   }
 
   /** Cosine similarity search over the rows of V (n × k).
@@ -69,19 +54,14 @@ const Linalg = (() => {
     constructor(vectors, n, k) {
       this.v = vectors; this.n = n; this.k = k;
       this.inverseLength = new Float64Array(n);
-      for (let r = 0; r < n; r++) {
-        let ss = 0;
-        for (let j = 0; j < k; j++) { const x = vectors[r * k + j]; ss += x * x; }
-        this.inverseLength[r] = float32SquaredNorm(vectors, r * k, k) > 0 ? 1 / Math.sqrt(ss) : 0;
-      }
+      for (let r = 0; r < n; r++) this.inverseLength[r] = inverseLength(vectors, r * k, k);
       this.scores = new Float64Array(n);
     }
 
     /** Cosine of `row` with every row (Float64Array, reused between calls). */
     similarities(row) {
       const { v, n, k, inverseLength: inv, scores } = this;
-      const zero = float32SquaredNormSequential(v, row * k, k) === 0;
-      const x = new Float64Array(k), s = zero ? 0 : 1 / Math.sqrt(v.subarray(row * k, row * k + k).reduce((a, b) => a + b * b, 0));
+      const x = new Float64Array(k), s = inv[row];
       for (let j = 0; j < k; j++) x[j] = v[row * k + j] * s;
       for (let r = 0; r < n; r++) {
         let a0 = 0, a1 = 0, j = 0;

@@ -15,7 +15,7 @@ struct ExploreCommand: ParsableCommand {
         In the page: search with the rules of 'similar' (exact, case, core title, prefix, \
         substring); an item's cosine neighbours, highlighted on the map, equal to \
         'similar --json' on the same model; layouts computed here (PCA, with each axis's \
-        share of variance, and UMAP as 'embtool umap' computes it) and custom axes computed in the page (a title, "A-B", \
+        share of variance, UMAP and t-SNE as 'embtool umap' and 'embtool tsne' compute them) and custom axes computed in the page (a title, "A-B", \
         "genre:NAME"); colour by genre, bias, mean rating, ratings or year, size by \
         ratings; the lowest and highest biases as 'bias' lists them; recommendations for \
         liked and disliked titles by the ridge fold-in of 'recommend --like'; the view in \
@@ -46,7 +46,7 @@ struct ExploreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Vectors in the page: float32 (exact), int16 (half the size) or auto (int16 above 1.5 M values).", valueName: "encoding"))
     var vectors: ExplorerPage.VectorEncoding = .auto
 
-    @Option(help: ArgumentHelp("Layouts to compute and embed, comma-separated: \(ExploreCommand.available.map(\.name).joined(separator: ", ")). Default: pca, and umap up to \(ExploreCommand.umapByDefaultUpTo) items.", valueName: "names"))
+    @Option(help: ArgumentHelp("Layouts to compute and embed, comma-separated: \(ExploreCommand.available.map(\.name).joined(separator: ", ")). Default: pca, and umap and tsne up to \(ExploreCommand.neighbourMapsByDefaultUpTo) items.", valueName: "names"))
     var layouts: String?
 
     @Flag(help: "Print one JSON object on stdout (file, items, factors, layouts, bytes, seconds).")
@@ -93,7 +93,7 @@ struct ExploreCommand: ParsableCommand {
 
         let vectors = model.itemFactors.gathering(rows)
         let wanted = try layouts.map(ExploreCommand.layoutNames)
-            ?? ["pca"] + (rows.count <= ExploreCommand.umapByDefaultUpTo ? ["umap"] : [])
+            ?? ["pca"] + (rows.count <= ExploreCommand.neighbourMapsByDefaultUpTo ? ["umap", "tsne"] : [])
         var layouts: [ExplorerPage.Layout] = []
         for (name, make) in ExploreCommand.available where wanted.contains(name) {
             let t = Date()
@@ -119,11 +119,12 @@ struct ExploreCommand: ParsableCommand {
     static let available: [(name: String, make: (Matrix) throws -> ExplorerPage.Layout)] = [
         ("pca", pcaLayout),
         ("umap", umapLayout),
+        ("tsne", tsneLayout),
     ]
 
-    /// UMAP is computed by default up to this many items (a few seconds);
-    /// beyond, ask for it with `--layouts pca,umap`.
-    static let umapByDefaultUpTo = 20_000
+    /// UMAP and t-SNE are computed by default up to this many items (seconds);
+    /// beyond, ask for them with `--layouts pca,umap,tsne`.
+    static let neighbourMapsByDefaultUpTo = 20_000
 
     /// The first two principal components, axes titled with their share of variance.
     static func pcaLayout(_ vectors: Matrix) throws -> ExplorerPage.Layout {
@@ -141,6 +142,15 @@ struct ExploreCommand: ParsableCommand {
                                   progress: bar.update)
         bar.finish()
         return ExplorerPage.Layout(name: "UMAP", coordinates: layout, xTitle: "UMAP 1", yTitle: "UMAP 2")
+    }
+
+    /// t-SNE with `embtool tsne`'s defaults (perplexity 30, cosine, openTSNE's schedule).
+    static func tsneLayout(_ vectors: Matrix) throws -> ExplorerPage.Layout {
+        let bar = LayoutProgress(timing: false)
+        let layout = try TSNE.fit(vectors, config: TSNE.Config(), threads: ProcessInfo.processInfo.activeProcessorCount,
+                                  progress: bar.update)
+        bar.finish()
+        return ExplorerPage.Layout(name: "t-SNE", coordinates: layout, xTitle: "t-SNE 1", yTitle: "t-SNE 2")
     }
 }
 
