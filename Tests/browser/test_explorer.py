@@ -5,6 +5,7 @@ import json
 import math
 import re
 import shutil
+import struct
 import subprocess
 
 import pytest
@@ -326,3 +327,45 @@ def test_bare_factors_without_counts_biases_or_genres(model, embtool, open_page,
     assert o.page.locator("#bias-panel").is_hidden()
     o.js("embtool.select('star wars')")
     assert o.errors == []
+
+
+@pytest.mark.parametrize("encoding, tolerance", [("int24", 1e-6), ("int16", 1e-3)])
+def test_quantised_vectors_keep_the_cli_neighbours(model, embtool, open_page, tmp_path, encoding, tolerance):
+    """Large pages store the vectors quantised: int24 (block floating point)
+    keeps the command line's neighbour lists and similarities to float32
+    rounding; int16 to 1e-3. The bias panel reads the binary float32 biases."""
+    page = tmp_path / f"{encoding}.html"
+    assert embtool.json("explore", *model.args, "--vectors", encoding, "-o", page)["vectors"] == encoding
+    o = open_page(page.as_uri())
+    for query in ["star wars", "amelie", "toy story", "godfather", "alien", "heat (1995)", "fargo", "titanic"]:
+        cli = embtool.json("similar", query, *model.args, "--min-ratings", "0")
+        got = o.js("(q) => embtool.search(q, {minRatings: 0})", query)
+        if encoding == "int24":
+            assert [n["label"] for n in got["neighbours"]] == [n["label"] for n in cli["neighbours"]], query
+        for a, b in zip(got["neighbours"], cli["neighbours"]):
+            if a["label"] == b["label"]:
+                assert close(a["similarity"], b["similarity"], tolerance), (query, a, b)
+    cli = embtool.json("bias", *model.args)
+    panel = o.js("embtool.biasRanking()")
+    assert [e["label"] for e in panel["lowest"]][:5] == [e["label"] for e in cli["lowest"]][:5]
+    assert o.errors == []
+
+
+def test_float32_vectors_decode_exactly(model, embtool, open_page, tmp_path):
+    """The page's Base85 decoder gives back the model's float32 values bit for
+    bit: compared with `embtool export --csv` (shortest round-trip decimals)."""
+    embtool.run("export", *model.args, "--csv", tmp_path)
+    with open(tmp_path / "items.csv", encoding="utf-8") as f:
+        rows = {r["label"]: r for r in csv.DictReader(f)}
+    factors = [c for c in next(iter(rows.values())) if re.fullmatch(r"f\d+", c)]
+    o = open_page(model.url)
+    decoded = o.js("""() => {
+        const d = JSON.parse(document.getElementById('embtool-data').textContent);
+        return {labels: d.labels, encoding: d.vectors.encoding,
+                values: Array.from(Linalg.decodeVectors(d.vectors, d.items, d.factors))};
+    }""")
+    assert decoded["encoding"] == "float32"
+    k = len(factors)
+    for i, label in enumerate(decoded["labels"]):
+        want = [struct.unpack("<f", struct.pack("<f", float(rows[label][c])))[0] for c in factors]
+        assert decoded["values"][i * k:(i + 1) * k] == want, label

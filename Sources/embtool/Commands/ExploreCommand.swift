@@ -43,7 +43,7 @@ struct ExploreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The page's starting minimum number of ratings for neighbours, biases and recommendations (adjustable in the page).", valueName: "n"))
     var minRatings = 0
 
-    @Option(help: ArgumentHelp("Vectors in the page: float32 (exact), int16 (half the size) or auto (int16 above 1.5 M values).", valueName: "encoding"))
+    @Option(help: ArgumentHelp("Vectors in the page: float32 (exact), int24 (¾ of the size; neighbours still the command line's), int16 (half; similarities to 1e-3) or auto (float32 up to 1.5 M values, int24 up to 3.2 M, int16 above).", valueName: "encoding"))
     var vectors: ExplorerPage.VectorEncoding = .auto
 
     @Option(help: ArgumentHelp("Layouts to compute and embed, comma-separated: \(ExploreCommand.available.map(\.name).joined(separator: ", ")). Default: pca, and umap and tsne up to \(ExploreCommand.neighbourMapsByDefaultUpTo) items.", valueName: "names"))
