@@ -62,7 +62,7 @@ struct AxesCommand: ParsableCommand {
 
         let itemMap = try map.itemMap("custom axes", chosen, catalog, x: xs, y: ys,
                                       axes: (.init(name: "x", title: "→ \(x.name)"), .init(name: "y", title: "→ \(y.name)")),
-                                      dataset: model.meta.dataset)
+                                      dataset: model.meta.dataset, itemBias: model.itemBias)
         try map.emit(itemMap, title: "Items projected on two chosen directions of their embeddings", seconds: seconds) {
             print("Custom axes over \(chosen.description) (\(model.factors) factors).")
             for (axis, coordinates) in [(x, xs), (y, ys)] {

@@ -85,7 +85,7 @@ struct TSNECommand: ParsableCommand {
         let itemMap = try map.itemMap("t-SNE", chosen, catalog,
                                       x: (0..<layout.rows).map { layout[$0, 0] }, y: (0..<layout.rows).map { layout[$0, 1] },
                                       axes: (.init(name: "tsne1", title: "t-SNE 1"), .init(name: "tsne2", title: "t-SNE 2")),
-                                      dataset: model.meta.dataset)
+                                      dataset: model.meta.dataset, itemBias: model.itemBias)
         try map.emit(itemMap, title: "t-SNE of the item vectors (perplexity \(shownPerplexity), \(metric))", seconds: seconds) {
             let repulsion = TSNE.resolvedMethod(config.method, count: chosen.rows.count) == .fft ? "FFT interpolation" : "Barnes-Hut"
             print("t-SNE of \(chosen.description) (\(model.factors) factors, perplexity \(shownPerplexity), \(metric), \(repulsion)) in \(String(format: "%.2f", seconds)) s.")

@@ -85,7 +85,7 @@ struct UMAPCommand: ParsableCommand {
         let itemMap = try map.itemMap("UMAP", chosen, catalog,
                                       x: (0..<layout.rows).map { layout[$0, 0] }, y: (0..<layout.rows).map { layout[$0, 1] },
                                       axes: (.init(name: "umap1", title: "UMAP 1"), .init(name: "umap2", title: "UMAP 2")),
-                                      dataset: model.meta.dataset)
+                                      dataset: model.meta.dataset, itemBias: model.itemBias)
         try map.emit(itemMap, title: "UMAP of the item vectors (\(neighbors) neighbours, \(metric), min-dist \(minDist))", seconds: seconds) {
             print("UMAP of \(chosen.description) (\(model.factors) factors, \(neighbors) neighbours, \(metric)) in \(String(format: "%.2f", seconds)) s.")
         }
