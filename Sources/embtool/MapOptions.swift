@@ -118,7 +118,7 @@ struct MapOptions: ParsableArguments {
 /// The strongest few correlates of an axis, one terminal line (nothing when none).
 func printCorrelates(_ name: String, _ correlates: [AxisCorrelate], count: Int = 3) {
     guard !correlates.isEmpty else { return }
-    print("\(name) follows \(AxisCorrelates.summary(correlates, count: count)) (Pearson r over the items shown; all in --json)")
+    print("\(name) correlates with \(AxisCorrelates.summary(correlates, count: count)) (Pearson r over the items shown; all in --json)")
 }
 
 /// `--json`'s record of one map axis: its number (1 = x), name and every correlate.
