@@ -18,6 +18,11 @@ struct PCACommand: ParsableCommand {
         a tooltip, the --labels most-rated are labelled without overlaps, and --color genre \
         colours points by their first listed genre (--color genre:Horror highlights one).
 
+        Each axis is shown with its Pearson correlation (r, over the items shown) with \
+        what is known of the items: each genre (0/1), the year in the title, \
+        ln(1 + ratings), the mean rating and the learned bias; the strongest three in the \
+        terminal, two on the SVG's axis titles, all in --json (components[].correlates).
+
         Examples:
           embtool pca
           embtool pca --svg exports/pca.svg --csv exports/pca.csv

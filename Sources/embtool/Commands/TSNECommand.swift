@@ -16,6 +16,11 @@ struct TSNECommand: ParsableCommand {
         faster. The layout is the same for a seed whatever the number of cores. Distances \
         between clusters mean little: who sits next to whom is the message.
 
+        Each axis is shown with its Pearson correlation (r, over the items shown) with \
+        what is known of the items: each genre (0/1), the year in the title, \
+        ln(1 + ratings), the mean rating and the learned bias; the strongest three in the \
+        terminal, two on the SVG's axis titles, all in --json (components[].correlates).
+
         Examples:
           embtool tsne --svg tsne.svg --color genre
           embtool tsne --all --csv tsne.csv --json

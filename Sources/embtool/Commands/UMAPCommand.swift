@@ -14,6 +14,11 @@ struct UMAPCommand: ParsableCommand {
         the same for a seed whatever the number of cores. Distances on the map mean little \
         beyond the neighbourhood: clusters and who sits next to whom are the message.
 
+        Each axis is shown with its Pearson correlation (r, over the items shown) with \
+        what is known of the items: each genre (0/1), the year in the title, \
+        ln(1 + ratings), the mean rating and the learned bias; the strongest three in the \
+        terminal, two on the SVG's axis titles, all in --json (components[].correlates).
+
         Examples:
           embtool umap --svg umap.svg --color genre
           embtool umap --all --csv umap.csv --json
