@@ -230,7 +230,8 @@ final class CLIContractTests: XCTestCase {
         let j = try json(["pca", "--model", Self.model, "--most-rated", "50"])
         assertKeys(j, ["selection", "items", "factors", "explained_variance_ratio", "components", "points"], "pca")
         let component = first(j, "components") as? [String: Any] ?? [:]
-        assertKeys(component, ["component", "explained_variance_ratio", "low", "high"], "pca components[]")
+        assertKeys(component, ["component", "explained_variance_ratio", "correlates", "low", "high"], "pca components[]")
+        assertKeys(first(component, "correlates"), ["feature", "r"], "pca components[].correlates[]")
         assertKeys(first(component, "low"), ["label", "score"], "pca components[].low[]")
         assertKeys(first(j, "points"), ["label", "count", "pc"], "pca points[]")
 
@@ -243,7 +244,9 @@ final class CLIContractTests: XCTestCase {
     func testAxes() throws {
         let j = try json(["axes", "--x", "planted saga", "--y", "genre:Comedy-genre:Drama", "--most-rated", "50",
                           "--model", Self.model, "--data", Self.data])
-        assertKeys(j, ["layout", "selection", "items", "x_axis", "y_axis", "seconds", "points"], "axes")
+        assertKeys(j, ["layout", "selection", "items", "x_axis", "y_axis", "seconds", "components", "points"], "axes")
+        assertKeys(first(j, "components"), ["component", "name", "correlates"], "axes components[]")
+        assertKeys(first(first(j, "components") as? [String: Any] ?? [:], "correlates"), ["feature", "r"], "axes components[].correlates[]")
         assertKeys(first(j, "points"), ["label", "count", "x", "y"], "axes points[]")
 
         try assertExit(64, ["axes", "--x", "planted saga", "--model", Self.model])
@@ -254,7 +257,9 @@ final class CLIContractTests: XCTestCase {
 
     func testTSNE() throws {
         let j = try json(["tsne", "--model", Self.model, "--most-rated", "50", "--iterations", "100"])
-        assertKeys(j, ["layout", "selection", "items", "x_axis", "y_axis", "seconds", "points"], "tsne")
+        assertKeys(j, ["layout", "selection", "items", "x_axis", "y_axis", "seconds", "components", "points"], "tsne")
+        assertKeys(first(j, "components"), ["component", "name", "correlates"], "tsne components[]")
+        assertKeys(first(first(j, "components") as? [String: Any] ?? [:], "correlates"), ["feature", "r"], "tsne components[].correlates[]")
         assertKeys(first(j, "points"), ["label", "count", "x", "y"], "tsne points[]")
 
         try assertExit(64, ["tsne", "--model", Self.model, "--most-rated", "20"])
@@ -266,12 +271,24 @@ final class CLIContractTests: XCTestCase {
 
     func testSimilar() throws {
         let j = try json(["similar", "planted saga", "--model", Self.model, "--top", "3"])
-        assertKeys(j, ["query", "count", "metric", "neighbours"], "similar")
+        assertKeys(j, ["query", "count", "metric", "min_ratings", "min_ratings_source", "neighbours"], "similar")
         assertKeys(first(j, "neighbours"), ["label", "similarity", "count"], "similar neighbours[]")
         let euclidean = try json(["similar", "planted saga", "--model", Self.model, "--metric", "euclidean"])
         assertKeys(first(euclidean, "neighbours"), ["label", "similarity", "count", "distance"], "similar --metric euclidean neighbours[]")
         let all = try json(["similar", "--all", "--top", "2", "--csv", home + "/all.csv", "--model", Self.model])
-        assertKeys(all, ["items", "top", "metric", "csv"], "similar --all")
+        assertKeys(all, ["items", "top", "metric", "min_ratings", "min_ratings_source", "csv"], "similar --all")
+
+        // Factors without rating counts: every item is listed, and the output says the default floor was not applied.
+        let bare = home + "/bare.csv"
+        try "alpha,1,0\nbeta,0.9,0.1\ngamma,0,1\n".write(toFile: bare, atomically: true, encoding: .utf8)
+        let noCounts = try json(["similar", "alpha", "--model", bare])
+        XCTAssertEqual(noCounts["min_ratings"] as? Int, 0)
+        XCTAssertEqual(noCounts["min_ratings_source"] as? String, "unavailable")
+        XCTAssertEqual((noCounts["neighbours"] as? [Any])?.count, 2)
+        let text = try EmbtoolCLI.run(["similar", "alpha", "--model", bare], home: home)
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("could not be applied"), text.stdout)
+        try assertExit(64, ["similar", "alpha", "--model", bare, "--min-ratings", "5"])
 
         try assertExit(64, ["similar", "planted", "--model", Self.model], absent: [])  // three sagas match
         try assertExit(65, ["similar", "no such film at all", "--model", Self.model])
@@ -281,10 +298,10 @@ final class CLIContractTests: XCTestCase {
 
     func testRecommend() throws {
         let user = try json(["recommend", "--user", "1", "--model", Self.model, "--data", Self.data, "--top", "3"])
-        assertKeys(user, ["user", "items"], "recommend --user")
+        assertKeys(user, ["user", "min_ratings", "min_ratings_source", "items"], "recommend --user")
         assertKeys(first(user, "items"), ["label", "predicted_rating", "count"], "recommend items[]")
         let like = try json(["recommend", "--like", "planted saga", "--dislike", "orchard", "--model", Self.model])
-        assertKeys(like, ["like", "dislike", "items"], "recommend --like")
+        assertKeys(like, ["like", "dislike", "min_ratings", "min_ratings_source", "items"], "recommend --like")
 
         try assertExit(64, ["recommend", "--model", Self.model])
         try assertExit(65, ["recommend", "--like", "no such film at all", "--model", Self.model])

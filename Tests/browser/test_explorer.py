@@ -13,9 +13,11 @@ import pytest
 from conftest import HOSTILE_TITLES, QUERIES, close
 
 
-def cli_similar(embtool, model, query, min_ratings=0):
-    """`similar --json`: ('found', json) | ('ambiguous', [labels]) | ('unknown', [labels])."""
-    p = embtool.run("similar", query, *model.args, "--min-ratings", min_ratings, "--json", check=False)
+def cli_similar(embtool, model, query, min_ratings=None):
+    """`similar --json` (its default floor when `min_ratings` is None):
+    ('found', json) | ('ambiguous', [labels]) | ('unknown', [labels])."""
+    floor = [] if min_ratings is None else ["--min-ratings", min_ratings]
+    p = embtool.run("similar", query, *model.args, *floor, "--json", check=False)
     if p.returncode == 0:
         return "found", json.loads(p.stdout)
     quoted = re.findall(r'"((?:[^"\\]|\\.)*)"', p.stderr.split(":", 1)[1])
@@ -110,13 +112,16 @@ def test_custom_axes_are_projections_on_the_normalised_axis(model, embtool, open
     assert o.errors == []
 
 
-@pytest.mark.parametrize("min_ratings", [0, 5])
+# None: both sides' defaults, which must agree (`explore` starts the page at `similar`'s floor).
+@pytest.mark.parametrize("min_ratings", [0, 5, None])
 def test_search_equals_similar_json(model, embtool, open_page, min_ratings):
     o = open_page(model.url)
     kinds = set()
     for query in QUERIES:
         kind, cli = cli_similar(embtool, model, query, min_ratings)
-        page = o.js("([q, m]) => embtool.search(q, {minRatings: m})", [query, min_ratings])
+        page = o.js("([q, m]) => embtool.search(q, m === null ? {} : {minRatings: m})", [query, min_ratings])
+        if kind == "found" and min_ratings is None:
+            assert cli["min_ratings"] == model.explore["min_ratings"] == 20 and cli["min_ratings_source"] == "default"
         kinds.add(kind)
         if kind == "found":
             assert page["query"] == cli["query"], query
@@ -172,13 +177,13 @@ def test_like_panel_equals_recommend_like(model, embtool, open_page):
     cases = [(["star wars"], []), (["amelie", "titanic"], ["alien"]), (["toy story"], ["godfather", "heat (1995)"])]
     for like, dislike in cases:
         args = [a for t in like for a in ("--like", t)] + [a for t in dislike for a in ("--dislike", t)]
-        cli = embtool.json("recommend", *model.args, *args)
+        cli = embtool.json("recommend", *model.args, *args, "--min-ratings", 0)
         page = o.js("([l, d]) => embtool.recommend({like: l, dislike: d, minRatings: 0})", [like, dislike])
         assert page["like"] == cli["like"] and page["dislike"] == cli["dislike"]
         assert [i["label"] for i in page["items"]] == [i["label"] for i in cli["items"]], (like, dislike)
         for a, b in zip(page["items"], cli["items"]):
             assert close(a["predicted_rating"], b["predicted_rating"], 1e-3) and a["count"] == b["count"]
-    # The panel itself, driven as a person would.
+    # The panel itself, driven as a person would, at both sides' default floor.
     cli = embtool.json("recommend", *model.args, "--like", "star wars", "--dislike", "titanic")
     o.page.fill("#like-input", "star wars")
     o.page.click("#like-add")

@@ -35,8 +35,8 @@ struct RecommendCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How many items to recommend.", valueName: "n"))
     var top = 10
 
-    @Option(help: ArgumentHelp("Only recommend items with at least this many ratings (0: all).", valueName: "n"))
-    var minRatings = 0
+    @Option(help: ArgumentHelp("Only recommend items with at least this many ratings (0: all). Default 20 when the model has rating counts.", valueName: "n"))
+    var minRatings: Int?
 
     @Option(help: ArgumentHelp("Ridge penalty λ of the fold-in regression (with --like/--dislike).", valueName: "λ"))
     var ridge = 1.0
@@ -55,7 +55,7 @@ struct RecommendCommand: ParsableCommand {
         if user != nil && fold { throw ValidationError("give --user or --like/--dislike, not both") }
         if user == nil && !fold { throw ValidationError("say who to recommend to: --user ID, or --like TITLE (and --dislike TITLE)") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
-        if minRatings < 0 { throw ValidationError("--min-ratings cannot be negative") }
+        if let minRatings, minRatings < 0 { throw ValidationError("--min-ratings cannot be negative") }
         if !(ridge > 0) { throw ValidationError("--ridge must be positive") }
     }
 
@@ -64,6 +64,7 @@ struct RecommendCommand: ParsableCommand {
         let items: [Recommendation]
         var liked: [String] = [], disliked: [String] = []
         let catalog: Catalog
+        let floor: RatingFloor
         if let user {
             let ratings = try companionRatings(for: model, data: data, purpose: "the items user \(user) has rated are")
             catalog = try Catalog(model: model, ratings: ratings)
@@ -72,7 +73,8 @@ struct RecommendCommand: ParsableCommand {
             }
             let seen = ratings.map { seenRows(user: user, ratings: $0, model: model) } ?? []
             let predictions = Recommender.predictions(model, user: u)
-            items = Recommender.best(predictions, rows: try catalog.rows(minRatings: minRatings), excluded: seen, count: top)
+            floor = try RatingFloor.resolve(minRatings, catalog)
+            items = Recommender.best(predictions, rows: try catalog.rows(minRatings: floor.minRatings), excluded: seen, count: top)
         } else {
             let ratings = data.data != nil ? try companionRatings(for: model, data: data, purpose: "counts are") : nil
             catalog = try Catalog(model: model, ratings: ratings)
@@ -82,7 +84,8 @@ struct RecommendCommand: ParsableCommand {
             disliked = dislikedRows.map { catalog.labels[$0] }
             let vector = try Recommender.foldIn(model, liked: likedRows, disliked: dislikedRows, ridge: ridge)
             let predictions = Recommender.predictions(model, for: vector)
-            items = Recommender.best(predictions, rows: try catalog.rows(minRatings: minRatings),
+            floor = try RatingFloor.resolve(minRatings, catalog)
+            items = Recommender.best(predictions, rows: try catalog.rows(minRatings: floor.minRatings),
                                      excluded: Set(likedRows + dislikedRows), count: top)
         }
 
@@ -95,6 +98,7 @@ struct RecommendCommand: ParsableCommand {
         }
         if json {
             try printJSON(RecommendJSON(user: user, like: user == nil ? liked : nil, dislike: user == nil ? disliked : nil,
+                                        minRatings: floor.minRatings, minRatingsSource: floor.source.rawValue,
                                         items: items.map { .init(label: catalog.labels[$0.row], predictedRating: $0.predictedRating, count: catalog.count($0.row)) }))
             return
         }
@@ -105,6 +109,7 @@ struct RecommendCommand: ParsableCommand {
                          disliked.isEmpty ? nil : "dislikes " + disliked.joined(separator: "; ")].compactMap { $0 }
             print("For a new user who \(parts.joined(separator: " and ")):")
         }
+        print(floor.sentence)
         var table = TextTable(["#", "predicted", "ratings", "title"], alignments: [.right, .right, .right, .left])
         for (r, item) in items.enumerated() {
             table.append([String(r + 1), fixed(item.predictedRating, 2), catalog.count(item.row).map(String.init) ?? "–", catalog.labels[item.row]])
@@ -133,5 +138,7 @@ struct RecommendJSON: Encodable {
     var user: String?
     var like: [String]?
     var dislike: [String]?
+    var minRatings: Int
+    var minRatingsSource: String
     var items: [Item]
 }
