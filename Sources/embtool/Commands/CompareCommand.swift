@@ -161,6 +161,7 @@ struct CompareCommand: ParsableCommand {
                                 (nameA as NSString).lastPathComponent, (other as NSString).lastPathComponent,
                                 c.items.count, c.overlapMean, c.procrustesResidual)
         chart.noteTitle = "share"
+        chart.valueFormat = "%.0f"
         return chart.render()
     }
 }

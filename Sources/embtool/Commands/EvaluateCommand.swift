@@ -149,7 +149,7 @@ struct EvaluateCommand: ParsableCommand {
             table.append([f.split, cell(f.rmse), cell(f.mae), cell(f.precisionAtK), cell(f.recallAtK), cell(f.ndcgAtK)])
         }
         table.append(["mean", cell(summary.rmseMean), cell(summary.maeMean), cell(summary.precisionAtKMean), cell(summary.recallAtKMean), cell(summary.ndcgAtKMean)])
-        table.append(["sd", cell(summary.rmseSD), cell(summary.maeSD), cell(summary.precisionAtKSD), cell(summary.recallAtKSD), cell(summary.ndcgAtKSD)])
+        table.append(["sd", cell(summary.rmseSD), cell(summary.maeSD), cell(summary.precisionAtKSd), cell(summary.recallAtKSd), cell(summary.ndcgAtKSd)])
         print("Recipe \(resolved.rawValue), seed \(config.seed), on GroupLens' folds u1...u5 (sd: population, as numpy.std and Surprise):")
         print(table.render())
         print(String(format: "RMSE %.4f ± %.4f  MAE %.4f ± %.4f  in %.2f s", summary.rmseMean, summary.rmseSD, summary.maeMean, summary.maeSD, seconds))
@@ -207,11 +207,11 @@ struct CVSummary: Encodable {
     var seconds: Double
     var rmseMean: Double, rmseSD: Double, maeMean: Double, maeSD: Double
     @NullWhenAbsent var precisionAtKMean: Double?
-    @NullWhenAbsent var precisionAtKSD: Double?
+    @NullWhenAbsent var precisionAtKSd: Double?
     @NullWhenAbsent var recallAtKMean: Double?
-    @NullWhenAbsent var recallAtKSD: Double?
+    @NullWhenAbsent var recallAtKSd: Double?
     @NullWhenAbsent var ndcgAtKMean: Double?
-    @NullWhenAbsent var ndcgAtKSD: Double?
+    @NullWhenAbsent var ndcgAtKSd: Double?
 
     init(folds: [FoldReport], k: Int, recipe: String, seed: UInt64, seconds: Double) {
         (self.folds, self.k, self.recipe, self.seed, self.seconds) = (folds, k, recipe, seed, seconds)
@@ -223,9 +223,9 @@ struct CVSummary: Encodable {
             let (m, sd) = CrossValidation.meanAndDeviation(present)
             return (m, sd)
         }
-        (precisionAtKMean, precisionAtKSD) = summary(folds.map(\.precisionAtK))
-        (recallAtKMean, recallAtKSD) = summary(folds.map(\.recallAtK))
-        (ndcgAtKMean, ndcgAtKSD) = summary(folds.map(\.ndcgAtK))
+        (precisionAtKMean, precisionAtKSd) = summary(folds.map(\.precisionAtK))
+        (recallAtKMean, recallAtKSd) = summary(folds.map(\.recallAtK))
+        (ndcgAtKMean, ndcgAtKSd) = summary(folds.map(\.ndcgAtK))
     }
 }
 
