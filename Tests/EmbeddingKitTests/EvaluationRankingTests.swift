@@ -174,6 +174,27 @@ final class EvaluationRankingTests: XCTestCase {
         XCTAssertEqual(sd, 0.022803508501982778, accuracy: 1e-15)
     }
 
+    /// Folds trained two at a time (one thread each) give the models of folds
+    /// trained one after another, bit for bit.
+    func testParallelFoldsEqualSerialFolds() throws {
+        let ratings = try DatasetLoader.load(path: try LayoutDataset.synthetic().folder, itemKey: .title)
+        var config = TrainConfig()
+        config.epochs = 2
+        func models(threads: Int) throws -> [FactorModel] {
+            config.threads = threads
+            return try CrossValidation.run(ratings, config: config) { _, result, _, _ in result.model }
+        }
+        let serial = try models(threads: 1), parallel = try models(threads: 2)
+        XCTAssertEqual(serial.count, 5)
+        for (s, p) in zip(serial, parallel) {
+            XCTAssertEqual(s.itemFactors, p.itemFactors)
+            XCTAssertEqual(s.userFactors, p.userFactors)
+            XCTAssertEqual(s.itemBias, p.itemBias)
+            XCTAssertEqual(s.userBias, p.userBias)
+        }
+        XCTAssertNotEqual(serial[0].itemFactors, serial[1].itemFactors, "the folds are different models")
+    }
+
     /// `evaluate --cv`'s fold u1 is `train --split u1` with the same seed: the
     /// two commands, run as a user runs them, report the same RMSE.
     func testCVFoldU1EqualsTrainSplitU1() throws {
