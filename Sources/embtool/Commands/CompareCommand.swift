@@ -7,8 +7,9 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Compare two models of the same items: alignment, neighbour overlap, biases, PCA axes.",
         discussion: """
-        --model and --with are read as every command reads --model (any format, --data for \
-        labels) and their items are matched by key (title or id). B is rotated onto A by \
+        --model and --with are read as every command reads --model (any format; --data, \
+        --vocab and the other loader options apply to both) and their items are matched by \
+        key (title or id). B is rotated onto A by \
         orthogonal Procrustes (R = U·Vᵀ from the SVD of BᵀA, LAPACK), neither centred nor \
         scaled: rotations about the origin are what leave a dot-product model's predictions \
         and its cosine neighbours unchanged. Models of different ranks are compared after \
@@ -157,9 +158,9 @@ struct CompareCommand: ParsableCommand {
         }
         var chart = BarChart(title: "Neighbour overlap@\(c.top) between two models", valueTitle: "items",
                              sections: [.init(title: "items by shared neighbours", bars: bars, color: 0)])
-        chart.subtitle = String(format: "%@ vs %@: %d items, mean Jaccard %.3f, Procrustes residual %.4f",
-                                (nameA as NSString).lastPathComponent, (other as NSString).lastPathComponent,
-                                c.items.count, c.overlapMean, c.procrustesResidual)
+        chart.subtitle = String(format: "%@ vs %@: %d items%@, mean Jaccard %.3f, Procrustes residual %.4f",
+                                (nameA as NSString).lastPathComponent, (other as NSString).lastPathComponent, c.items.count,
+                                minRatings > 0 ? " with ≥ \(minRatings) ratings" : "", c.overlapMean, c.procrustesResidual)
         chart.noteTitle = "share"
         chart.valueFormat = "%.0f"
         return chart.render()
