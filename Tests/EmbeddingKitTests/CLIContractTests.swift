@@ -117,7 +117,8 @@ final class CLIContractTests: XCTestCase {
     func testEvaluate() throws {
         let predictions = home + "/p.csv"
         let j = try json(["evaluate", "--model", Self.model, "--data", Self.data, "--predictions", predictions])
-        assertKeys(j, ["mse", "rmse", "mae", "n", "unknown", "split", "model", "training_data_matches"], "evaluate")
+        assertKeys(j, ["mse", "rmse", "mae", "n", "unknown", "split", "model", "training_data_matches",
+                       "k", "precision_at_k", "recall_at_k", "ndcg_at_k", "ranked_users"], "evaluate")
         XCTAssertEqual(j["split"] as? String, "u1", "the split the model records")
         XCTAssertEqual(j["training_data_matches"] as? Bool, true)
         XCTAssertTrue(FileManager.default.fileExists(atPath: predictions))
@@ -126,6 +127,13 @@ final class CLIContractTests: XCTestCase {
         try assertExit(65, ["evaluate", "--model", Self.factorsOnly, "--data", Self.data], absent: [])
         try assertExit(66, ["evaluate", "--model", home + "/nope.safetensors", "--data", Self.data])
         try assertExit(73, ["evaluate", "--model", Self.model, "--data", Self.data, "--predictions", blocker + "/p.csv"])
+        let cv = try json(["evaluate", "--cv", "--data", Self.data, "--epochs", "1"])
+        assertKeys(cv, ["folds", "k", "recipe", "seed", "seconds", "rmse_mean", "rmse_sd", "mae_mean", "mae_sd",
+                        "precision_at_k_mean", "precision_at_k_sd", "recall_at_k_mean", "recall_at_k_sd",
+                        "ndcg_at_k_mean", "ndcg_at_k_sd"], "evaluate --cv")
+        assertKeys(first(cv, "folds"), ["split", "rmse", "mae", "mse", "n", "precision_at_k", "recall_at_k", "ndcg_at_k"], "evaluate --cv folds[]")
+        try assertExit(64, ["evaluate", "--cv", "--model", Self.model, "--data", Self.data])
+        try assertExit(64, ["evaluate", "--cv", "--split", "u2", "--data", Self.data])
     }
 
     func testExport() throws {
@@ -307,5 +315,32 @@ final class CLIContractTests: XCTestCase {
         try assertExit(65, ["recommend", "--like", "no such film at all", "--model", Self.model])
         try assertExit(66, ["recommend", "--user", "1", "--model", home + "/nope.safetensors"])
         try assertExit(73, ["recommend", "--user", "1", "--model", Self.model, "--data", Self.data, "--csv", blocker + "/r.csv"])
+        let all = try json(["recommend", "--all-users", "--top", "3", "--csv", home + "/all.csv", "--model", Self.model, "--data", Self.data])
+        assertKeys(all, ["users", "top", "seconds", "csv", "min_ratings", "min_ratings_source", "recommendations"], "recommend --all-users")
+        assertKeys(first(all, "recommendations"), ["user", "items"], "recommend --all-users recommendations[]")
+        XCTAssertEqual(try String(contentsOfFile: home + "/all.csv", encoding: .utf8).split(separator: "\n").first, "user,rank,label,score")
+        try assertExit(64, ["recommend", "--all-users", "--model", Self.model])  // neither --csv nor --json
+        try assertExit(64, ["recommend", "--all-users", "--user", "1", "--json", "--model", Self.model])
+        try assertExit(65, ["recommend", "--all-users", "--json", "--model", Self.factorsOnly])
+        try assertExit(73, ["recommend", "--all-users", "--model", Self.model, "--data", Self.data, "--csv", blocker + "/a.csv"])
+    }
+
+    func testCompare() throws {
+        let j = try json(["compare", "--model", Self.model, "--with", Self.model, "--csv", home + "/items.csv", "--svg", home + "/overlap.svg"])
+        assertKeys(j, ["model", "with", "items_compared", "factors_model", "factors_with", "top", "min_ratings",
+                       "procrustes_residual", "neighbour_overlap_mean", "neighbour_overlap_median", "overlap_histogram",
+                       "bias_spearman", "pca_agreement", "most_changed"], "compare")
+        assertKeys(first(j, "overlap_histogram"), ["shared", "jaccard", "items"], "compare overlap_histogram[]")
+        assertKeys(first(j, "pca_agreement"), ["component", "abs_cosine"], "compare pca_agreement[]")
+        assertKeys(first(j, "most_changed"), ["label", "count", "overlap", "shared", "only_in_model", "only_in_with"], "compare most_changed[]")
+        XCTAssertEqual(j["neighbour_overlap_mean"] as? Double, 1)
+        // Factors alone (no biases): bias_spearman is null, the rest is there.
+        let factors = try json(["compare", "--model", Self.model, "--with", Self.factorsOnly])
+        XCTAssertTrue(factors["bias_spearman"] is NSNull)
+        try assertExit(64, ["compare", "--model", Self.model])  // no --with
+        try assertExit(64, ["compare", "--model", Self.model, "--with", Self.model, "--top", "0"])
+        try assertExit(65, ["compare", "--model", Self.model, "--with", Self.model, "--top", "100000"])
+        try assertExit(66, ["compare", "--model", Self.model, "--with", home + "/nope.safetensors"])
+        try assertExit(73, ["compare", "--model", Self.model, "--with", Self.model, "--svg", blocker + "/o.svg"])
     }
 }

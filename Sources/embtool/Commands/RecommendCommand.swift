@@ -21,10 +21,15 @@ struct RecommendCommand: ParsableCommand {
           embtool recommend --user 42
           embtool recommend --like "Star Wars" --like Alien --dislike Titanic
           embtool recommend --like "Toy Story" --min-ratings 50 --json
+          embtool recommend --all-users --top 10 --csv recommendations.csv
         """)
 
     @Option(help: ArgumentHelp("Recommend to this existing user (their id in the data).", valueName: "id"))
     var user: String?
+
+    @Flag(help: ArgumentHelp("Recommend to every user of the model at once (blocked sgemm); needs --csv or --json.",
+                             discussion: "Each user's list is the one --user gives. CSV columns: user,rank,label,score."))
+    var allUsers = false
 
     @Option(help: ArgumentHelp("A title the new user likes (repeatable; resolved like 'similar' does).", valueName: "title"))
     var like: [String] = []
@@ -52,8 +57,9 @@ struct RecommendCommand: ParsableCommand {
 
     func validate() throws {
         let fold = !like.isEmpty || !dislike.isEmpty
-        if user != nil && fold { throw ValidationError("give --user or --like/--dislike, not both") }
-        if user == nil && !fold { throw ValidationError("say who to recommend to: --user ID, or --like TITLE (and --dislike TITLE)") }
+        if [user != nil, fold, allUsers].filter({ $0 }).count > 1 { throw ValidationError("give one of --user, --like/--dislike or --all-users") }
+        if allUsers && csv == nil && !json { throw ValidationError("--all-users lists every user's items: give --csv FILE or --json") }
+        if user == nil && !fold && !allUsers { throw ValidationError("say who to recommend to: --user ID, or --like TITLE (and --dislike TITLE)") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
         if let minRatings, minRatings < 0 { throw ValidationError("--min-ratings cannot be negative") }
         if !(ridge > 0) { throw ValidationError("--ridge must be positive") }
@@ -61,6 +67,7 @@ struct RecommendCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelOptions.load(data: data)
+        if allUsers { return try runAllUsers(model) }
         let items: [Recommendation]
         var liked: [String] = [], disliked: [String] = []
         let catalog: Catalog
@@ -117,6 +124,44 @@ struct RecommendCommand: ParsableCommand {
         print(table.render())
     }
 
+    /// `--all-users`: every user's list by `Recommender.bestForUsers`.
+    func runAllUsers(_ model: FactorModel) throws {
+        guard model.userFactors != nil else {
+            throw EmbtoolError.data("\(modelOptions.model ?? "the model") has no user factors, so it cannot recommend to its users")
+        }
+        let ratings = try companionRatings(for: model, data: data, purpose: "the items each user has rated are")
+        let catalog = try Catalog(model: model, ratings: ratings)
+        let users = Recommender.knownUsers(model)
+        let seen = ratings.map { Recommender.seenRows(users: users, ratings: $0, model: model) } ?? Array(repeating: [], count: users.count)
+        let floor = try RatingFloor.resolve(minRatings, catalog)
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result = try Recommender.bestForUsers(model, users: users, rows: try catalog.rows(minRatings: floor.minRatings), excluded: seen, count: top)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        note(String(format: "recommended %d items to each of %d users in %.3f s", top, users.count, seconds))
+        let userLabel = { (u: Int) in u < model.meta.userLabels.count ? model.meta.userLabels[u] : String(u) }
+        if let csv {
+            var table = CSVTable(header: ["user", "rank", "label", "score"])
+            for (p, u) in users.enumerated() {
+                for (r, item) in result.recommendations(ofPosition: p).enumerated() {
+                    table.appendRow([userLabel(u), String(r + 1), catalog.labels[item.row], CSVTable.number(item.predictedRating)])
+                }
+            }
+            try writeOutput(table.bytes, to: csv)
+        }
+        if json {
+            let lists = users.indices.map { p in
+                RecommendAllJSON.User(user: userLabel(users[p]), items: result.recommendations(ofPosition: p).map {
+                    .init(label: catalog.labels[$0.row], predictedRating: $0.predictedRating, count: catalog.count($0.row))
+                })
+            }
+            try printJSON(RecommendAllJSON(users: users.count, top: top, seconds: seconds, csv: csv,
+                                           minRatings: floor.minRatings, minRatingsSource: floor.source.rawValue, recommendations: lists))
+        } else {
+            print("Recommended \(top) items to each of \(users.count) users, among the items each has not rated.")
+            print(floor.sentence)
+        }
+    }
+
     /// Model item rows the user rated in `ratings`, matched by item key.
     func seenRows(user: String, ratings: Ratings, model: FactorModel) -> Set<Int> {
         guard let u = ratings.users.index(of: user) else { return [] }
@@ -127,6 +172,22 @@ struct RecommendCommand: ParsableCommand {
         }
         return seen
     }
+}
+
+/// The `--json` document of `recommend --all-users`.
+struct RecommendAllJSON: Encodable {
+    struct User: Encodable {
+        var user: String
+        var items: [RecommendJSON.Item]
+    }
+    var users: Int
+    var top: Int
+    /// Wall time of the ranking alone.
+    var seconds: Double
+    @NullWhenAbsent var csv: String?
+    var minRatings: Int
+    var minRatingsSource: String
+    var recommendations: [User]
 }
 
 struct RecommendJSON: Encodable {
