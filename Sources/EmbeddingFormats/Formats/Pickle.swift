@@ -51,12 +51,27 @@ public enum Pickle {
         "torch.ShortStorage": .i16, "torch.CharStorage": .i8, "torch.ByteStorage": .u8, "torch.BoolStorage": .bool,
     ]
 
+    /// Python 2 module names that protocol 2 writes for Python 3's (`_compat_pickle.IMPORT_MAPPING`).
+    static let python2Modules = [
+        "__builtin__": "builtins", "copy_reg": "copyreg", "commands": "subprocess", "cPickle": "pickle",
+        "Queue": "queue", "exceptions": "builtins", "UserDict": "collections", "UserList": "collections",
+    ]
+    /// Renamed symbols (`_compat_pickle.NAME_MAPPING`).
+    static let python2Names = [
+        "__builtin__.unicode": "builtins.str", "__builtin__.long": "builtins.int", "__builtin__.xrange": "builtins.range",
+        "__builtin__.basestring": "builtins.str", "__builtin__.reduce": "functools.reduce", "__builtin__.intern": "sys.intern",
+    ]
+
     static let maxDepth = 100
-    /// Memo entries: Python's pickler memoizes every string, tuple and object once,
-    /// so a fastai export of MovieLens 25M (~220k users and titles) stays near a million.
-    static let maxMemo = 1 << 21
-    /// Lists, dicts and objects built: each costs tens of bytes whatever its size in the file.
-    static let maxContainers = 1 << 22
+    /// The memo and the containers (lists, dicts, objects) each cost tens of bytes
+    /// of memory however few bytes they take in the file (1 for MEMOIZE, 2 for an
+    /// empty list), so both are capped: at 2^20, or more for a larger pickle, whose
+    /// real entries take 15 bytes or more each. A fastai export memoizes 5 entries
+    /// per NumPy-integer user id, 1 per title and about 5 per training batch (the
+    /// `Recorder`'s losses): 13,333 for one epoch on MovieLens 100k.
+    static let minCap = 1 << 20
+    static func memoCap(bytes: Int) -> Int { max(minCap, bytes / 4) }
+    static func containerCap(bytes: Int) -> Int { max(minCap, bytes / 16) }
 
     /// A storage named by a persistent id: the zip entry `data/<key>` (or the
     /// legacy format's record `key`), `numel` elements of `dtype`. A legacy view
@@ -107,10 +122,11 @@ public enum Pickle {
             self.args = args
         }
 
-        /// `module.name` of the callable (usually the class), or `?` when it is not a global.
+        /// `module.name` of the callable (usually the class), or `(computed callable)`
+        /// when the pickle builds the callable itself (`getattr(obj, 'method')`).
         public var className: String {
             if case .global(let name) = callable { return name }
-            return "?"
+            return "(computed callable)"
         }
 
         /// The attribute `name` of the instance: its state dict's entry.
@@ -176,6 +192,8 @@ public enum Pickle {
                                _ transform: (Value) throws -> T) throws -> (T, end: Int) {
         let machine = Machine(name: name, mode: mode)
         defer { machine.dismantle() }
+        machine.memoCap = memoCap(bytes: bytes.count - start)
+        machine.containerCap = containerCap(bytes: bytes.count - start)
         let (value, end) = try bytes.withUnsafeBytes { raw in
             try machine.run(raw, from: start)
         }
@@ -223,6 +241,7 @@ public enum Pickle {
     final class Machine {
         let name: String
         let mode: Mode
+        var memoCap = Pickle.minCap, containerCap = Pickle.minCap
         var stack: [Value] = []
         var marks: [Int] = []
         var memo: [Int: Value] = [:]
@@ -252,8 +271,8 @@ public enum Pickle {
         }
 
         func track(_ container: AnyObject) throws {
-            guard containers.count < Pickle.maxContainers else {
-                throw EmbtoolError.data("\(name): pickle builds more than \(Pickle.maxContainers) lists, dicts and objects; refusing it")
+            guard containers.count < containerCap else {
+                throw EmbtoolError.data("\(name): pickle builds more than \(containerCap) lists, dicts and objects; refusing it")
             }
             containers.append(container)
         }
@@ -278,8 +297,8 @@ public enum Pickle {
         }
 
         func remember(_ key: Int, at p: Int) throws {
-            guard memo.count < Pickle.maxMemo || memo[key] != nil else {
-                throw EmbtoolError.data("\(name): pickle memoizes more than \(Pickle.maxMemo) objects; refusing it")
+            guard memo.count < memoCap || memo[key] != nil else {
+                throw EmbtoolError.data("\(name): pickle memoizes more than \(memoCap) objects; refusing it")
             }
             memo[key] = try top(at: p)
         }
@@ -349,9 +368,10 @@ public enum Pickle {
                 return .int(Int(Int64(bitPattern: v)))
             }
             func global(_ module: String, _ symbol: String, at q: Int) throws -> Value {
-                // Protocol 2 writes Python 3's builtins under their Python 2 module names.
-                let python3 = ["__builtin__": "builtins", "copy_reg": "copyreg"][module] ?? module
-                let full = "\(python3).\(symbol)"
+                // Protocol 2 writes Python 3 names as Python 2 knew them; read back as Python 3's
+                // unpickler does (`_compat_pickle`'s most common entries).
+                let full = Pickle.python2Names["\(module).\(symbol)"]
+                    ?? "\(Pickle.python2Modules[module] ?? module).\(symbol)"
                 guard mode == .graph || Pickle.allowedGlobals.contains(full) else {
                     // A class from a model library usually means torch.save(model) rather than its state dict.
                     let why = ["torch.nn.", "fastai.", "__main__."].contains { full.hasPrefix($0) }
