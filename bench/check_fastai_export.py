@@ -6,7 +6,7 @@
 2. `load_learner` reads the export back; PyTorch computes the cosine neighbours of "Star Wars (1977)"
    over the item embeddings (row 0, '#na#', and the query excluded) and the lowest and highest item biases.
 3. `embtool similar ... --model export.pkl --json` and `embtool bias ... --json` must list the same titles
-   in the same order with the same values to 1e-5.
+   in the same order with the same values to 1e-5; with `--data` too (titles matched by key, counts added).
 
 Nothing derived from MovieLens is written outside a temporary folder.
 
@@ -51,7 +51,7 @@ def memo_entries(path):
     return sum(op.name in ("BINPUT", "LONG_BINPUT", "MEMOIZE") for op, _, _ in pickletools.genops(pickle))
 
 
-def check(embtool, df, tmp, use_nn):
+def check(embtool, data, df, tmp, use_nn):
     label = "EmbeddingNN" if use_nn else "EmbeddingDotBias"
     dls = CollabDataLoaders.from_df(df, item_name="title", bs=64, seed=42)
     kwargs = dict(use_nn=True, layers=[100, 50]) if use_nn else dict(n_factors=50)
@@ -74,14 +74,19 @@ def check(embtool, df, tmp, use_nn):
     order = [int(i) for i in torch.argsort(sims, descending=True, stable=True) if i not in (0, q)][:TOP]
 
     started = time.time()
-    got = embtool_json(embtool, ["similar", QUERY, "--model", path, "--top", str(TOP)])["neighbours"]
+    got = embtool_json(embtool, ["similar", QUERY, "--model", path, "--top", str(TOP), "--min-ratings", "0"])["neighbours"]
     seconds = time.time() - started
+    # With --data the file's titles are matched to the ratings' by key: same list, now with counts.
+    with_data = embtool_json(embtool, ["similar", QUERY, "--model", path, "--top", str(TOP), "--min-ratings", "0",
+                                       "--data", data])["neighbours"]
+    keyed = [g["label"] for g in with_data] == [g["label"] for g in got] and all(g["count"] for g in with_data)
     same_order = [g["label"] for g in got] == [titles[i] for i in order]
     worst = max(abs(g["similarity"] - float(sims[i])) for g, i in zip(got, order))
-    ok = same_order and worst <= 1e-5
+    ok = same_order and worst <= 1e-5 and keyed
     print(f"{label}: {os.path.getsize(path)} bytes, {memo_entries(path)} memo entries, trained 1 epoch in {trained:.0f} s; "
           f"similar '{QUERY}' in {seconds:.2f} s: top {TOP} titles {'in the same order' if same_order else 'DIFFER'}, "
-          f"max |cosine difference| = {worst:.2e} -> {'PASS' if ok else 'FAIL'}")
+          f"max |cosine difference| = {worst:.2e}; with --data {'the same list, with counts' if keyed else 'DIFFERENT'} "
+          f"-> {'PASS' if ok else 'FAIL'}")
     print("  " + "; ".join(f"{titles[i]} {float(sims[i]):.4f}" for i in order[:5]))
     if not use_nn:
         b = model.i_bias.weight.detach().double().squeeze(1)
@@ -104,7 +109,7 @@ def main():
     torch.manual_seed(42)
     df = ratings(args.data)
     with tempfile.TemporaryDirectory() as tmp:
-        ok = all([check(args.embtool, df, tmp, use_nn) for use_nn in (False, True)])
+        ok = all([check(args.embtool, args.data, df, tmp, use_nn) for use_nn in (False, True)])
     sys.exit(0 if ok else 1)
 
 

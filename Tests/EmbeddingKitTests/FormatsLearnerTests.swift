@@ -144,6 +144,13 @@ final class FormatsLearnerTests: XCTestCase {
         assertDataError(try interpret(pickle(chain)), "root is os.system(…)", "nothing imported or executed")
     }
 
+    func testSharedTuplesAreBoundedByTheWalkBudget() {
+        // root = f(t40), t = (); 40 times: t = (t, t, t, t, t, t, t, t): 8^40 leaves in under 1 KB.
+        var body: [UInt8] = [0x63] + Array("os\nsystem\n".utf8) + [0x29]
+        for _ in 0..<40 { body += [0x71, 0x00, 0x30, 0x28] + [UInt8](repeating: 0, count: 8).flatMap { _ in [0x68, 0x00] } + [0x74] }
+        assertDataError(try interpret(pickle(body + [0x85, 0x52])), "far larger than the file")
+    }
+
     func testLengthsBeyondTheFileFailWithOneLine() {
         // BINUNICODE, BINBYTES8 and a LONG4 integer whose lengths exceed what follows.
         assertDataError(try interpret(Data([0x80, 0x02, 0x58, 0xFF, 0xFF, 0xFF, 0x7F, 0x41])), "truncated")

@@ -80,11 +80,12 @@ public enum FastaiExport {
     /// bounds the nodes visited: shared tuples can make a small pickle describe
     /// an exponentially large tree.
     static func reachableObjects(from root: Pickle.Value, name: String, budget: Int) throws -> [Pickle.Object] {
-        var queue: [Pickle.Value] = [root], head = 0
+        var queue: [Pickle.Value] = [root], head = 0, visits = 1
         var seen = Set<ObjectIdentifier>()
         var objects: [Pickle.Object] = []
         func enqueue(_ v: Pickle.Value) throws {
-            guard queue.count < budget else { throw EmbtoolError.data("\(name): pickle describes a structure far larger than the file") }
+            visits += 1
+            guard visits <= budget else { throw EmbtoolError.data("\(name): pickle describes a structure far larger than the file") }
             queue.append(v)
         }
         while head < queue.count {
