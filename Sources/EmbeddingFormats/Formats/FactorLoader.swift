@@ -8,6 +8,7 @@ import EmbeddingCore
 /// |-----------------------------------------|-------------------|
 /// | `.safetensors` (embtool's own or any)   | `Safetensors`     |
 /// | `torch.save` zip or legacy checkpoint   | `TorchCheckpoint` |
+/// | fastai `learn.export()`, `torch.save(model)` | `FastaiExport` |
 /// | `.npy`, `.npz` (stored or compressed)   | `Npy`, `Npz`      |
 /// | CSV / TSV `label,f0,...`                | `DelimitedFactors`|
 /// | folder or file `vectors.tsv` (+ metadata.tsv) | `Projector` |
