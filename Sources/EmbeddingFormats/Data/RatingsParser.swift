@@ -128,7 +128,7 @@ struct RatingsParser {
             case .rating:
                 rating = try withField(k) { f in
                     guard let r = TextScan.float(f) else {
-                        throw Problem(message: "rating \(TextScan.quoted(f)) is not a number")
+                        throw Problem(message: "rating \(TextScan.quoted(f)) \(TextScan.notANumber(UnsafeRawBufferPointer(f)))")
                     }
                     return r
                 }
@@ -136,9 +136,14 @@ struct RatingsParser {
                 timestamp = try withField(k) { f in
                     if let t = TextScan.int(f) { return t }
                     // RecBole's `timestamp:float`: seconds, maybe with a fraction (dropped).
-                    if let t = Double(String(decoding: f, as: UTF8.self).trimmingCharacters(in: .whitespaces)),
-                       t.isFinite, abs(t) < 9e15 { return Int64(t) }
-                    throw Problem(message: "timestamp \(TextScan.quoted(f)) is not a number")
+                    let text = String(decoding: f, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                    guard let t = Double(text), !t.isNaN, !text.lowercased().contains("inf") else {
+                        throw Problem(message: "timestamp \(TextScan.quoted(f)) is not a number")
+                    }
+                    guard t.isFinite, abs(t) < 9e15 else {
+                        throw Problem(message: "timestamp \(TextScan.quoted(f)) is out of range (seconds since 1970, below 9e15)")
+                    }
+                    return Int64(t)
                 }
             case .skip: break
             }

@@ -250,6 +250,19 @@ public enum TextScan {
         return nonFinite == .accept || v.isFinite ? v : nil
     }
 
+    /// What is wrong with a field that `float(_:nonFinite: .reject)` refused,
+    /// as the end of an error message after the quoted field: a decimal beyond
+    /// Float's range (`1e308`) is "out of range", `nan`/`inf` "not a finite
+    /// number", anything else "not a number".
+    public static func notANumber(_ field: UnsafeRawBufferPointer) -> String {
+        guard let v = float(field, nonFinite: .accept) else { return "is not a number" }
+        let written = String(decoding: field, as: UTF8.self).lowercased()
+        if v.isInfinite && !written.contains("inf") {
+            return "is out of range (a rating is a 32-bit float, at most ±3.4e38)"
+        }
+        return "is not a finite number"
+    }
+
     /// A finite number of a ratings field (see `float(_:nonFinite:)`).
     public static func float(_ field: UnsafeBufferPointer<UInt8>) -> Float? {
         float(UnsafeRawBufferPointer(field), nonFinite: .reject)

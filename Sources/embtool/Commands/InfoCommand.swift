@@ -95,13 +95,11 @@ struct InfoCommand: ParsableCommand {
 
         var text: String {
             var lines = ["\(path): \(format)" + (naming.map { ", \($0) names" } ?? "")]
-            let rows = tensors.map { t in [t.name, t.shape.isEmpty ? "scalar" : t.shape.map(String.init).joined(separator: " x "), t.dtype, t.role ?? ""] }
-            let header = ["tensor", "shape", "dtype", "used as"]
-            let widths = (0..<4).map { c in ([header] + rows).map { $0[c].count }.max() ?? 0 }
-            for row in [header] + rows {
-                lines.append("  " + zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                    .trimmingCharacters(in: .whitespaces))
+            var table = TextTable(["tensor", "shape", "dtype", "used as"], alignments: [.left, .left, .left, .left])
+            for t in tensors {
+                table.append([t.name, t.shape.isEmpty ? "scalar" : t.shape.map(String.init).joined(separator: " x "), t.dtype, t.role ?? ""])
             }
+            lines += table.render().split(separator: "\n").map { "  " + $0.trimmingCharacters(in: .whitespaces) }
             lines.append("items: \(items) rows x \(factors) factors; labels: \(labels)"
                 + (labels == "row numbers" ? " (pass --data or --vocab to name them)" : ""))
             if let users { lines.append("users: \(users) rows") }
@@ -115,7 +113,8 @@ struct InfoCommand: ParsableCommand {
             if !metadata.dataSHA256.isEmpty { lines.append("data sha256: \(metadata.dataSHA256)") }
             for (role, n) in nonFinite.sorted(by: { $0.key < $1.key }) { lines.append("warning: \(n) NaN or infinite values in \(role)") }
             for note in notes { lines.append("note: \(note)") }
-            return lines.joined(separator: "\n")
+            // Names, notes and recipe values come from the file: a newline in one stays inside its line.
+            return lines.map(TerminalText.escape).joined(separator: "\n")
         }
     }
 }
