@@ -279,14 +279,16 @@ struct RatingsParser {
         var users: Flags?, items: Flags?
     }
 
-    /// nil when the general path must read the file instead.
-    func readFast() throws -> Columns? {
+    /// nil when the general path must read the file instead. Chunks are at
+    /// least `minimumChunk` bytes (the differential fuzz target makes them tiny,
+    /// so that small inputs cross chunk boundaries too).
+    func readFast(minimumChunk: Int = 64 << 10) throws -> Columns? {
         let bytes = file.bytes
         let n = bytes.count
         guard n > dataStart else { return Columns(user: [], item: [], rating: [], timestamp: [], userIds: [], itemIds: []) }
         // Cut into chunks at line starts: a few per core for balance, at most ~16 MB each.
         let workers = ProcessInfo.processInfo.activeProcessorCount
-        let chunkCount = max(1, min((n - dataStart) / (64 << 10), max(4 * workers, (n - dataStart) / (16 << 20))))
+        let chunkCount = max(1, min((n - dataStart) / minimumChunk, max(4 * workers, (n - dataStart) / (16 << 20))))
         var bounds = [dataStart]
         for k in 1..<chunkCount {
             let cut = TextScan.nextLineStart(bytes, from: dataStart + (n - dataStart) * k / chunkCount - 1)
