@@ -40,13 +40,25 @@ final class CacheTests: XCTestCase {
     func testConcurrentFirstUsesTrainOnce() throws {
         let cache = try TestData.scratch(self)
         try cacheWithData(cache)
-        var results = [EmbtoolCLI.Result?](repeating: nil, count: 4)
-        let lock = NSLock()
-        DispatchQueue.concurrentPerform(iterations: 4) { k in
-            let r = try? EmbtoolCLI.run(["similar", "Planted Saga", "--top", "5"], home: cache)
-            lock.lock(); results[k] = r; lock.unlock()
+        // All four started before any is waited for (a thread pool would run only as many as there are cores).
+        let binary = try EmbtoolCLI.binary()
+        let started = try (0..<4).map { _ -> (Process, Pipe, Pipe) in
+            let p = Process(), out = Pipe(), err = Pipe()
+            p.executableURL = binary
+            p.arguments = ["similar", "Planted Saga", "--top", "5"]
+            p.environment = ProcessInfo.processInfo.environment.merging(["EMBTOOL_HOME": cache]) { $1 }
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            return (p, out, err)
         }
-        let done = try results.map { try XCTUnwrap($0) }
+        // Outputs are a few hundred bytes: no child blocks on a full pipe while another is read.
+        let done = started.map { p, out, err -> EmbtoolCLI.Result in
+            let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return EmbtoolCLI.Result(status: p.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                                     stderr: String(decoding: stderr, as: UTF8.self))
+        }
         for r in done { XCTAssertEqual(r.status, 0, r.stderr) }
         let stderr = done.map(\.stderr).joined()
         XCTAssertEqual(stderr.components(separatedBy: "training the default model on").count - 1, 1, stderr)
@@ -108,6 +120,19 @@ final class NumberWordingTests: XCTestCase {
         assertEmbtoolError(.dataError, ["u.data:1:", "timestamp '1e20' is out of range"]) { try DatasetLoader.load(path: dir + "/t") }
         try TestData.write("1\t2\t4\tsoon\n", to: dir + "/s/u.data")
         assertEmbtoolError(.dataError, ["u.data:1:", "timestamp 'soon' is not a number"]) { try DatasetLoader.load(path: dir + "/s") }
+    }
+
+    /// Factor files keep such a number as infinity (counted, warned about,
+    /// refused with --strict), and the message says out of range.
+    func testFactorFileOutOfRange() throws {
+        let dir = try TestData.scratch(self)
+        try TestData.write("label,f0,f1\na,1,2\nb,1e39,3\nc,0.5,1\n", to: dir + "/f.csv")
+        let strict = try EmbtoolCLI.run(["info", "--model", dir + "/f.csv", "--strict"], home: dir + "/home")
+        XCTAssertEqual(strict.status, 65, strict.stderr)
+        XCTAssertTrue(strict.stderr.contains("NaN, infinite or out-of-range values (1 in item factors)"), strict.stderr)
+        let lenient = try EmbtoolCLI.run(["info", "--model", dir + "/f.csv"], home: dir + "/home")
+        XCTAssertEqual(lenient.status, 0, lenient.stderr)
+        XCTAssertTrue(lenient.stderr.contains("out-of-range values (1 in item factors)"), lenient.stderr)
     }
 
     /// The command line says the same, one line, exit 65.
