@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BROWSER_VENV = .build/browser-venv
 PYTHON ?= python3
 
-.PHONY: deps build test fuzz-smoke browser-deps browser-test demo exports explorer-screenshots clean
+.PHONY: deps build test fuzz-smoke browser-deps browser-test python-test demo exports explorer-screenshots clean
 
 deps:
 	@if ! dpkg -s liblapacke-dev libopenblas-dev >/dev/null 2>&1; then \
@@ -22,12 +22,13 @@ build: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product embtool
 
 # Tests run on an optimised build: training tests would take minutes unoptimised.
-# Then the explorer page's tests in a real browser (Tests/browser), and a few
-# seconds of every parser's fuzz target.
+# Then the explorer page's tests in a real browser (Tests/browser), the command
+# line against NumPy (Tests/python), and a few seconds of every parser's fuzz target.
 test: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --build-tests
 	$(SWIFT) test $(RELEASE_FLAGS) --skip-build --disable-swift-testing
 	$(MAKE) --no-print-directory browser-test
+	$(MAKE) --no-print-directory python-test
 	$(MAKE) --no-print-directory fuzz-smoke
 
 # FUZZ_SECONDS of each fuzz target (about 3 minutes in all on 2 cores, most of it
@@ -37,22 +38,26 @@ FUZZ_SECONDS ?= 3
 fuzz-smoke:
 	SECONDS_EACH=$(FUZZ_SECONDS) fuzz/run
 
-# Debian's chromium (Playwright drives it; it downloads no browser) and a virtualenv with Playwright and pytest.
+# Debian's chromium (Playwright drives it; it downloads no browser) and a virtualenv with Playwright, pytest and NumPy.
 browser-deps:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		echo "installing chromium"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
 	fi
-	@if [ ! -x $(BROWSER_VENV)/bin/pytest ] || ! $(BROWSER_VENV)/bin/python -c "import playwright" 2>/dev/null; then \
-		echo "installing playwright and pytest into $(BROWSER_VENV)"; \
+	@if [ ! -x $(BROWSER_VENV)/bin/pytest ] || ! $(BROWSER_VENV)/bin/python -c "import playwright, numpy" 2>/dev/null; then \
+		echo "installing playwright, pytest and numpy into $(BROWSER_VENV)"; \
 		$(PYTHON) -m venv $(BROWSER_VENV) 2>/dev/null || { \
 			$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv && \
 			rm -rf $(BROWSER_VENV) && $(PYTHON) -m venv $(BROWSER_VENV); }; \
-		$(BROWSER_VENV)/bin/pip install -q --disable-pip-version-check playwright pytest; \
+		$(BROWSER_VENV)/bin/pip install -q --disable-pip-version-check playwright pytest numpy; \
 	fi
 
 browser-test: build browser-deps
 	$(BROWSER_VENV)/bin/python -m pytest Tests/browser -q -p no:cacheprovider
+
+# The commands' numbers recomputed with NumPy from what they export (same virtualenv).
+python-test: build browser-deps
+	$(BROWSER_VENV)/bin/python -m pytest Tests/python -q -p no:cacheprovider
 
 # The main job: fetch MovieLens 100k, train fastbook's model, interpret it, write exports/.
 demo: build

@@ -40,8 +40,15 @@ public struct SimilarityIndex: Sendable {
     /// when they are contiguous, else a gathered copy.
     let vectors: Matrix
     let offset: Int
-    /// `‖v‖²` per candidate.
+    /// `‖v‖²` per candidate (euclidean ranks with it).
     let squaredNorms: [Float]
+    /// `1/‖v‖` per candidate, 0 for a zero vector (cosine scales by it).
+    let inverseLengths: [Double]
+    /// Candidates shorter than `tinyLength`, whose float32 products with a
+    /// query would fall into the subnormal range and lose their digits: one
+    /// query's cosines with them are recomputed in double precision.
+    let tinyPositions: [Int]
+    static let tinyLength = 0x1p-60
     let table: Matrix
 
     /// - Parameters:
@@ -59,45 +66,55 @@ public struct SimilarityIndex: Sendable {
         }
         vectors = v
         offset = start
-        squaredNorms = v.data.withUnsafeBufferPointer { p in
+        let norms = v.data.withUnsafeBufferPointer { p in
             SimilarityIndex.rowSquaredNorms(p.baseAddress! + start * table.cols, rows: candidates.count, cols: table.cols)
         }
+        squaredNorms = norms.map { Float($0) }
+        inverseLengths = norms.map(SimilarityIndex.inverseLength)
+        let tiny = SimilarityIndex.tinyLength * SimilarityIndex.tinyLength
+        tinyPositions = norms.indices.filter { norms[$0] > 0 && norms[$0] < tiny }
     }
 
-    /// `‖row‖²` for each row of a row-major buffer, with four running sums
-    /// (one sum would be a single dependency chain, four times slower).
-    static func rowSquaredNorms(_ p: UnsafePointer<Float>, rows: Int, cols k: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: rows)
+    /// `‖row‖²` for each row of a row-major buffer, summed in double
+    /// precision: in float32 the squares of a vector shorter than ~1e-19 (a row
+    /// a short run never trained) underflow, and its cosines would come out
+    /// wrong. Four running sums: one would be a single dependency chain.
+    static func rowSquaredNorms(_ p: UnsafePointer<Float>, rows: Int, cols k: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: rows)
         out.withUnsafeMutableBufferPointer { o in
-            for r in 0..<rows {
-                let row = p + r * k
-                var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0
-                var j = 0
-                while j + 4 <= k {
-                    a0 += row[j] * row[j]
-                    a1 += row[j + 1] * row[j + 1]
-                    a2 += row[j + 2] * row[j + 2]
-                    a3 += row[j + 3] * row[j + 3]
-                    j += 4
-                }
-                var ss = (a0 + a1) + (a2 + a3)
-                while j < k { ss += row[j] * row[j]; j += 1 }
-                o[r] = ss
-            }
+            for r in 0..<rows { o[r] = squaredLength(p + r * k, count: k) }
         }
         return out
     }
 
-    /// 1/‖v‖ (0 for a zero vector, which then has cosine 0 with everything).
+    /// `Σ xⱼ²` of `count` floats, in double precision.
     @inline(__always)
-    static func inverseLength(_ squared: Float) -> Float { squared > 0 ? 1 / squared.squareRoot() : 0 }
+    static func squaredLength(_ x: UnsafePointer<Float>, count k: Int) -> Double {
+        var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+        var j = 0
+        while j + 4 <= k {
+            let x0 = Double(x[j]), x1 = Double(x[j + 1]), x2 = Double(x[j + 2]), x3 = Double(x[j + 3])
+            a0 += x0 * x0; a1 += x1 * x1; a2 += x2 * x2; a3 += x3 * x3
+            j += 4
+        }
+        var ss = (a0 + a1) + (a2 + a3)
+        while j < k { ss += Double(x[j]) * Double(x[j]); j += 1 }
+        return ss
+    }
+
+    /// 1/‖v‖ (0 for a zero vector, which then has cosine 0 with everything).
+    /// Double: for the shortest float32 vectors 1/‖v‖ exceeds Float's range.
+    @inline(__always)
+    static func inverseLength(_ squared: Double) -> Double { squared > 0 ? 1 / squared.squareRoot() : 0 }
 
     /// The query vector for table row `row`: unit length for cosine.
     func query(_ row: Int) -> [Float] {
         var x = Array(table.row(row))
         if metric == .cosine {
-            let scale = SimilarityIndex.inverseLength(x.reduce(0) { $0 + $1 * $1 })
-            x = x.map { $0 * scale }
+            let scale = SimilarityIndex.inverseLength(x.withUnsafeBufferPointer {
+                SimilarityIndex.squaredLength($0.baseAddress!, count: $0.count)
+            })
+            x = x.map { Float(Double($0) * scale) }
         }
         return x
     }
@@ -124,12 +141,22 @@ public struct SimilarityIndex: Sendable {
             x.withUnsafeBufferPointer { xp in
                 s.withUnsafeMutableBufferPointer { sp in
                     BLAS.gemv(rows: m, cols: k, a: v.baseAddress! + offset * k, lda: k, x: xp.baseAddress!, y: sp.baseAddress!)
-                    squaredNorms.withUnsafeBufferPointer { n2 in
-                        switch metric {
-                        case .cosine: for j in 0..<m { sp[j] *= SimilarityIndex.inverseLength(n2[j]) }
-                        case .euclidean: for j in 0..<m { sp[j] = 2 * sp[j] - n2[j] }
-                        case .dot: break
+                    switch metric {
+                    case .cosine:
+                        inverseLengths.withUnsafeBufferPointer { inv in
+                            for j in 0..<m { sp[j] = Float(Double(sp[j]) * inv[j]) }
+                            for j in tinyPositions {
+                                let row = v.baseAddress! + (offset + j) * k
+                                var dot = 0.0
+                                for i in 0..<k { dot += Double(xp[i]) * Double(row[i]) }
+                                sp[j] = Float(dot * inv[j])
+                            }
                         }
+                    case .euclidean:
+                        squaredNorms.withUnsafeBufferPointer { n2 in
+                            for j in 0..<m { sp[j] = 2 * sp[j] - n2[j] }
+                        }
+                    case .dot: break
                     }
                     scores.withUnsafeMutableBufferPointer { sc in
                         indices.withUnsafeMutableBufferPointer { ix in
@@ -164,8 +191,8 @@ public struct SimilarityIndex: Sendable {
         vectors.data.withUnsafeBufferPointer { v in
             out.withUnsafeMutableBufferPointer { o in
                 for r in 0..<m {
-                    let scale = SimilarityIndex.inverseLength(squaredNorms[r])
-                    for j in 0..<k { o[r * k + j] = v[(offset + r) * k + j] * scale }
+                    let scale = inverseLengths[r]
+                    for j in 0..<k { o[r * k + j] = Float(Double(v[(offset + r) * k + j]) * scale) }
                 }
             }
         }

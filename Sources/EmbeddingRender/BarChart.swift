@@ -30,6 +30,8 @@ public struct BarChart {
     public var subtitle = ""
     public var valueTitle: String
     public var noteTitle = ""
+    /// printf format of the value written past each bar: signed (a bias) by default, "%.0f" for counts.
+    public var valueFormat = "%+.2f"
     public var sections: [Section]
     public var width = 900.0
 
@@ -82,7 +84,7 @@ public struct BarChart {
                 svg.text(labels[k], left - 10, cy + 4, class: "bl", anchor: "end")
                 svg.rect(min(x0, x1), cy - BarChart.barHeight / 2, abs(x1 - x0), BarChart.barHeight,
                          class: "bar c\(section.color)", tooltip: bar.tooltip.isEmpty ? nil : bar.tooltip)
-                let valueText = String(format: "%+.2f", bar.value).replacingOccurrences(of: "-", with: "−")
+                let valueText = String(format: valueFormat, bar.value).replacingOccurrences(of: "-", with: "−")
                 svg.text(valueText, bar.value < 0 ? x1 - 4 : x1 + 4, cy + 4, class: "bv", anchor: bar.value < 0 ? "end" : "start")
                 svg.text(bar.note, width - 16, cy + 4, class: "nt", anchor: "end")
                 y += BarChart.row

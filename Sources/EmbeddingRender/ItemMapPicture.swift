@@ -22,7 +22,7 @@ extension ItemMap {
         let points = (0..<count).map { p in
             ScatterPlot.Point(x: Double(x[p]), y: Double(y[p]), group: colouring?.group[p], label: labels[p], tooltip: tooltip(p))
         }
-        var plot = ScatterPlot(title: title, xTitle: xAxis.title, yTitle: yAxis.title, points: points)
+        var plot = ScatterPlot(title: title, xTitle: xAxis.annotatedTitle, yTitle: yAxis.annotatedTitle, points: points)
         plot.subtitle = subtitle
         plot.labelled = Array(0..<labelCount)
         if let colouring {

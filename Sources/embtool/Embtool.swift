@@ -23,6 +23,7 @@ struct Embtool: ParsableCommand {
             TrainCommand.self, EvaluateCommand.self, InfoCommand.self,
             BiasCommand.self, PCACommand.self, AxesCommand.self, UMAPCommand.self, TSNECommand.self,
             SimilarCommand.self, RecommendCommand.self, ExploreCommand.self, ExportCommand.self,
+            CompareCommand.self,
         ]
     )
 

@@ -41,15 +41,16 @@ struct MapOptions: ParsableArguments {
     var selection: ItemSelection? { all ? .all : mostRated.map(ItemSelection.mostRated) }
 
     /// The model and what is known of its items. Ratings are read beside the
-    /// model only when it lacks what was asked for (counts, genres) or `--data` is given.
+    /// model when `--data` is given or it lacks what was asked for (counts,
+    /// genres); else, silently, when the model was trained on the cached default
+    /// dataset, for the axes' correlation with mean ratings.
     func loadCatalog(_ modelOptions: ModelOptions, _ data: DataOptions) throws -> (FactorModel, Catalog) {
         let model = try modelOptions.load(data: data)
-        var ratings: Ratings? = nil
-        if data.data != nil || (color != nil && model.meta.itemGenres.isEmpty) || (model.meta.itemCounts.isEmpty && !all) {
-            ratings = try companionRatings(for: model, data: data, purpose: "counts and genres are")
-        }
+        let needed = data.data != nil || (color != nil && model.meta.itemGenres.isEmpty) || (model.meta.itemCounts.isEmpty && !all)
+        let ratings = try companionRatings(for: model, data: data, purpose: "counts and genres are", quiet: !needed)
         return (model, try Catalog(model: model, ratings: ratings))
     }
+
 
     /// The chosen items, with the library's refusals worded with this command's flags.
     func choose(from catalog: Catalog) throws -> ChosenItems {
@@ -74,18 +75,26 @@ struct MapOptions: ParsableArguments {
         }
     }
 
-    /// The map of the chosen items at a layout's coordinates, coloured and labelled as asked.
+    /// The map of the chosen items at a layout's coordinates, coloured and labelled as asked,
+    /// each axis with its correlates against what `catalog` and `itemBias` tell of the items.
     func itemMap(_ layoutName: String, _ chosen: ChosenItems, _ catalog: Catalog, x: [Float], y: [Float],
-                 axes: (x: ItemMap.Axis, y: ItemMap.Axis), dataset: String) throws -> ItemMap {
-        ItemMap(layoutName: layoutName, chosen: chosen, catalog: catalog, x: x, y: y, xAxis: axes.x, yAxis: axes.y,
-                dataset: dataset, colouring: try colouring(chosen, catalog), labelCount: labels)
+                 axes: (x: ItemMap.Axis, y: ItemMap.Axis), dataset: String, itemBias: [Float]?) throws -> ItemMap {
+        let features = ItemFeatures(rows: chosen.rows, catalog: catalog, itemBias: itemBias)
+        var (xAxis, yAxis) = axes
+        xAxis.correlates = AxisCorrelates.correlates(of: x, with: features)
+        yAxis.correlates = AxisCorrelates.correlates(of: y, with: features)
+        return ItemMap(layoutName: layoutName, chosen: chosen, catalog: catalog, x: x, y: y, xAxis: xAxis, yAxis: yAxis,
+                       dataset: dataset, colouring: try colouring(chosen, catalog), labelCount: labels)
     }
 
     /// Writes the files asked for, then prints `--json` (the map and the layout's
     /// `seconds`) or, without it, what `text` prints.
     func emit(_ map: ItemMap, title: String, seconds: Double, text: () -> Void) throws {
         try write(map, title: title)
-        if json { try printJSON(MapJSON(map, seconds: seconds)) } else { text() }
+        if json { try printJSON(MapJSON(map, seconds: seconds)) } else {
+            text()
+            for axis in [map.xAxis, map.yAxis] { printCorrelates(axis.title, axis.correlates) }
+        }
     }
 
     /// Writes `--svg` and `--csv` for `map`, if asked.
@@ -106,6 +115,19 @@ struct MapOptions: ParsableArguments {
     }
 }
 
+/// The strongest few correlates of an axis, one terminal line (nothing when none).
+func printCorrelates(_ name: String, _ correlates: [AxisCorrelate], count: Int = 3) {
+    guard !correlates.isEmpty else { return }
+    print("\(name) correlates with \(AxisCorrelates.summary(correlates, count: count)) (Pearson r over the items shown; all in --json)")
+}
+
+/// `--json`'s record of one map axis: its number (1 = x), name and every correlate.
+struct AxisJSON: Encodable {
+    var component: Int
+    var name: String
+    var correlates: [AxisCorrelate]
+}
+
 /// `--json` of a two-dimensional map: what was drawn, its axes and every point.
 struct MapJSON: Encodable {
     var layout: String
@@ -115,6 +137,8 @@ struct MapJSON: Encodable {
     var yAxis: String
     /// Wall time of the layout itself (not loading or writing), seconds.
     var seconds: Double
+    /// The x and y axes with their correlates.
+    var components: [AxisJSON]
     var points: [ItemMap.Point]
 
     init(_ map: ItemMap, seconds: Double) {
@@ -124,6 +148,7 @@ struct MapJSON: Encodable {
         xAxis = map.xAxis.title
         yAxis = map.yAxis.title
         self.seconds = seconds
+        components = [map.xAxis, map.yAxis].enumerated().map { AxisJSON(component: $0 + 1, name: $1.name, correlates: $1.correlates) }
         points = map.points
     }
 }

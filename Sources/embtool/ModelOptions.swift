@@ -51,8 +51,9 @@ struct ModelOptions: ParsableArguments {
 /// Ratings to read beside a model, for what the model file does not carry
 /// (mean ratings, which items a user has seen, counts for foreign factors):
 /// `--data` when given, else the default dataset when the model was trained
-/// on it and it is at hand. Nil, with a note saying what is missing, otherwise.
-func companionRatings(for model: FactorModel, data: DataOptions, purpose: String) throws -> Ratings? {
+/// on it and it is at hand. Nil, with a note saying what is missing (unless
+/// `quiet`), otherwise.
+func companionRatings(for model: FactorModel, data: DataOptions, purpose: String, quiet: Bool = false) throws -> Ratings? {
     if data.data != nil {
         // --format and --columns apply; items are keyed as the model keys them.
         let raw = try data.loadRaw()
@@ -63,7 +64,7 @@ func companionRatings(for model: FactorModel, data: DataOptions, purpose: String
     if model.meta.dataset == defaultName, FileManager.default.fileExists(atPath: cached + "/u.data") {
         return try DatasetLoader.load(path: cached, itemKey: model.meta.itemKey)
     }
-    note("note: no ratings beside the model, so \(purpose) unknown; pass --data")
+    if !quiet { note("note: no ratings beside the model, so \(purpose) unknown; pass --data") }
     return nil
 }
 

@@ -73,7 +73,8 @@ final class AnalysisCLIGeneratedTests: XCTestCase {
     func run(_ args: [String]) throws -> EmbtoolCLI.Result { try EmbtoolCLI.run(args + ["--model", modelPath], home: home) }
 
     func testSimilarJSONEqualsTheLibrary() throws {
-        let r = try run(["similar", "item 7", "--json", "--top", "5"])
+        // Against the library over every item: no floor.
+        let r = try run(["similar", "item 7", "--json", "--top", "5", "--min-ratings", "0"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try r.json()
         XCTAssertEqual(json["query"] as? String, "Item 7 (1957)")
@@ -101,7 +102,7 @@ final class AnalysisCLIGeneratedTests: XCTestCase {
 
     func testSimilarAllWritesEveryItemsNeighbours() throws {
         let csv = home + "/out/all.csv"
-        let r = try run(["similar", "--all", "--top", "3", "--csv", csv, "--json"])
+        let r = try run(["similar", "--all", "--top", "3", "--csv", csv, "--json", "--min-ratings", "0"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try r.json()["items"] as? Int, 60)
         let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
@@ -154,7 +155,7 @@ final class AnalysisCLIGeneratedTests: XCTestCase {
     }
 
     func testRecommendForAUserAndForLikes() throws {
-        let r = try run(["recommend", "--user", "3", "--top", "4", "--json"])
+        let r = try run(["recommend", "--user", "3", "--top", "4", "--json", "--min-ratings", "0"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let items = try XCTUnwrap(try r.json()["items"] as? [[String: Any]])
         XCTAssertEqual(items.count, 4)
@@ -223,10 +224,39 @@ struct AnalysisOfTheDefaultModel {
         for sequel in d.star.sequels { XCTAssertTrue(top5.contains(sequel), "\(sequel) not in \(top5)") }
 
         // The same through the command, on the default model, with no data at hand.
-        let r = try EmbtoolCLI.run(["similar", d.star.query, "--top", "5", "--json"], home: home)
+        let r = try EmbtoolCLI.run(["similar", d.star.query, "--top", "5", "--json", "--min-ratings", "0"], home: home)
         XCTAssertEqual(r.status, 0, r.stderr)
         let labels = (try r.json()["neighbours"] as? [[String: Any]])?.compactMap { $0["label"] as? String }
         XCTAssertEqual(labels, top5)
+    }
+
+    /// Without --min-ratings, neighbours have at least 20 ratings (counted here
+    /// from the ratings themselves) and are the library's top 10 among those items.
+    func defaultFloorHidesTheBarelyRated() throws {
+        let catalog = try Catalog(model: model)
+        let row = try TitleResolver(labels: catalog.labels, rows: Array(catalog.rows)).row(for: d.star.query)
+        let counted = ratings.itemCounts()
+        let countOf = Dictionary(uniqueKeysWithValues: ratings.itemLabels.enumerated().map { ($1, counted[$0]) })
+        let eligible = catalog.rows.filter { (countOf[catalog.labels[$0]] ?? 0) >= 20 }
+        let expected = SimilarityIndex(table: model.itemFactors, candidates: eligible, metric: .cosine)
+            .neighbours(of: row, top: 10).map { catalog.labels[$0.row] }
+
+        let r = try EmbtoolCLI.run(["similar", d.star.query, "--json"], home: home)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try r.json()
+        XCTAssertEqual(json["min_ratings"] as? Int, 20)
+        XCTAssertEqual(json["min_ratings_source"] as? String, "default")
+        let neighbours = try XCTUnwrap(json["neighbours"] as? [[String: Any]])
+        XCTAssertEqual(neighbours.compactMap { $0["label"] as? String }, expected)
+        for n in neighbours { XCTAssertGreaterThanOrEqual(countOf[n["label"] as! String] ?? 0, 20) }
+
+        // The table says so in one line; --min-ratings 0 lists every item again.
+        let text = try EmbtoolCLI.run(["similar", d.star.query], home: home)
+        XCTAssertEqual(text.stdout.split(separator: "\n").filter { $0.contains("at least 20 ratings") }.count, 1, text.stdout)
+        let everything = try EmbtoolCLI.run(["similar", d.star.query, "--json", "--min-ratings", "0", "--top", "50"], home: home)
+        XCTAssertEqual(try everything.json()["min_ratings_source"] as? String, "option")
+        let counts = (try everything.json()["neighbours"] as? [[String: Any]])?.compactMap { $0["count"] as? Int } ?? []
+        XCTAssertTrue(counts.contains { $0 < 20 }, "with no floor, some of the 50 closest have fewer than 20 ratings: \(counts)")
     }
 
     func biasBesideTheRealMeanRatings() throws {
@@ -294,6 +324,7 @@ struct AnalysisOfTheDefaultModel {
 final class AnalysisMovieLensTests: XCTestCase {
     func analysis() throws -> AnalysisOfTheDefaultModel { try AnalysisOfTheDefaultModel(.ml100k(), self) }
     func testStarWarsNeighboursAreItsSequels() throws { try analysis().neighboursAreTheSequels() }
+    func testDefaultFloorHidesTheBarelyRated() throws { try analysis().defaultFloorHidesTheBarelyRated() }
     func testBiasBesideTheRealMeanRatings() throws { try analysis().biasBesideTheRealMeanRatings() }
     func testRecommendSkipsWhatTheUserRated() throws { try analysis().recommendSkipsWhatTheUserRated() }
     func testPCAOfTheThousandMostRated() throws { try analysis().pcaOfTheMostRated() }
@@ -305,6 +336,7 @@ final class AnalysisMovieLensTests: XCTestCase {
 final class AnalysisSyntheticTests: XCTestCase {
     func analysis() throws -> AnalysisOfTheDefaultModel { try AnalysisOfTheDefaultModel(.synthetic(), self) }
     func testSagaNeighboursAreItsSequels() throws { try analysis().neighboursAreTheSequels() }
+    func testDefaultFloorHidesTheBarelyRated() throws { try analysis().defaultFloorHidesTheBarelyRated() }
     func testBiasBesideTheRealMeanRatings() throws { try analysis().biasBesideTheRealMeanRatings() }
     func testRecommendSkipsWhatTheUserRated() throws { try analysis().recommendSkipsWhatTheUserRated() }
     func testPCAOfTheMostRated() throws { try analysis().pcaOfTheMostRated() }

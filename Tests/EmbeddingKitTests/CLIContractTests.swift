@@ -117,7 +117,8 @@ final class CLIContractTests: XCTestCase {
     func testEvaluate() throws {
         let predictions = home + "/p.csv"
         let j = try json(["evaluate", "--model", Self.model, "--data", Self.data, "--predictions", predictions])
-        assertKeys(j, ["mse", "rmse", "mae", "n", "unknown", "split", "model", "training_data_matches"], "evaluate")
+        assertKeys(j, ["mse", "rmse", "mae", "n", "unknown", "split", "model", "training_data_matches",
+                       "k", "precision_at_k", "recall_at_k", "ndcg_at_k", "ranked_users"], "evaluate")
         XCTAssertEqual(j["split"] as? String, "u1", "the split the model records")
         XCTAssertEqual(j["training_data_matches"] as? Bool, true)
         XCTAssertTrue(FileManager.default.fileExists(atPath: predictions))
@@ -126,6 +127,13 @@ final class CLIContractTests: XCTestCase {
         try assertExit(65, ["evaluate", "--model", Self.factorsOnly, "--data", Self.data], absent: [])
         try assertExit(66, ["evaluate", "--model", home + "/nope.safetensors", "--data", Self.data])
         try assertExit(73, ["evaluate", "--model", Self.model, "--data", Self.data, "--predictions", blocker + "/p.csv"])
+        let cv = try json(["evaluate", "--cv", "--data", Self.data, "--epochs", "1"])
+        assertKeys(cv, ["folds", "k", "recipe", "seed", "seconds", "rmse_mean", "rmse_sd", "mae_mean", "mae_sd",
+                        "precision_at_k_mean", "precision_at_k_sd", "recall_at_k_mean", "recall_at_k_sd",
+                        "ndcg_at_k_mean", "ndcg_at_k_sd"], "evaluate --cv")
+        assertKeys(first(cv, "folds"), ["split", "rmse", "mae", "mse", "n", "precision_at_k", "recall_at_k", "ndcg_at_k"], "evaluate --cv folds[]")
+        try assertExit(64, ["evaluate", "--cv", "--model", Self.model, "--data", Self.data])
+        try assertExit(64, ["evaluate", "--cv", "--split", "u2", "--data", Self.data])
     }
 
     func testExport() throws {
@@ -230,7 +238,8 @@ final class CLIContractTests: XCTestCase {
         let j = try json(["pca", "--model", Self.model, "--most-rated", "50"])
         assertKeys(j, ["selection", "items", "factors", "explained_variance_ratio", "components", "points"], "pca")
         let component = first(j, "components") as? [String: Any] ?? [:]
-        assertKeys(component, ["component", "explained_variance_ratio", "low", "high"], "pca components[]")
+        assertKeys(component, ["component", "explained_variance_ratio", "correlates", "low", "high"], "pca components[]")
+        assertKeys(first(component, "correlates"), ["feature", "r"], "pca components[].correlates[]")
         assertKeys(first(component, "low"), ["label", "score"], "pca components[].low[]")
         assertKeys(first(j, "points"), ["label", "count", "pc"], "pca points[]")
 
@@ -243,7 +252,9 @@ final class CLIContractTests: XCTestCase {
     func testAxes() throws {
         let j = try json(["axes", "--x", "planted saga", "--y", "genre:Comedy-genre:Drama", "--most-rated", "50",
                           "--model", Self.model, "--data", Self.data])
-        assertKeys(j, ["layout", "selection", "items", "x_axis", "y_axis", "seconds", "points"], "axes")
+        assertKeys(j, ["layout", "selection", "items", "x_axis", "y_axis", "seconds", "components", "points"], "axes")
+        assertKeys(first(j, "components"), ["component", "name", "correlates"], "axes components[]")
+        assertKeys(first(first(j, "components") as? [String: Any] ?? [:], "correlates"), ["feature", "r"], "axes components[].correlates[]")
         assertKeys(first(j, "points"), ["label", "count", "x", "y"], "axes points[]")
 
         try assertExit(64, ["axes", "--x", "planted saga", "--model", Self.model])
@@ -254,7 +265,9 @@ final class CLIContractTests: XCTestCase {
 
     func testTSNE() throws {
         let j = try json(["tsne", "--model", Self.model, "--most-rated", "50", "--iterations", "100"])
-        assertKeys(j, ["layout", "selection", "items", "x_axis", "y_axis", "seconds", "points"], "tsne")
+        assertKeys(j, ["layout", "selection", "items", "x_axis", "y_axis", "seconds", "components", "points"], "tsne")
+        assertKeys(first(j, "components"), ["component", "name", "correlates"], "tsne components[]")
+        assertKeys(first(first(j, "components") as? [String: Any] ?? [:], "correlates"), ["feature", "r"], "tsne components[].correlates[]")
         assertKeys(first(j, "points"), ["label", "count", "x", "y"], "tsne points[]")
 
         try assertExit(64, ["tsne", "--model", Self.model, "--most-rated", "20"])
@@ -266,12 +279,24 @@ final class CLIContractTests: XCTestCase {
 
     func testSimilar() throws {
         let j = try json(["similar", "planted saga", "--model", Self.model, "--top", "3"])
-        assertKeys(j, ["query", "count", "metric", "neighbours"], "similar")
+        assertKeys(j, ["query", "count", "metric", "min_ratings", "min_ratings_source", "neighbours"], "similar")
         assertKeys(first(j, "neighbours"), ["label", "similarity", "count"], "similar neighbours[]")
         let euclidean = try json(["similar", "planted saga", "--model", Self.model, "--metric", "euclidean"])
         assertKeys(first(euclidean, "neighbours"), ["label", "similarity", "count", "distance"], "similar --metric euclidean neighbours[]")
         let all = try json(["similar", "--all", "--top", "2", "--csv", home + "/all.csv", "--model", Self.model])
-        assertKeys(all, ["items", "top", "metric", "csv"], "similar --all")
+        assertKeys(all, ["items", "top", "metric", "min_ratings", "min_ratings_source", "csv"], "similar --all")
+
+        // Factors without rating counts: every item is listed, and the output says the default floor was not applied.
+        let bare = home + "/bare.csv"
+        try "alpha,1,0\nbeta,0.9,0.1\ngamma,0,1\n".write(toFile: bare, atomically: true, encoding: .utf8)
+        let noCounts = try json(["similar", "alpha", "--model", bare])
+        XCTAssertEqual(noCounts["min_ratings"] as? Int, 0)
+        XCTAssertEqual(noCounts["min_ratings_source"] as? String, "unavailable")
+        XCTAssertEqual((noCounts["neighbours"] as? [Any])?.count, 2)
+        let text = try EmbtoolCLI.run(["similar", "alpha", "--model", bare], home: home)
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("could not be applied"), text.stdout)
+        try assertExit(64, ["similar", "alpha", "--model", bare, "--min-ratings", "5"])
 
         try assertExit(64, ["similar", "planted", "--model", Self.model], absent: [])  // three sagas match
         try assertExit(65, ["similar", "no such film at all", "--model", Self.model])
@@ -281,14 +306,41 @@ final class CLIContractTests: XCTestCase {
 
     func testRecommend() throws {
         let user = try json(["recommend", "--user", "1", "--model", Self.model, "--data", Self.data, "--top", "3"])
-        assertKeys(user, ["user", "items"], "recommend --user")
+        assertKeys(user, ["user", "min_ratings", "min_ratings_source", "items"], "recommend --user")
         assertKeys(first(user, "items"), ["label", "predicted_rating", "count"], "recommend items[]")
         let like = try json(["recommend", "--like", "planted saga", "--dislike", "orchard", "--model", Self.model])
-        assertKeys(like, ["like", "dislike", "items"], "recommend --like")
+        assertKeys(like, ["like", "dislike", "min_ratings", "min_ratings_source", "items"], "recommend --like")
 
         try assertExit(64, ["recommend", "--model", Self.model])
         try assertExit(65, ["recommend", "--like", "no such film at all", "--model", Self.model])
         try assertExit(66, ["recommend", "--user", "1", "--model", home + "/nope.safetensors"])
         try assertExit(73, ["recommend", "--user", "1", "--model", Self.model, "--data", Self.data, "--csv", blocker + "/r.csv"])
+        let all = try json(["recommend", "--all-users", "--top", "3", "--csv", home + "/all.csv", "--model", Self.model, "--data", Self.data])
+        assertKeys(all, ["users", "top", "seconds", "csv", "min_ratings", "min_ratings_source", "recommendations"], "recommend --all-users")
+        assertKeys(first(all, "recommendations"), ["user", "items"], "recommend --all-users recommendations[]")
+        XCTAssertEqual(try String(contentsOfFile: home + "/all.csv", encoding: .utf8).split(separator: "\n").first, "user,rank,label,score")
+        try assertExit(64, ["recommend", "--all-users", "--model", Self.model])  // neither --csv nor --json
+        try assertExit(64, ["recommend", "--all-users", "--user", "1", "--json", "--model", Self.model])
+        try assertExit(65, ["recommend", "--all-users", "--json", "--model", Self.factorsOnly])
+        try assertExit(73, ["recommend", "--all-users", "--model", Self.model, "--data", Self.data, "--csv", blocker + "/a.csv"])
+    }
+
+    func testCompare() throws {
+        let j = try json(["compare", "--model", Self.model, "--with", Self.model, "--csv", home + "/items.csv", "--svg", home + "/overlap.svg"])
+        assertKeys(j, ["model", "with", "items_compared", "factors_model", "factors_with", "top", "min_ratings",
+                       "procrustes_residual", "neighbour_overlap_mean", "neighbour_overlap_median", "overlap_histogram",
+                       "bias_spearman", "pca_agreement", "most_changed"], "compare")
+        assertKeys(first(j, "overlap_histogram"), ["shared", "jaccard", "items"], "compare overlap_histogram[]")
+        assertKeys(first(j, "pca_agreement"), ["component", "abs_cosine"], "compare pca_agreement[]")
+        assertKeys(first(j, "most_changed"), ["label", "count", "overlap", "shared", "only_in_model", "only_in_with"], "compare most_changed[]")
+        XCTAssertEqual(j["neighbour_overlap_mean"] as? Double, 1)
+        // Factors alone (no biases): bias_spearman is null, the rest is there.
+        let factors = try json(["compare", "--model", Self.model, "--with", Self.factorsOnly])
+        XCTAssertTrue(factors["bias_spearman"] is NSNull)
+        try assertExit(64, ["compare", "--model", Self.model])  // no --with
+        try assertExit(64, ["compare", "--model", Self.model, "--with", Self.model, "--top", "0"])
+        try assertExit(65, ["compare", "--model", Self.model, "--with", Self.model, "--top", "100000"])
+        try assertExit(66, ["compare", "--model", Self.model, "--with", home + "/nope.safetensors"])
+        try assertExit(73, ["compare", "--model", Self.model, "--with", Self.model, "--svg", blocker + "/o.svg"])
     }
 }

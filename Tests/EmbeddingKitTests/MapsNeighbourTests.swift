@@ -122,17 +122,43 @@ final class NearestNeighbourTests: XCTestCase {
 
     func testZeroVectorsAreEachOthersNeighboursUnderCosine() throws {
         // pynndescent's convention: two zero vectors at cosine distance 0, a
-        // zero vector at 1 from any other. Rows 10…14 are zero (one of them
-        // only by underflow: its squared length is below Float's range).
+        // zero vector at 1 from any other. Rows 10…13 are zero.
         var x = Generated.matrix(60, 6, seed: 4)
-        for i in 10..<15 { for j in 0..<6 { x[i, j] = i == 14 ? 1e-25 : 0 } }
+        for i in 10..<14 { for j in 0..<6 { x[i, j] = 0 } }
         for method in [KNNMethod.exact, .nnDescent] {
-            let g = try KNNGraph.build(x, k: 4, metric: .cosine, method: method, seed: 2, threads: 2, progress: nil)
-            for i in 10..<15 {
-                XCTAssertEqual(Set(g.indices[(i * 4)..<(i * 4 + 4)]), Set((10..<15).map(Int32.init)).subtracting([Int32(i)]), "\(method) row \(i)")
-                XCTAssertEqual(Array(g.distances[(i * 4)..<(i * 4 + 4)]), [0, 0, 0, 0])
+            let g = try KNNGraph.build(x, k: 3, metric: .cosine, method: method, seed: 2, threads: 2, progress: nil)
+            for i in 10..<14 {
+                XCTAssertEqual(Set(g.indices[(i * 3)..<(i * 3 + 3)]), Set((10..<14).map(Int32.init)).subtracting([Int32(i)]), "\(method) row \(i)")
+                XCTAssertEqual(Array(g.distances[(i * 3)..<(i * 3 + 3)]), [0, 0, 0])
             }
-            for i in 0..<10 { XCTAssertFalse(g.indices[(i * 4)..<(i * 4 + 4)].contains { (10..<15).contains(Int($0)) }) }
+            for i in 0..<10 { XCTAssertFalse(g.indices[(i * 3)..<(i * 3 + 3)].contains { (10..<14).contains(Int($0)) }) }
+        }
+    }
+
+    func testATinyVectorKeepsItsDirection() throws {
+        // A row of 1e-25s squares below Float's range; cosine depends on
+        // direction only, so its neighbours are those of the same row scaled up.
+        var tiny = Generated.matrix(60, 6, seed: 4), large = tiny
+        for j in 0..<6 { tiny[14, j] = j.isMultiple(of: 2) ? 1e-25 : -2e-25; large[14, j] = j.isMultiple(of: 2) ? 1 : -2 }
+        let a = try KNNGraph.build(tiny, k: 5, metric: .cosine, method: .exact, seed: 2, threads: 2, progress: nil)
+        let b = try KNNGraph.build(large, k: 5, metric: .cosine, method: .exact, seed: 2, threads: 2, progress: nil)
+        XCTAssertEqual(a.indices, b.indices)
+        for (da, db) in zip(a.distances, b.distances) { XCTAssertEqual(da, db, accuracy: 1e-6) }
+        let scaled = SimilarityIndex(table: tiny, candidates: Array(0..<60), metric: .cosine).neighbours(of: 14, top: 10)
+        let reference = SimilarityIndex(table: large, candidates: Array(0..<60), metric: .cosine).neighbours(of: 14, top: 10)
+        XCTAssertEqual(scaled.map(\.row), reference.map(\.row))
+        for (s, r) in zip(scaled, reference) { XCTAssertEqual(s.score, r.score, accuracy: 1e-6) }
+        let all = SimilarityIndex(table: tiny, candidates: Array(0..<60), metric: .cosine).allNeighbours(top: 10, threads: 1)
+        XCTAssertEqual(all.neighbours(ofPosition: 14).map(\.row), reference.map(\.row))
+        // As a candidate, the same: a normal query's cosine with a vector of
+        // subnormal floats (products below Float's normal range).
+        var subnormal = large
+        for j in 0..<6 { subnormal[14, j] = large[14, j] * 1e-44 }
+        for query in [0, 3, 20] {
+            let got = SimilarityIndex(table: subnormal, candidates: Array(0..<60), metric: .cosine).neighbours(of: query, top: 59)
+            let want = SimilarityIndex(table: large, candidates: Array(0..<60), metric: .cosine).neighbours(of: query, top: 59)
+            let g = got.first { $0.row == 14 }!.score, w = want.first { $0.row == 14 }!.score
+            XCTAssertEqual(g, w, accuracy: 1e-5, "query \(query)")   // 1e-44 and -2e-44: 7 and -14 units, the same direction
         }
     }
 

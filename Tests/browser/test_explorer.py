@@ -5,6 +5,7 @@ import json
 import math
 import re
 import shutil
+import struct
 import subprocess
 
 import pytest
@@ -12,9 +13,11 @@ import pytest
 from conftest import HOSTILE_TITLES, QUERIES, close
 
 
-def cli_similar(embtool, model, query, min_ratings=0):
-    """`similar --json`: ('found', json) | ('ambiguous', [labels]) | ('unknown', [labels])."""
-    p = embtool.run("similar", query, *model.args, "--min-ratings", min_ratings, "--json", check=False)
+def cli_similar(embtool, model, query, min_ratings=None):
+    """`similar --json` (its default floor when `min_ratings` is None):
+    ('found', json) | ('ambiguous', [labels]) | ('unknown', [labels])."""
+    floor = [] if min_ratings is None else ["--min-ratings", min_ratings]
+    p = embtool.run("similar", query, *model.args, *floor, "--json", check=False)
     if p.returncode == 0:
         return "found", json.loads(p.stdout)
     quoted = re.findall(r'"((?:[^"\\]|\\.)*)"', p.stderr.split(":", 1)[1])
@@ -51,14 +54,15 @@ def test_every_layout_switches_and_pca_equals_the_cli(model, embtool, open_page)
     for name in names:
         o.js("(n) => embtool.setLayout(n)", name)
         assert o.js("embtool.layout()") == name
-    assert names == ["PCA", "UMAP"]     # UMAP by default for a page this small
+    assert names == ["PCA", "UMAP", "t-SNE"]     # UMAP and t-SNE by default for a page this small
     # Each embedded layout is the command line's on the same model: same coordinates.
-    umap = embtool.json("umap", *model.args, "--all")
-    o.js("embtool.setLayout('UMAP')")
-    assert o.js("embtool.axisTitles()") == {"x": "UMAP 1", "y": "UMAP 2"}
-    for point in umap["points"][::17]:
-        x, y = o.js("(l) => embtool.coordinates(l)", point["label"])
-        assert close(x, point["x"], 1e-3) and close(y, point["y"], 1e-3), point
+    for command, name in (("umap", "UMAP"), ("tsne", "t-SNE")):
+        cli = embtool.json(command, *model.args, "--all")
+        o.js("(n) => embtool.setLayout(n)", name)
+        assert o.js("embtool.axisTitles()") == {"x": f"{name} 1", "y": f"{name} 2"}
+        for point in cli["points"][::17]:
+            x, y = o.js("(l) => embtool.coordinates(l)", point["label"])
+            assert close(x, point["x"], 1e-3) and close(y, point["y"], 1e-3), (name, point)
     pca = embtool.json("pca", *model.args, "--all", "--components", "2")
     o.js("embtool.setLayout('PCA')")
     assert o.js("embtool.axisTitles()")["x"].startswith("PC1 (")
@@ -108,13 +112,16 @@ def test_custom_axes_are_projections_on_the_normalised_axis(model, embtool, open
     assert o.errors == []
 
 
-@pytest.mark.parametrize("min_ratings", [0, 5])
+# None: both sides' defaults, which must agree (`explore` starts the page at `similar`'s floor).
+@pytest.mark.parametrize("min_ratings", [0, 5, None])
 def test_search_equals_similar_json(model, embtool, open_page, min_ratings):
     o = open_page(model.url)
     kinds = set()
     for query in QUERIES:
         kind, cli = cli_similar(embtool, model, query, min_ratings)
-        page = o.js("([q, m]) => embtool.search(q, {minRatings: m})", [query, min_ratings])
+        page = o.js("([q, m]) => embtool.search(q, m === null ? {} : {minRatings: m})", [query, min_ratings])
+        if kind == "found" and min_ratings is None:
+            assert cli["min_ratings"] == model.explore["min_ratings"] == 20 and cli["min_ratings_source"] == "default"
         kinds.add(kind)
         if kind == "found":
             assert page["query"] == cli["query"], query
@@ -170,13 +177,13 @@ def test_like_panel_equals_recommend_like(model, embtool, open_page):
     cases = [(["star wars"], []), (["amelie", "titanic"], ["alien"]), (["toy story"], ["godfather", "heat (1995)"])]
     for like, dislike in cases:
         args = [a for t in like for a in ("--like", t)] + [a for t in dislike for a in ("--dislike", t)]
-        cli = embtool.json("recommend", *model.args, *args)
+        cli = embtool.json("recommend", *model.args, *args, "--min-ratings", 0)
         page = o.js("([l, d]) => embtool.recommend({like: l, dislike: d, minRatings: 0})", [like, dislike])
         assert page["like"] == cli["like"] and page["dislike"] == cli["dislike"]
         assert [i["label"] for i in page["items"]] == [i["label"] for i in cli["items"]], (like, dislike)
         for a, b in zip(page["items"], cli["items"]):
             assert close(a["predicted_rating"], b["predicted_rating"], 1e-3) and a["count"] == b["count"]
-    # The panel itself, driven as a person would.
+    # The panel itself, driven as a person would, at both sides' default floor.
     cli = embtool.json("recommend", *model.args, "--like", "star wars", "--dislike", "titanic")
     o.page.fill("#like-input", "star wars")
     o.page.click("#like-add")
@@ -325,3 +332,47 @@ def test_bare_factors_without_counts_biases_or_genres(model, embtool, open_page,
     assert o.page.locator("#bias-panel").is_hidden()
     o.js("embtool.select('star wars')")
     assert o.errors == []
+
+
+@pytest.mark.parametrize("encoding, tolerance", [("int24", 1e-6), ("int16", 1e-3)])
+def test_quantised_vectors_keep_the_cli_neighbours(model, embtool, open_page, tmp_path, encoding, tolerance):
+    """Large pages store the vectors quantised: int24 (block floating point)
+    keeps the command line's neighbour lists and similarities to float32
+    rounding; int16 to 1e-3. The bias panel reads the binary float32 biases."""
+    page = tmp_path / f"{encoding}.html"
+    assert embtool.json("explore", *model.args, "--vectors", encoding, "-o", page)["vectors"] == encoding
+    o = open_page(page.as_uri())
+    for query in ["star wars", "amelie", "toy story", "godfather", "alien", "heat (1995)", "fargo", "titanic"]:
+        cli = embtool.json("similar", query, *model.args, "--min-ratings", "0")
+        got = o.js("(q) => embtool.search(q, {minRatings: 0})", query)
+        if encoding == "int24":
+            assert [n["label"] for n in got["neighbours"]] == [n["label"] for n in cli["neighbours"]], query
+        for a, b in zip(got["neighbours"], cli["neighbours"]):
+            if a["label"] == b["label"]:
+                assert close(a["similarity"], b["similarity"], tolerance), (query, a, b)
+    cli = embtool.json("bias", *model.args, "--min-ratings", "0")
+    panel = o.js("embtool.biasRanking({minRatings: 0})")
+    assert [e["label"] for e in panel["lowest"]] == [e["label"] for e in cli["lowest"]]
+    for a, b in zip(panel["lowest"], cli["lowest"]):
+        assert close(a["bias"], b["bias"], 1e-6) and close(a["mean_rating"], b["mean_rating"], 1e-5)
+    assert o.errors == []
+
+
+def test_float32_vectors_decode_exactly(model, embtool, open_page, tmp_path):
+    """The page's Base85 decoder gives back the model's float32 values bit for
+    bit: compared with `embtool export --csv` (shortest round-trip decimals)."""
+    embtool.run("export", *model.args, "--csv", tmp_path)
+    with open(tmp_path / "items.csv", encoding="utf-8") as f:
+        rows = {r["label"]: r for r in csv.DictReader(f)}
+    factors = [c for c in next(iter(rows.values())) if re.fullmatch(r"f\d+", c)]
+    o = open_page(model.url)
+    decoded = o.js("""() => {
+        const d = JSON.parse(document.getElementById('embtool-data').textContent);
+        return {labels: d.labels, encoding: d.vectors.encoding,
+                values: Array.from(Linalg.decodeVectors(d.vectors, d.items, d.factors))};
+    }""")
+    assert decoded["encoding"] == "float32"
+    k = len(factors)
+    for i, label in enumerate(decoded["labels"]):
+        want = [struct.unpack("<f", struct.pack("<f", float(rows[label][c])))[0] for c in factors]
+        assert decoded["values"][i * k:(i + 1) * k] == want, label

@@ -106,9 +106,18 @@ public struct ItemMap: Sendable {
         public var name: String
         /// The axis title under the picture: `PC1 (23.1 % of variance)`.
         public var title: String
-        public init(name: String, title: String) {
+        /// The item features this axis follows, strongest first (`AxisCorrelates`).
+        public var correlates: [AxisCorrelate]
+        public init(name: String, title: String, correlates: [AxisCorrelate] = []) {
             self.name = name
             self.title = title
+            self.correlates = correlates
+        }
+
+        /// The title with the two strongest correlates, numbers only:
+        /// `PC1 (23.1 % of variance) · genre:Drama r=+0.41, year r=−0.38`.
+        public var annotatedTitle: String {
+            correlates.isEmpty ? title : title + " · " + AxisCorrelates.summary(correlates, count: 2)
         }
     }
 

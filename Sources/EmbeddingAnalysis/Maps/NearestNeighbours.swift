@@ -60,9 +60,7 @@ public struct KNNGraph: Sendable {
         return NNDescent(vectors, k: k, metric: metric, seed: seed, threads: threads).run(progress: progress)
     }
 
-    /// Cosine distance leaves a zero vector (or one whose squared length
-    /// underflows in single precision, as the untrained rows of a short run do)
-    /// at distance 1 from every point, itself included, so its neighbours would
+    /// Cosine distance leaves a zero vector at distance 1 from every point, itself included, so its neighbours would
     /// be arbitrary ties. pynndescent, which umap-learn uses, puts two zero
     /// vectors at distance 0 and a zero vector at 1 from any other; so does this:
     /// the rows are made unit length and given one more coordinate, 0, or 1 for
@@ -74,7 +72,7 @@ public struct KNNGraph: Sendable {
         var out = Matrix(rows: n, cols: d + 1)
         for i in 0..<n {
             let s = SimilarityIndex.inverseLength(norms[i])
-            for j in 0..<d { out[i, j] = vectors[i, j] * s }
+            for j in 0..<d { out[i, j] = Float(Double(vectors[i, j]) * s) }
             out[i, d] = norms[i] > 0 ? 0 : 1
         }
         return out
@@ -163,7 +161,7 @@ struct NNDescent {
             var unit = vectors.data
             for r in 0..<n {
                 let s = SimilarityIndex.inverseLength(norms[r])
-                for j in 0..<dims { unit[r * dims + j] *= s }
+                for j in 0..<dims { unit[r * dims + j] = Float(Double(unit[r * dims + j]) * s) }
             }
             points = unit
         } else {

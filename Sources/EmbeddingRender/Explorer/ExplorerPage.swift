@@ -33,19 +33,29 @@ public struct ExplorerPage {
 
     /// How the item vectors are stored in the page.
     public enum VectorEncoding: String, CaseIterable, Sendable {
-        /// float32 below `autoFloat32Limit` values, int16 above.
+        /// float32 up to `autoFloat32Limit` values, int24 up to
+        /// `autoInt24Limit`, int16 above.
         case auto
-        /// The model's float32 values, exactly (base64 of little-endian bytes).
+        /// The model's float32 values, exactly (little-endian bytes, `Base85`).
         case float32
         /// Per-row scale `s = max|v|/32767` (float64, so that rows of tiny
         /// values keep their precision) and `round(v/s)` as int16: half the size;
         /// a cosine moves by at most √k/65534 (1e-4 for k = 50), typically 1e-5.
         case int16
+        /// Block floating point: per row an exponent `e` with `max|v| < 2^e`
+        /// and each value as a 24-bit integer `round(v·2^(23−e))`. Three
+        /// quarters of float32's size; a row's largest value keeps 23 of its 24
+        /// significant bits, so cosines move by ~1e-7, the size of the command
+        /// line's own float32 rounding, and neighbour lists stay the CLI's.
+        case int24
     }
 
     /// Above this many stored values (rows × factors), `auto` quantises:
-    /// 1.5 M float32 values are 8 MB of base64, about what a page should carry.
+    /// 1.5 M float32 values are 7.5 MB of text, about what a page should carry.
     public static let autoFloat32Limit = 1_500_000
+    /// Up to this many values `auto` stores int24 (3.2 M: 12 MB of text;
+    /// 59,047 items × 50 factors fit), int16 beyond.
+    public static let autoInt24Limit = 3_200_000
 
     public var title: String
     /// One line under the title: dataset, items, factors.
@@ -96,7 +106,8 @@ public struct ExplorerPage {
     /// The encoding `auto` resolves to for this page.
     public var resolvedEncoding: VectorEncoding {
         guard encoding == .auto else { return encoding }
-        return vectors.data.count <= ExplorerPage.autoFloat32Limit ? .float32 : .int16
+        let values = vectors.data.count
+        return values <= ExplorerPage.autoFloat32Limit ? .float32 : values <= ExplorerPage.autoInt24Limit ? .int24 : .int16
     }
 
     /// The whole HTML document.
@@ -147,28 +158,61 @@ public struct ExplorerPage {
     func payload() -> Payload {
         let genreNames = Array(Set((genres ?? []).joined())).sorted(by: Vocabulary.pythonOrder)
         let genreIndex = Dictionary(uniqueKeysWithValues: genreNames.enumerated().map { ($1, $0) })
-        let (vectorData, scales) = ExplorerPage.encode(vectors, as: resolvedEncoding)
+        let (vectorData, scales, exponents) = ExplorerPage.encode(vectors, as: resolvedEncoding)
         return Payload(
             title: title, subtitle: subtitle, items: vectors.rows, factors: vectors.cols,
             labels: labels, counts: counts,
-            means: meanRatings.map { $0.map { $0.isFinite ? $0 : nil } },
-            bias: biases.map { $0.map { $0.isFinite ? $0 : nil } },
+            means: meanRatings.map { ExplorerPage.text($0.map { $0.isFinite ? $0 : .nan }) },
+            bias: biases.map { ExplorerPage.text($0.map { $0.isFinite ? $0 : .nan }) },
             genreNames: genreNames,
             genres: genres.map { $0.map { $0.compactMap { genreIndex[$0] } } },
-            vectors: .init(encoding: resolvedEncoding.rawValue, data: vectorData, scales: scales),
-            layouts: layouts.map { .init(name: $0.name, x: $0.xTitle, y: $0.yTitle, coords: ExplorerPage.base64($0.coordinates.data)) },
+            vectors: .init(encoding: resolvedEncoding.rawValue, data: vectorData, scales: scales, exponents: exponents),
+            layouts: layouts.map { .init(name: $0.name, x: $0.xTitle, y: $0.yTitle, coords: ExplorerPage.text($0.coordinates.data)) },
             recommend: .init(like: likeTarget, dislike: dislikeTarget, meanUserBias: meanUserBias,
                              yRange: yRange.map { [$0.low, $0.high] }, ridge: ridge),
             minRatings: minRatings)
     }
 
-    /// The vectors as base64, with per-row scales for int16.
-    static func encode(_ m: Matrix, as encoding: VectorEncoding) -> (data: String, scales: String?) {
-        guard encoding == .int16 else { return (base64(m.data), nil) }
-        let (q, scales) = quantise(m)
-        let bytes = q.withUnsafeBufferPointer { p in Data(buffer: p) }
-        let scaleBytes = scales.map { $0.bitPattern.littleEndian }.withUnsafeBufferPointer { Data(buffer: $0) }
-        return (bytes.base64EncodedString(), scaleBytes.base64EncodedString())
+    /// The vectors as `Base85` text, with per-row scales for int16 and per-row
+    /// exponents for int24.
+    static func encode(_ m: Matrix, as encoding: VectorEncoding) -> (data: String, scales: String?, exponents: String?) {
+        switch encoding {
+        case .auto, .float32:
+            return (text(m.data), nil, nil)
+        case .int16:
+            let (q, scales) = quantise(m)
+            return (Base85.encode(littleEndian: q), Base85.encode(littleEndian: scales.map(\.bitPattern)), nil)
+        case .int24:
+            let (q, exponents) = quantise24(m)
+            var bytes = Data(capacity: q.count * 3)
+            for v in q {
+                let u = UInt32(bitPattern: v)
+                bytes.append(contentsOf: [UInt8(u & 0xFF), UInt8((u >> 8) & 0xFF), UInt8((u >> 16) & 0xFF)])
+            }
+            return (Base85.encode(bytes), nil, Base85.encode(littleEndian: exponents))
+        }
+    }
+
+    /// Row-wise block floating point with 24-bit values: `e_r` the smallest
+    /// integer with `max_j |v_rj| < 2^e_r`, `q_rj = round(v_rj · 2^(23−e_r))`,
+    /// so `|q| ≤ 2^23 − 1` and `v ≈ q · 2^(e_r−23)` to half a step. A row of
+    /// zeros (or only non-finite values) gets `e = 0` and zeros.
+    static func quantise24(_ m: Matrix) -> (values: [Int32], exponents: [Int16]) {
+        var q = [Int32](repeating: 0, count: m.data.count)
+        var exponents = [Int16](repeating: 0, count: m.rows)
+        let limit = Double(1 << 23 - 1)
+        for r in 0..<m.rows {
+            let row = m.row(r)
+            let largest = row.reduce(0.0) { $1.isFinite ? max($0, Double(abs($1))) : $0 }
+            guard largest > 0 else { continue }
+            let e = Int(largest.exponent) + 1
+            exponents[r] = Int16(e)
+            let scale = Double(sign: .plus, exponent: 23 - e, significand: 1)
+            for (j, v) in row.enumerated() where v.isFinite {
+                q[r * m.cols + j] = Int32(max(-limit, min(limit, (Double(v) * scale).rounded())))
+            }
+        }
+        return (q, exponents)
     }
 
     /// Row-wise symmetric int16 quantisation: `s_r = max_j |v_rj| / 32767`,
@@ -191,14 +235,13 @@ public struct ExplorerPage {
         return (q, scales)
     }
 
-    /// Float32 values as base64 of their little-endian bytes.
-    static func base64(_ values: [Float]) -> String {
-        let le = values.map { $0.bitPattern.littleEndian }
-        return le.withUnsafeBufferPointer { Data(buffer: $0) }.base64EncodedString()
+    /// Float32 values as `Base85` text of their little-endian bytes.
+    static func text(_ values: [Float]) -> String {
+        Base85.encode(littleEndian: values.map(\.bitPattern))
     }
 
     struct Payload: Encodable {
-        struct Vectors: Encodable { var encoding: String; var data: String; var scales: String? }
+        struct Vectors: Encodable { var encoding: String; var data: String; var scales: String?; var exponents: String? }
         struct LayoutData: Encodable { var name: String; var x: String; var y: String; var coords: String }
         struct Recommend: Encodable {
             var like: Float
@@ -213,8 +256,9 @@ public struct ExplorerPage {
         var factors: Int
         var labels: [String]
         var counts: [Int]?
-        var means: [Float?]?
-        var bias: [Float?]?
+        /// float32 as `Base85` text, NaN where unknown.
+        var means: String?
+        var bias: String?
         var genreNames: [String]
         var genres: [[Int]]?
         var vectors: Vectors

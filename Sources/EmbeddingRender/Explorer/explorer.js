@@ -14,8 +14,8 @@
   const n = DATA.items, k = DATA.factors;
   const labels = DATA.labels;
   const counts = DATA.counts || null;
-  const means = DATA.means || null;
-  const bias = DATA.bias || null;
+  const means = DATA.means ? Linalg.float32sOrNull(DATA.means) : null;
+  const bias = DATA.bias ? Linalg.float32sOrNull(DATA.bias) : null;
   const genreNames = DATA.genreNames || [];
   const genres = DATA.genres || null;
   const vectors = Linalg.decodeVectors(DATA.vectors, n, k);

@@ -6,31 +6,56 @@
 // vector (`embtool axes`). Vectors are float32 as stored; sums run in float64.
 
 const Linalg = (() => {
-  /** Bytes of a base64 string (the engine's decoder when it has one). */
-  function base64Bytes(text) {
-    if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);
-    const s = atob(text), out = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  // Base85's digits (ExplorerPage's Base85.swift): ASCII 33…126 without " & < > \.
+  const DIGITS = Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i)).filter((c) => !"\"&<>\\".includes(c)).slice(0, 85);
+  const DIGIT_VALUE = new Int16Array(128).fill(-1);
+  DIGITS.forEach((c, i) => { DIGIT_VALUE[c.charCodeAt(0)] = i; });
+
+  /** Bytes of Base85 text: each five digits are a big-endian 32-bit value;
+   *  a last group of m + 1 digits holds m bytes (padded with the top digit). */
+  function base85Bytes(text) {
+    const groups = Math.floor(text.length / 5), rest = text.length % 5;
+    if (rest === 1) throw new Error("Base85 text of impossible length " + text.length);
+    const out = new Uint8Array(groups * 4 + (rest ? rest - 1 : 0));
+    for (let g = 0; g <= groups; g++) {
+      const digits = g < groups ? 5 : rest;
+      if (!digits) break;
+      let v = 0;
+      for (let d = 0; d < 5; d++) {
+        const c = d < digits ? text.charCodeAt(5 * g + d) : 0;
+        const x = d < digits ? (c < 128 ? DIGIT_VALUE[c] : -1) : 84;
+        if (x < 0) throw new Error("Base85 text holds a character outside its alphabet");
+        v = v * 85 + x;
+      }
+      for (let j = 0; j < Math.min(4, digits - 1); j++) out[4 * g + j] = (v >>> (24 - 8 * j)) & 255;
+    }
     return out;
   }
 
-  /** Little-endian float32 values from base64. */
+  /** Little-endian float32 values from Base85 text. */
   function float32s(text) {
-    const b = base64Bytes(text);
+    const b = base85Bytes(text);
     return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
   }
 
-  /** Little-endian float64 values from base64. */
+  /** Little-endian float64 values from Base85 text. */
   function float64s(text) {
-    const b = base64Bytes(text);
+    const b = base85Bytes(text);
     return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
   }
 
-  /** The n × k item vectors, row-major float32: as stored, or int16 times
-   *  each row's float64 scale (see ExplorerPage.VectorEncoding). */
+  /** Little-endian float32 values from Base85 text as an Array, NaN as null (unknown). */
+  function float32sOrNull(text) {
+    return Array.from(float32s(text), (x) => Number.isNaN(x) ? null : x);
+  }
+
+  /** The n × k item vectors, row-major float32: as stored, int16 times each
+   *  row's float64 scale, or int24 times 2^(e−23) for each row's exponent e
+   *  (see ExplorerPage.VectorEncoding). */
   function decodeVectors(spec, n, k) {
     if (spec.encoding === "float32") return float32s(spec.data);
-    const b = base64Bytes(spec.data);
+    if (spec.encoding === "int24") return decodeInt24(spec, n, k);
+    const b = base85Bytes(spec.data);
     const q = new Int16Array(b.buffer, b.byteOffset, b.byteLength / 2);
     const scales = float64s(spec.scales), out = new Float32Array(n * k);
     for (let r = 0; r < n; r++) {
@@ -40,27 +65,25 @@ const Linalg = (() => {
     return out;
   }
 
-  const f32 = Math.fround;
-
-  /** ‖v‖² as SimilarityIndex.rowSquaredNorms sums it in float32 (four lanes):
-   *  only to tell, as the command line does, which vectors count as zero — a
-   *  vector of 1e-23s squares to 0 in float32 and then has cosine 0 with all. */
-  function float32SquaredNorm(v, o, k) {
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, j = 0;
-    for (; j + 4 <= k; j += 4) {
-      a0 = f32(a0 + f32(v[o + j] * v[o + j])); a1 = f32(a1 + f32(v[o + j + 1] * v[o + j + 1]));
-      a2 = f32(a2 + f32(v[o + j + 2] * v[o + j + 2])); a3 = f32(a3 + f32(v[o + j + 3] * v[o + j + 3]));
+  function decodeInt24(spec, n, k) {
+    const b = base85Bytes(spec.data), e = base85Bytes(spec.exponents);
+    const exponents = new Int16Array(e.buffer, e.byteOffset, e.byteLength / 2), out = new Float32Array(n * k);
+    for (let r = 0; r < n; r++) {
+      const step = Math.pow(2, exponents[r] - 23);
+      for (let j = 0, o = 3 * r * k; j < k; j++, o += 3) {
+        const q = (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) << 8 >> 8;   // sign-extend 24 bits
+        out[r * k + j] = q * step;
+      }
     }
-    let ss = f32(f32(a0 + a1) + f32(a2 + a3));
-    for (; j < k; j++) ss = f32(ss + f32(v[o + j] * v[o + j]));
-    return ss;
+    return out;
   }
 
-  /** The same sum in one float32 chain, as SimilarityIndex.query normalises the query. */
-  function float32SquaredNormSequential(v, o, k) {
+  /** 1/‖v‖ of the k values from offset o, summed in double precision as
+   *  SimilarityIndex does; 0 for a zero vector (cosine 0 with everything). */
+  function inverseLength(v, o, k) {
     let ss = 0;
-    for (let j = 0; j < k; j++) ss = f32(ss + f32(v[o + j] * v[o + j]));
-    return ss;
+    for (let j = 0; j < k; j++) ss += v[o + j] * v[o + j];
+    return ss > 0 ? 1 / Math.sqrt(ss) : 0;
   }
 
   /** Cosine similarity search over the rows of V (n × k).
@@ -69,19 +92,14 @@ const Linalg = (() => {
     constructor(vectors, n, k) {
       this.v = vectors; this.n = n; this.k = k;
       this.inverseLength = new Float64Array(n);
-      for (let r = 0; r < n; r++) {
-        let ss = 0;
-        for (let j = 0; j < k; j++) { const x = vectors[r * k + j]; ss += x * x; }
-        this.inverseLength[r] = float32SquaredNorm(vectors, r * k, k) > 0 ? 1 / Math.sqrt(ss) : 0;
-      }
+      for (let r = 0; r < n; r++) this.inverseLength[r] = inverseLength(vectors, r * k, k);
       this.scores = new Float64Array(n);
     }
 
     /** Cosine of `row` with every row (Float64Array, reused between calls). */
     similarities(row) {
       const { v, n, k, inverseLength: inv, scores } = this;
-      const zero = float32SquaredNormSequential(v, row * k, k) === 0;
-      const x = new Float64Array(k), s = zero ? 0 : 1 / Math.sqrt(v.subarray(row * k, row * k + k).reduce((a, b) => a + b * b, 0));
+      const x = new Float64Array(k), s = inv[row];
       for (let j = 0; j < k; j++) x[j] = v[row * k + j] * s;
       for (let r = 0; r < n; r++) {
         let a0 = 0, a1 = 0, j = 0;
@@ -217,5 +235,5 @@ const Linalg = (() => {
     return out;
   }
 
-  return { base64Bytes, float32s, decodeVectors, CosineIndex, topK, solvePositiveDefinite, foldIn, predictions, project, centroid };
+  return { base85Bytes, float32s, float32sOrNull, decodeVectors, CosineIndex, topK, solvePositiveDefinite, foldIn, predictions, project, centroid };
 })();

@@ -19,6 +19,11 @@ struct AxesCommand: ParsableCommand {
         A title may itself hold a hyphen ("Spider-Man"): the whole text is tried first, \
         then each hyphen that splits it into two names that both resolve.
 
+        Each axis is shown with its Pearson correlation (r, over the items shown) with \
+        what is known of the items: each genre (0/1), the year in the title, \
+        ln(1 + ratings), the mean rating and the learned bias; the strongest three in the \
+        terminal, two on the SVG's axis titles, all in --json (components[].correlates).
+
         Examples:
           embtool axes --x "genre:Sci-Fi-genre:Romance" --y "genre:Comedy-genre:Drama" --svg axes.svg
           embtool axes --x "Star Wars" --y "Fargo" --color genre --csv axes.csv
@@ -62,7 +67,7 @@ struct AxesCommand: ParsableCommand {
 
         let itemMap = try map.itemMap("custom axes", chosen, catalog, x: xs, y: ys,
                                       axes: (.init(name: "x", title: "→ \(x.name)"), .init(name: "y", title: "→ \(y.name)")),
-                                      dataset: model.meta.dataset)
+                                      dataset: model.meta.dataset, itemBias: model.itemBias)
         try map.emit(itemMap, title: "Items projected on two chosen directions of their embeddings", seconds: seconds) {
             print("Custom axes over \(chosen.description) (\(model.factors) factors).")
             for (axis, coordinates) in [(x, xs), (y, ys)] {

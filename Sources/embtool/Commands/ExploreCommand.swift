@@ -15,12 +15,13 @@ struct ExploreCommand: ParsableCommand {
         In the page: search with the rules of 'similar' (exact, case, core title, prefix, \
         substring); an item's cosine neighbours, highlighted on the map, equal to \
         'similar --json' on the same model; layouts computed here (PCA, with each axis's \
-        share of variance, and UMAP as 'embtool umap' computes it) and custom axes computed in the page (a title, "A-B", \
+        share of variance, UMAP and t-SNE as 'embtool umap' and 'embtool tsne' compute them) and custom axes computed in the page (a title, "A-B", \
         "genre:NAME"); colour by genre, bias, mean rating, ratings or year, size by \
         ratings; the lowest and highest biases as 'bias' lists them; recommendations for \
         liked and disliked titles by the ridge fold-in of 'recommend --like'; the view in \
         the URL (a link reopens it); the view as SVG or PNG. Neighbours are searched among \
-        the items in the page: all of them by default.
+        the items in the page: all of them by default, listing those with at least \
+        --min-ratings ratings (20 by default, as 'similar'; adjustable in the page).
 
         Mean ratings come from --data, or from the default dataset when the model was \
         trained on it.
@@ -40,16 +41,16 @@ struct ExploreCommand: ParsableCommand {
     @Flag(help: "Put every item in the page (the default).")
     var all = false
 
-    @Option(help: ArgumentHelp("The page's starting minimum number of ratings for neighbours, biases and recommendations (adjustable in the page).", valueName: "n"))
-    var minRatings = 0
+    @Option(help: ArgumentHelp("The page's starting minimum number of ratings for neighbours, biases and recommendations (adjustable in the page). Default 20 when the model has rating counts, as 'similar'.", valueName: "n"))
+    var minRatings: Int?
 
-    @Option(help: ArgumentHelp("Vectors in the page: float32 (exact), int16 (half the size) or auto (int16 above 1.5 M values).", valueName: "encoding"))
+    @Option(help: ArgumentHelp("Vectors in the page: float32 (exact), int24 (¾ of the size; neighbours still the command line's), int16 (half; similarities to 1e-3) or auto (float32 up to 1.5 M values, int24 up to 3.2 M, int16 above).", valueName: "encoding"))
     var vectors: ExplorerPage.VectorEncoding = .auto
 
-    @Option(help: ArgumentHelp("Layouts to compute and embed, comma-separated: \(ExploreCommand.available.map(\.name).joined(separator: ", ")). Default: pca, and umap up to \(ExploreCommand.umapByDefaultUpTo) items.", valueName: "names"))
+    @Option(help: ArgumentHelp("Layouts to compute and embed, comma-separated: \(ExploreCommand.available.map(\.name).joined(separator: ", ")). Default: pca, and umap and tsne up to \(ExploreCommand.neighbourMapsByDefaultUpTo) items.", valueName: "names"))
     var layouts: String?
 
-    @Flag(help: "Print one JSON object on stdout (file, items, factors, layouts, bytes, seconds).")
+    @Flag(help: "Print one JSON object on stdout (file, items, factors, layouts, vectors, min_ratings, min_ratings_source, bytes, seconds).")
     var json = false
 
     @OptionGroup var modelOptions: ModelOptions
@@ -58,7 +59,7 @@ struct ExploreCommand: ParsableCommand {
     func validate() throws {
         if all && mostRated != nil { throw ValidationError("give --most-rated N or --all, not both") }
         if let n = mostRated, n < 2 { throw ValidationError("--most-rated needs at least 2 items") }
-        if minRatings < 0 { throw ValidationError("--min-ratings cannot be negative") }
+        if let minRatings, minRatings < 0 { throw ValidationError("--min-ratings cannot be negative") }
         if let layouts { _ = try ExploreCommand.layoutNames(layouts) }
     }
 
@@ -78,9 +79,7 @@ struct ExploreCommand: ParsableCommand {
         let model = try modelOptions.load(data: data)
         let ratings = try companionRatings(for: model, data: data, purpose: "mean ratings are")
         let catalog = try Catalog(model: model, ratings: ratings)
-        if minRatings > 0 && catalog.counts == nil {
-            throw EmbtoolError.usage("--min-ratings needs rating counts: the model has none; pass --data")
-        }
+        let floor = try RatingFloor.resolve(minRatings, catalog)
         let rows: [Int]
         if let n = mostRated {
             guard catalog.counts != nil else { throw EmbtoolError.usage("--most-rated needs rating counts: the model has none; pass --data or use --all") }
@@ -90,10 +89,11 @@ struct ExploreCommand: ParsableCommand {
         }
         guard rows.count >= 2 else { throw EmbtoolError.usage("the page needs at least 2 items; the model has \(rows.count)") }
         note("explore: \(rows.count) items × \(model.factors) factors")
+        note("explore: neighbours, biases and recommendations: " + floor.sentence)
 
         let vectors = model.itemFactors.gathering(rows)
         let wanted = try layouts.map(ExploreCommand.layoutNames)
-            ?? ["pca"] + (rows.count <= ExploreCommand.umapByDefaultUpTo ? ["umap"] : [])
+            ?? ["pca"] + (rows.count <= ExploreCommand.neighbourMapsByDefaultUpTo ? ["umap", "tsne"] : [])
         var layouts: [ExplorerPage.Layout] = []
         for (name, make) in ExploreCommand.available where wanted.contains(name) {
             let t = Date()
@@ -101,13 +101,14 @@ struct ExploreCommand: ParsableCommand {
             note("explore: \(name) layout in \(String(format: "%.2f", Date().timeIntervalSince(t))) s")
         }
         let page = ExplorerPage(model: model, catalog: catalog, rows: rows, layouts: layouts,
-                                minRatings: minRatings, encoding: self.vectors)
+                                minRatings: floor.minRatings, encoding: self.vectors)
         let html = try page.render()
         try writeOutput(html, to: output)
         let bytes = html.utf8.count
         if json {
             try printJSON(ExploreJSON(file: output, items: rows.count, factors: model.factors, layouts: layouts.map(\.name),
-                                      vectors: page.resolvedEncoding.rawValue, bytes: bytes,
+                                      vectors: page.resolvedEncoding.rawValue, minRatings: floor.minRatings,
+                                      minRatingsSource: floor.source.rawValue, bytes: bytes,
                                       seconds: Date().timeIntervalSince(start)))
         } else {
             print(output)
@@ -119,11 +120,12 @@ struct ExploreCommand: ParsableCommand {
     static let available: [(name: String, make: (Matrix) throws -> ExplorerPage.Layout)] = [
         ("pca", pcaLayout),
         ("umap", umapLayout),
+        ("tsne", tsneLayout),
     ]
 
-    /// UMAP is computed by default up to this many items (a few seconds);
-    /// beyond, ask for it with `--layouts pca,umap`.
-    static let umapByDefaultUpTo = 20_000
+    /// UMAP and t-SNE are computed by default up to this many items (seconds);
+    /// beyond, ask for them with `--layouts pca,umap,tsne`.
+    static let neighbourMapsByDefaultUpTo = 20_000
 
     /// The first two principal components, axes titled with their share of variance.
     static func pcaLayout(_ vectors: Matrix) throws -> ExplorerPage.Layout {
@@ -142,6 +144,15 @@ struct ExploreCommand: ParsableCommand {
         bar.finish()
         return ExplorerPage.Layout(name: "UMAP", coordinates: layout, xTitle: "UMAP 1", yTitle: "UMAP 2")
     }
+
+    /// t-SNE with `embtool tsne`'s defaults (perplexity 30, cosine, openTSNE's schedule).
+    static func tsneLayout(_ vectors: Matrix) throws -> ExplorerPage.Layout {
+        let bar = LayoutProgress(timing: false)
+        let layout = try TSNE.fit(vectors, config: TSNE.Config(), threads: ProcessInfo.processInfo.activeProcessorCount,
+                                  progress: bar.update)
+        bar.finish()
+        return ExplorerPage.Layout(name: "t-SNE", coordinates: layout, xTitle: "t-SNE 1", yTitle: "t-SNE 2")
+    }
 }
 
 extension ExplorerPage.VectorEncoding: ExpressibleByArgument {}
@@ -152,6 +163,8 @@ struct ExploreJSON: Encodable {
     var factors: Int
     var layouts: [String]
     var vectors: String
+    var minRatings: Int
+    var minRatingsSource: String
     var bytes: Int
     var seconds: Double
 }

@@ -18,6 +18,11 @@ struct PCACommand: ParsableCommand {
         a tooltip, the --labels most-rated are labelled without overlaps, and --color genre \
         colours points by their first listed genre (--color genre:Horror highlights one).
 
+        Each axis is shown with its Pearson correlation (r, over the items shown) with \
+        what is known of the items: each genre (0/1), the year in the title, \
+        ln(1 + ratings), the mean rating and the learned bias; the strongest three in the \
+        terminal, two on the SVG's axis titles, all in --json (components[].correlates).
+
         Examples:
           embtool pca
           embtool pca --svg exports/pca.svg --csv exports/pca.csv
@@ -75,10 +80,14 @@ struct PCACommand: ParsableCommand {
         clock.lap("pca")
 
         let ends = (0..<components).map { PCA.ends(scores, component: $0, count: self.ends) }
+        let features = ItemFeatures(rows: rows, catalog: catalog, itemBias: model.itemBias)
+        let correlates = (0..<components).map { j in
+            AxisCorrelates.correlates(of: (0..<rows.count).map { scores[$0, j] }, with: features)
+        }
         // The CSV has every component, not just the picture's two.
         if let csv = map.csv { try writeOutput(csvTable(rows, scores, catalog).bytes, to: csv) }
         if map.svg != nil {
-            try map.writeSVG(try itemMap(chosen, scores, pca, catalog, dataset: model.meta.dataset),
+            try map.writeSVG(try itemMap(chosen, scores, pca, catalog, model: model),
                              title: "Items on principal components \(xComponent) and \(yComponent) of their embeddings")
         }
         clock.lap("write")
@@ -89,6 +98,7 @@ struct PCACommand: ParsableCommand {
                 explainedVarianceRatio: pca.explainedVarianceRatio,
                 components: ends.enumerated().map { j, e in
                     PCAJSON.Component(component: j + 1, explainedVarianceRatio: pca.explainedVarianceRatio[j],
+                                      correlates: correlates[j],
                                       low: e.low.map { .init(label: catalog.labels[rows[$0]], score: scores[$0, j]) },
                                       high: e.high.map { .init(label: catalog.labels[rows[$0]], score: scores[$0, j]) })
                 },
@@ -96,15 +106,17 @@ struct PCACommand: ParsableCommand {
                     PCAJSON.Point(label: catalog.labels[row], count: catalog.count(row), pc: (0..<components).map { scores[p, $0] })
                 }))
         } else {
-            printText(rows, scores, pca, catalog, ends: ends, selection: chosen.description, factors: k)
+            printText(rows, scores, pca, catalog, ends: ends, correlates: correlates, selection: chosen.description, factors: k)
         }
         clock.report()
     }
 
-    func printText(_ rows: [Int], _ scores: Matrix, _ pca: PCA, _ catalog: Catalog, ends: [(low: [Int], high: [Int])], selection: String, factors: Int) {
+    func printText(_ rows: [Int], _ scores: Matrix, _ pca: PCA, _ catalog: Catalog, ends: [(low: [Int], high: [Int])],
+                   correlates: [[AxisCorrelate]], selection: String, factors: Int) {
         print("PCA of \(selection) (\(factors) factors).")
         for j in 0..<pca.componentCount {
             print("\nPC\(j + 1): \(percent(pca.explainedVarianceRatio[j])) of variance")
+            printCorrelates("PC\(j + 1)", correlates[j])
             print(endsTable(ends[j], label: { catalog.labels[rows[$0]] }, score: { scores[$0, j] }))
         }
         let total = pca.explainedVarianceRatio.reduce(0, +)
@@ -121,14 +133,14 @@ struct PCACommand: ParsableCommand {
     }
 
     /// The picture: components --x and --y of the chosen items.
-    func itemMap(_ chosen: ChosenItems, _ scores: Matrix, _ pca: PCA, _ catalog: Catalog, dataset: String) throws -> ItemMap {
+    func itemMap(_ chosen: ChosenItems, _ scores: Matrix, _ pca: PCA, _ catalog: Catalog, model: FactorModel) throws -> ItemMap {
         let (gx, gy) = (xComponent - 1, yComponent - 1)
         func axis(_ c: Int) -> ItemMap.Axis {
             ItemMap.Axis(name: "PC\(c + 1)", title: "PC\(c + 1) (\(percent(pca.explainedVarianceRatio[c])) of variance)")
         }
         return try map.itemMap("PCA", chosen, catalog,
                                x: (0..<chosen.rows.count).map { scores[$0, gx] }, y: (0..<chosen.rows.count).map { scores[$0, gy] },
-                               axes: (axis(gx), axis(gy)), dataset: dataset)
+                               axes: (axis(gx), axis(gy)), dataset: model.meta.dataset, itemBias: model.itemBias)
     }
 }
 
@@ -153,6 +165,8 @@ struct PCAJSON: Encodable {
     struct Component: Encodable {
         var component: Int
         var explainedVarianceRatio: Float
+        /// Pearson r of the component's scores with each item feature, strongest first.
+        var correlates: [AxisCorrelate]
         var low: [End]
         var high: [End]
     }

@@ -21,10 +21,15 @@ struct RecommendCommand: ParsableCommand {
           embtool recommend --user 42
           embtool recommend --like "Star Wars" --like Alien --dislike Titanic
           embtool recommend --like "Toy Story" --min-ratings 50 --json
+          embtool recommend --all-users --top 10 --csv recommendations.csv
         """)
 
     @Option(help: ArgumentHelp("Recommend to this existing user (their id in the data).", valueName: "id"))
     var user: String?
+
+    @Flag(help: ArgumentHelp("Recommend to every user of the model at once (blocked sgemm); needs --csv or --json.",
+                             discussion: "Each user's list is the one --user gives. CSV columns: user,rank,label,score."))
+    var allUsers = false
 
     @Option(help: ArgumentHelp("A title the new user likes (repeatable; resolved like 'similar' does).", valueName: "title"))
     var like: [String] = []
@@ -35,8 +40,8 @@ struct RecommendCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How many items to recommend.", valueName: "n"))
     var top = 10
 
-    @Option(help: ArgumentHelp("Only recommend items with at least this many ratings (0: all).", valueName: "n"))
-    var minRatings = 0
+    @Option(help: ArgumentHelp("Only recommend items with at least this many ratings (0: all). Default 20 when the model has rating counts.", valueName: "n"))
+    var minRatings: Int?
 
     @Option(help: ArgumentHelp("Ridge penalty λ of the fold-in regression (with --like/--dislike).", valueName: "λ"))
     var ridge = 1.0
@@ -52,18 +57,21 @@ struct RecommendCommand: ParsableCommand {
 
     func validate() throws {
         let fold = !like.isEmpty || !dislike.isEmpty
-        if user != nil && fold { throw ValidationError("give --user or --like/--dislike, not both") }
-        if user == nil && !fold { throw ValidationError("say who to recommend to: --user ID, or --like TITLE (and --dislike TITLE)") }
+        if [user != nil, fold, allUsers].filter({ $0 }).count > 1 { throw ValidationError("give one of --user, --like/--dislike or --all-users") }
+        if allUsers && csv == nil && !json { throw ValidationError("--all-users lists every user's items: give --csv FILE or --json") }
+        if user == nil && !fold && !allUsers { throw ValidationError("say who to recommend to: --user ID, or --like TITLE (and --dislike TITLE)") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
-        if minRatings < 0 { throw ValidationError("--min-ratings cannot be negative") }
+        if let minRatings, minRatings < 0 { throw ValidationError("--min-ratings cannot be negative") }
         if !(ridge > 0) { throw ValidationError("--ridge must be positive") }
     }
 
     func run() throws {
         let model = try modelOptions.load(data: data)
+        if allUsers { return try runAllUsers(model) }
         let items: [Recommendation]
         var liked: [String] = [], disliked: [String] = []
         let catalog: Catalog
+        let floor: RatingFloor
         if let user {
             let ratings = try companionRatings(for: model, data: data, purpose: "the items user \(user) has rated are")
             catalog = try Catalog(model: model, ratings: ratings)
@@ -72,7 +80,8 @@ struct RecommendCommand: ParsableCommand {
             }
             let seen = ratings.map { seenRows(user: user, ratings: $0, model: model) } ?? []
             let predictions = Recommender.predictions(model, user: u)
-            items = Recommender.best(predictions, rows: try catalog.rows(minRatings: minRatings), excluded: seen, count: top)
+            floor = try RatingFloor.resolve(minRatings, catalog)
+            items = Recommender.best(predictions, rows: try catalog.rows(minRatings: floor.minRatings), excluded: seen, count: top)
         } else {
             let ratings = data.data != nil ? try companionRatings(for: model, data: data, purpose: "counts are") : nil
             catalog = try Catalog(model: model, ratings: ratings)
@@ -82,7 +91,8 @@ struct RecommendCommand: ParsableCommand {
             disliked = dislikedRows.map { catalog.labels[$0] }
             let vector = try Recommender.foldIn(model, liked: likedRows, disliked: dislikedRows, ridge: ridge)
             let predictions = Recommender.predictions(model, for: vector)
-            items = Recommender.best(predictions, rows: try catalog.rows(minRatings: minRatings),
+            floor = try RatingFloor.resolve(minRatings, catalog)
+            items = Recommender.best(predictions, rows: try catalog.rows(minRatings: floor.minRatings),
                                      excluded: Set(likedRows + dislikedRows), count: top)
         }
 
@@ -95,6 +105,7 @@ struct RecommendCommand: ParsableCommand {
         }
         if json {
             try printJSON(RecommendJSON(user: user, like: user == nil ? liked : nil, dislike: user == nil ? disliked : nil,
+                                        minRatings: floor.minRatings, minRatingsSource: floor.source.rawValue,
                                         items: items.map { .init(label: catalog.labels[$0.row], predictedRating: $0.predictedRating, count: catalog.count($0.row)) }))
             return
         }
@@ -105,11 +116,50 @@ struct RecommendCommand: ParsableCommand {
                          disliked.isEmpty ? nil : "dislikes " + disliked.map(TerminalText.escape).joined(separator: "; ")].compactMap { $0 }
             print("For a new user who \(parts.joined(separator: " and ")):")
         }
+        print(floor.sentence)
         var table = TextTable(["#", "predicted", "ratings", "title"], alignments: [.right, .right, .right, .left])
         for (r, item) in items.enumerated() {
             table.append([String(r + 1), fixed(item.predictedRating, 2), catalog.count(item.row).map(String.init) ?? "–", catalog.labels[item.row]])
         }
         print(table.render())
+    }
+
+    /// `--all-users`: every user's list by `Recommender.bestForUsers`.
+    func runAllUsers(_ model: FactorModel) throws {
+        guard model.userFactors != nil else {
+            throw EmbtoolError.data("\(modelOptions.model ?? "the model") has no user factors, so it cannot recommend to its users")
+        }
+        let ratings = try companionRatings(for: model, data: data, purpose: "the items each user has rated are")
+        let catalog = try Catalog(model: model, ratings: ratings)
+        let users = Recommender.knownUsers(model)
+        let seen = ratings.map { Recommender.seenRows(users: users, ratings: $0, model: model) } ?? Array(repeating: [], count: users.count)
+        let floor = try RatingFloor.resolve(minRatings, catalog)
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result = try Recommender.bestForUsers(model, users: users, rows: try catalog.rows(minRatings: floor.minRatings), excluded: seen, count: top)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        note(String(format: "recommended %d items to each of %d users in %.3f s", top, users.count, seconds))
+        let userLabel = { (u: Int) in u < model.meta.userLabels.count ? model.meta.userLabels[u] : String(u) }
+        if let csv {
+            var table = CSVTable(header: ["user", "rank", "label", "score"])
+            for (p, u) in users.enumerated() {
+                for (r, item) in result.recommendations(ofPosition: p).enumerated() {
+                    table.appendRow([userLabel(u), String(r + 1), catalog.labels[item.row], CSVTable.number(item.predictedRating)])
+                }
+            }
+            try writeOutput(table.bytes, to: csv)
+        }
+        if json {
+            let lists = users.indices.map { p in
+                RecommendAllJSON.User(user: userLabel(users[p]), items: result.recommendations(ofPosition: p).map {
+                    .init(label: catalog.labels[$0.row], predictedRating: $0.predictedRating, count: catalog.count($0.row))
+                })
+            }
+            try printJSON(RecommendAllJSON(users: users.count, top: top, seconds: seconds, csv: csv,
+                                           minRatings: floor.minRatings, minRatingsSource: floor.source.rawValue, recommendations: lists))
+        } else {
+            print("Recommended \(top) items to each of \(users.count) users, among the items each has not rated.")
+            print(floor.sentence)
+        }
     }
 
     /// Model item rows the user rated in `ratings`, matched by item key.
@@ -124,6 +174,22 @@ struct RecommendCommand: ParsableCommand {
     }
 }
 
+/// The `--json` document of `recommend --all-users`.
+struct RecommendAllJSON: Encodable {
+    struct User: Encodable {
+        var user: String
+        var items: [RecommendJSON.Item]
+    }
+    var users: Int
+    var top: Int
+    /// Wall time of the ranking alone.
+    var seconds: Double
+    @NullWhenAbsent var csv: String?
+    var minRatings: Int
+    var minRatingsSource: String
+    var recommendations: [User]
+}
+
 struct RecommendJSON: Encodable {
     struct Item: Encodable {
         var label: String
@@ -133,5 +199,7 @@ struct RecommendJSON: Encodable {
     var user: String?
     var like: [String]?
     var dislike: [String]?
+    var minRatings: Int
+    var minRatingsSource: String
     var items: [Item]
 }

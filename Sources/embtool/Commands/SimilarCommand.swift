@@ -20,7 +20,10 @@ struct SimilarCommand: ParsableCommand {
         suggesting the nearest titles by edit distance.
 
         Rating counts come from the model file (the ratings it was trained on), or from \
-        --data when given; no ratings are read otherwise, so an answer takes milliseconds.
+        --data when given; no ratings are read otherwise, so an answer takes milliseconds. \
+        Neighbours need at least 20 ratings unless --min-ratings says otherwise: a vector \
+        learned from a handful of ratings is close to items by chance (--min-ratings 0 \
+        lists every item). Models without counts list every item, and say so.
 
         Examples:
           embtool similar "Star Wars"
@@ -37,8 +40,8 @@ struct SimilarCommand: ParsableCommand {
     @Option(help: ArgumentHelp("cosine (direction only), euclidean (distance, listed as −distance in 'similarity'), or dot.", valueName: "metric"))
     var metric: SimilarityMetric = .cosine
 
-    @Option(help: ArgumentHelp("Only list neighbours with at least this many ratings (0: all).", valueName: "n"))
-    var minRatings = 0
+    @Option(help: ArgumentHelp("Only list neighbours with at least this many ratings (0: all). Default 20 when the model has rating counts.", valueName: "n"))
+    var minRatings: Int?
 
     @Flag(help: "Find the neighbours of every item (blocked SGEMM on both cores); needs --csv.")
     var all = false
@@ -60,7 +63,7 @@ struct SimilarCommand: ParsableCommand {
         if !all && query == nil { throw ValidationError("give the item to start from, e.g. embtool similar \"Star Wars\" (or --all)") }
         if all && csv == nil { throw ValidationError("--all lists every item's neighbours: give --csv FILE to write them to") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
-        if minRatings < 0 { throw ValidationError("--min-ratings cannot be negative") }
+        if let minRatings, minRatings < 0 { throw ValidationError("--min-ratings cannot be negative") }
     }
 
     func run() throws {
@@ -69,18 +72,19 @@ struct SimilarCommand: ParsableCommand {
         let ratings = data.data != nil ? try companionRatings(for: model, data: data, purpose: "counts are") : nil
         let catalog = try Catalog(model: model, ratings: ratings)
         clock.lap("load")
-        let candidates = try catalog.rows(minRatings: minRatings)
+        let floor = try RatingFloor.resolve(minRatings, catalog)
+        let candidates = try catalog.rows(minRatings: floor.minRatings)
         let index = SimilarityIndex(table: model.itemFactors, candidates: candidates, metric: metric)
         clock.lap("index")
         if all {
-            try runAll(index: index, catalog: catalog, clock: &clock)
+            try runAll(index: index, catalog: catalog, floor: floor, clock: &clock)
         } else {
-            try runOne(index: index, catalog: catalog, clock: &clock)
+            try runOne(index: index, catalog: catalog, floor: floor, clock: &clock)
         }
         clock.report()
     }
 
-    func runOne(index: SimilarityIndex, catalog: Catalog, clock: inout Stopwatch) throws {
+    func runOne(index: SimilarityIndex, catalog: Catalog, floor: RatingFloor, clock: inout Stopwatch) throws {
         let resolver = TitleResolver(labels: catalog.labels, rows: Array(catalog.rows), popularity: catalog.counts)
         let row = try resolver.row(for: query!)
         clock.lap("resolve")
@@ -98,6 +102,7 @@ struct SimilarCommand: ParsableCommand {
         }
         if json {
             try printJSON(SimilarJSON(query: label, count: catalog.count(row), metric: metric.rawValue,
+                                      minRatings: floor.minRatings, minRatingsSource: floor.source.rawValue,
                                       neighbours: neighbours.map {
                                           NeighbourJSON(label: catalog.labels[$0.row], similarity: $0.score, count: catalog.count($0.row),
                                                         distance: metric == .euclidean ? -$0.score : nil)
@@ -107,6 +112,7 @@ struct SimilarCommand: ParsableCommand {
         let what = metric == .euclidean ? "by euclidean distance" : metric == .cosine ? "by cosine similarity" : "by dot product"
         let countNote = catalog.count(row).map { ", \($0) ratings" } ?? ""
         print("Closest to \(TerminalText.escape(label))\(countNote), \(what):")
+        print(floor.sentence)
         var table = TextTable(["#", metric == .euclidean ? "distance" : "similarity", "ratings", "title"],
                               alignments: [.right, .right, .right, .left])
         for (r, n) in neighbours.enumerated() {
@@ -115,7 +121,7 @@ struct SimilarCommand: ParsableCommand {
         print(table.render())
     }
 
-    func runAll(index: SimilarityIndex, catalog: Catalog, clock: inout Stopwatch) throws {
+    func runAll(index: SimilarityIndex, catalog: Catalog, floor: RatingFloor, clock: inout Stopwatch) throws {
         let result = index.allNeighbours(top: top, threads: ProcessInfo.processInfo.activeProcessorCount)
         clock.lap("all-neighbours")
         var table = CSVTable(header: ["label", "rank", "neighbour", "similarity", "neighbour_count"])
@@ -128,9 +134,11 @@ struct SimilarCommand: ParsableCommand {
         try writeOutput(table.bytes, to: csv!)
         clock.lap("write")
         if json {
-            try printJSON(AllJSON(items: result.rows.count, top: result.top, metric: metric.rawValue, csv: csv!))
+            try printJSON(AllJSON(items: result.rows.count, top: result.top, metric: metric.rawValue,
+                                  minRatings: floor.minRatings, minRatingsSource: floor.source.rawValue, csv: csv!))
         } else {
             print("\(result.rows.count) items, \(result.top) \(metric.rawValue) neighbours each, in \(csv!)")
+            print(floor.sentence)
         }
     }
 }
@@ -147,6 +155,9 @@ struct SimilarJSON: Encodable {
     var query: String
     @NullWhenAbsent var count: Int?
     var metric: String
+    /// The floor on a neighbour's ratings, and whether it was asked for, the default, or unavailable.
+    var minRatings: Int
+    var minRatingsSource: String
     var neighbours: [NeighbourJSON]
 }
 
@@ -154,5 +165,7 @@ struct AllJSON: Encodable {
     var items: Int
     var top: Int
     var metric: String
+    var minRatings: Int
+    var minRatingsSource: String
     var csv: String
 }

@@ -16,6 +16,11 @@ struct TSNECommand: ParsableCommand {
         faster. The layout is the same for a seed whatever the number of cores. Distances \
         between clusters mean little: who sits next to whom is the message.
 
+        Each axis is shown with its Pearson correlation (r, over the items shown) with \
+        what is known of the items: each genre (0/1), the year in the title, \
+        ln(1 + ratings), the mean rating and the learned bias; the strongest three in the \
+        terminal, two on the SVG's axis titles, all in --json (components[].correlates).
+
         Examples:
           embtool tsne --svg tsne.svg --color genre
           embtool tsne --all --csv tsne.csv --json
@@ -85,7 +90,7 @@ struct TSNECommand: ParsableCommand {
         let itemMap = try map.itemMap("t-SNE", chosen, catalog,
                                       x: (0..<layout.rows).map { layout[$0, 0] }, y: (0..<layout.rows).map { layout[$0, 1] },
                                       axes: (.init(name: "tsne1", title: "t-SNE 1"), .init(name: "tsne2", title: "t-SNE 2")),
-                                      dataset: model.meta.dataset)
+                                      dataset: model.meta.dataset, itemBias: model.itemBias)
         try map.emit(itemMap, title: "t-SNE of the item vectors (perplexity \(shownPerplexity), \(metric))", seconds: seconds) {
             let repulsion = TSNE.resolvedMethod(config.method, count: chosen.rows.count) == .fft ? "FFT interpolation" : "Barnes-Hut"
             print("t-SNE of \(chosen.description) (\(model.factors) factors, perplexity \(shownPerplexity), \(metric), \(repulsion)) in \(String(format: "%.2f", seconds)) s.")

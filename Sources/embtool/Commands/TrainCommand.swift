@@ -2,11 +2,6 @@ import ArgumentParser
 import EmbeddingKit
 import Foundation
 
-extension Recipe: ExpressibleByArgument {
-    public init?(argument: String) { self.init(rawValue: argument) }
-    public static var allValueStrings: [String] { Recipes.names.map(\.rawValue) }
-}
-
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -42,44 +37,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of --split random, kept apart from --seed so that seeds compare on one split.", valueName: "n"))
     var splitSeed = Split.defaultSeed
 
-    @Option(help: ArgumentHelp(
-        "'fastai' (fastbook's recipe), 'sparse' (the same on sparse gradients, for large data), 'best' (Bayesian MF, lowest error) or 'auto'.",
-        discussion: "auto: 'fastai' when its dense Adam pass costs at most 1e10 parameter updates per epoch ((users + items) x (factors + 1) x batches), else 'sparse'.",
-        valueName: "recipe"))
-    var recipe: Recipe = .auto
-
-    @Option(help: ArgumentHelp("Epochs of the one-cycle schedule (recipes fastai and sparse).", valueName: "n"))
-    var epochs = 5
-
-    @Option(help: ArgumentHelp("Peak learning rate of the one-cycle schedule (recipes fastai and sparse).", valueName: "rate"))
-    var lr: Float = 5e-3
-
-    @Option(help: ArgumentHelp("Decoupled weight decay: each step multiplies every parameter by 1 - lr*wd (recipes fastai and sparse).", valueName: "wd"))
-    var wd: Float = 0.1
-
-    @Option(name: .customLong("bs"), help: ArgumentHelp("Ratings per mini-batch (recipes fastai and sparse); fastai drops the last incomplete batch of an epoch.", valueName: "n"))
-    var batchSize = 64
-
-    @Option(help: ArgumentHelp("Gibbs sweeps (recipe best); the first \(TrainConfig().burnIn) are burn-in.", valueName: "n"))
-    var sweeps = TrainConfig().sweeps
-
-    @Option(help: ArgumentHelp("Rank of the sampled factors (recipe best); the model file holds --factors.", valueName: "k"))
-    var samplerFactors = TrainConfig().samplerFactors
-
-    @Option(help: ArgumentHelp("Latent factors per user and item.", valueName: "k"))
-    var factors = 50
-
-    @Option(help: ArgumentHelp("Seed of the initial factors and of the batch order (or of the sampler).", valueName: "n"))
-    var seed: UInt64 = 42
-
-    @Flag(help: "Train fastbook's DotProduct: no user or item biases.")
-    var noBias = false
-
-    @Option(help: ArgumentHelp("Squash predictions into LOW,HIGH with sigmoid_range, or 'none' for the raw dot product.", valueName: "LOW,HIGH|none"))
-    var yRange = "0,5.5"
-
-    @Option(help: ArgumentHelp("Threads (default: 2, or 1 on a single core). Results do not depend on it.", valueName: "n"))
-    var threads: Int?
+    @OptionGroup(title: "Training")
+    var training: TrainingOptions
 
     @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp(
         "Where to write the model.", discussion: "Default: $EMBTOOL_HOME/models/<dataset>.safetensors.", valueName: "path"))
@@ -91,49 +50,21 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout instead of the table.")
     var json = false
 
-    func parsedYRange() throws -> ModelMetadata.YRange? {
-        if yRange.lowercased() == "none" { return nil }
-        let parts = yRange.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 2, let low = parts[0], let high = parts[1], low.isFinite, high.isFinite, low < high else {
-            throw ValidationError("--y-range must be 'none' or LOW,HIGH with LOW < HIGH, e.g. 0,5.5")
-        }
-        return .init(low: low, high: high)
-    }
-
-    func config(split: Split? = nil) throws -> TrainConfig {
-        var c = TrainConfig()
-        c.split = split
-        c.recipe = recipe
-        c.factors = factors
-        c.epochs = epochs
-        c.lr = lr
-        c.wd = wd
-        c.batchSize = batchSize
-        c.seed = seed
-        c.useBias = !noBias
-        c.yRange = try parsedYRange()
-        c.sweeps = sweeps
-        c.samplerFactors = samplerFactors
-        if let threads { c.threads = threads }
-        return c
-    }
-
     func validate() throws {
         guard validPct > 0, validPct < 1 else { throw ValidationError("--valid-pct must be between 0 and 1") }
-        do { try config().validate() } catch let error as EmbtoolError { throw ValidationError(cliMessage(error)) }
     }
 
     func run() throws {
         let splitter = try Split(name: split, validPct: validPct, seed: splitSeed)
-        let config = try config(split: splitter)
+        let config = try training.config(split: splitter)
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let ratings = try data.load()
         note(String(format: "read %d ratings in %.2f s", ratings.count, Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9))
         // Without a split, train on the table itself rather than on a copy of it.
         let (train, valid) = splitter == .none ? (ratings, ratings.subset([])) : splitter.apply(ratings)
         let path = output ?? EmbtoolHome.modelPath(dataset: ratings.name)
-        let resolved = recipe.resolved(ratings: train.count, users: train.users.count, items: train.items.count,
-                                       factors: factors, batchSize: batchSize)
+        let resolved = config.recipe.resolved(ratings: train.count, users: train.users.count, items: train.items.count,
+                                              factors: config.factors, batchSize: config.batchSize)
         guard let trainer = Recipes.trainer(for: resolved) else { throw EmbtoolError(.software, "no trainer for recipe \(resolved)") }
         note("training recipe \(resolved.rawValue) on \(train.count) ratings of \(ratings.name) (\(train.users.count - 1) users, \(train.items.count - 1) items), validating on \(valid.count) (\(splitter.name))")
 

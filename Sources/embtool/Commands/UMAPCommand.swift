@@ -14,6 +14,11 @@ struct UMAPCommand: ParsableCommand {
         the same for a seed whatever the number of cores. Distances on the map mean little \
         beyond the neighbourhood: clusters and who sits next to whom are the message.
 
+        Each axis is shown with its Pearson correlation (r, over the items shown) with \
+        what is known of the items: each genre (0/1), the year in the title, \
+        ln(1 + ratings), the mean rating and the learned bias; the strongest three in the \
+        terminal, two on the SVG's axis titles, all in --json (components[].correlates).
+
         Examples:
           embtool umap --svg umap.svg --color genre
           embtool umap --all --csv umap.csv --json
@@ -85,7 +90,7 @@ struct UMAPCommand: ParsableCommand {
         let itemMap = try map.itemMap("UMAP", chosen, catalog,
                                       x: (0..<layout.rows).map { layout[$0, 0] }, y: (0..<layout.rows).map { layout[$0, 1] },
                                       axes: (.init(name: "umap1", title: "UMAP 1"), .init(name: "umap2", title: "UMAP 2")),
-                                      dataset: model.meta.dataset)
+                                      dataset: model.meta.dataset, itemBias: model.itemBias)
         try map.emit(itemMap, title: "UMAP of the item vectors (\(neighbors) neighbours, \(metric), min-dist \(minDist))", seconds: seconds) {
             print("UMAP of \(chosen.description) (\(model.factors) factors, \(neighbors) neighbours, \(metric)) in \(String(format: "%.2f", seconds)) s.")
         }

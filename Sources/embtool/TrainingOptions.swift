@@ -1,0 +1,82 @@
+import ArgumentParser
+import EmbeddingKit
+import Foundation
+
+extension Recipe: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument) }
+    public static var allValueStrings: [String] { Recipes.names.map(\.rawValue) }
+}
+
+/// How a model is trained: the recipe and its settings, shared by `train` and
+/// `evaluate --cv` (which trains one model per fold).
+struct TrainingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "'fastai' (fastbook's recipe), 'sparse' (the same on sparse gradients, for large data), 'best' (Bayesian MF, lowest error) or 'auto'.",
+        discussion: "auto: 'fastai' when its dense Adam pass costs at most 1e10 parameter updates per epoch ((users + items) x (factors + 1) x batches), else 'sparse'.",
+        valueName: "recipe"))
+    var recipe: Recipe = .auto
+
+    @Option(help: ArgumentHelp("Epochs of the one-cycle schedule (recipes fastai and sparse).", valueName: "n"))
+    var epochs = 5
+
+    @Option(help: ArgumentHelp("Peak learning rate of the one-cycle schedule (recipes fastai and sparse).", valueName: "rate"))
+    var lr: Float = 5e-3
+
+    @Option(help: ArgumentHelp("Decoupled weight decay: each step multiplies every parameter by 1 - lr*wd (recipes fastai and sparse).", valueName: "wd"))
+    var wd: Float = 0.1
+
+    @Option(name: .customLong("bs"), help: ArgumentHelp("Ratings per mini-batch (recipes fastai and sparse); fastai drops the last incomplete batch of an epoch.", valueName: "n"))
+    var batchSize = 64
+
+    @Option(help: ArgumentHelp("Gibbs sweeps (recipe best); the first \(TrainConfig().burnIn) are burn-in.", valueName: "n"))
+    var sweeps = TrainConfig().sweeps
+
+    @Option(help: ArgumentHelp("Rank of the sampled factors (recipe best); the model file holds --factors.", valueName: "k"))
+    var samplerFactors = TrainConfig().samplerFactors
+
+    @Option(help: ArgumentHelp("Latent factors per user and item.", valueName: "k"))
+    var factors = 50
+
+    @Option(help: ArgumentHelp("Seed of the initial factors and of the batch order (or of the sampler).", valueName: "n"))
+    var seed: UInt64 = 42
+
+    @Flag(help: "Train fastbook's DotProduct: no user or item biases.")
+    var noBias = false
+
+    @Option(help: ArgumentHelp("Squash predictions into LOW,HIGH with sigmoid_range, or 'none' for the raw dot product.", valueName: "LOW,HIGH|none"))
+    var yRange = "0,5.5"
+
+    @Option(help: ArgumentHelp("Threads (default: 2, or 1 on a single core). Results do not depend on it.", valueName: "n"))
+    var threads: Int?
+
+    func parsedYRange() throws -> ModelMetadata.YRange? {
+        if yRange.lowercased() == "none" { return nil }
+        let parts = yRange.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let low = parts[0], let high = parts[1], low.isFinite, high.isFinite, low < high else {
+            throw ValidationError("--y-range must be 'none' or LOW,HIGH with LOW < HIGH, e.g. 0,5.5")
+        }
+        return .init(low: low, high: high)
+    }
+
+    func config(split: Split? = nil) throws -> TrainConfig {
+        var c = TrainConfig()
+        c.split = split
+        c.recipe = recipe
+        c.factors = factors
+        c.epochs = epochs
+        c.lr = lr
+        c.wd = wd
+        c.batchSize = batchSize
+        c.seed = seed
+        c.useBias = !noBias
+        c.yRange = try parsedYRange()
+        c.sweeps = sweeps
+        c.samplerFactors = samplerFactors
+        if let threads { c.threads = threads }
+        return c
+    }
+
+    func validate() throws {
+        do { try config().validate() } catch let error as EmbtoolError { throw ValidationError(cliMessage(error)) }
+    }
+}
