@@ -178,6 +178,20 @@ final class TerminalSafetyTests: XCTestCase {
         XCTAssertTrue(axes.stdout.contains(Self.hostile[1].shown), axes.stdout)
     }
 
+    /// `compare` lists the items whose neighbourhoods changed most, and their neighbours.
+    func testCompare() throws {
+        var other = Generated.model(items: 60, users: 30, factors: 6, seed: 8)
+        for (i, h) in Self.hostile.enumerated() {
+            other.meta.itemKeys[i + 1] = h.label
+            other.meta.itemLabels[i + 1] = h.label
+        }
+        try ModelFile.save(other, to: dir + "/other.safetensors")
+        let args = ["compare", "--model", modelPath, "--with", dir + "/other.safetensors", "--show", "60", "--min-ratings", "0"]
+        let r = try run(args + ["--csv", dir + "/compare.csv"])
+        assertSafe(r.stdout, "compare")
+        try assertExactCSV(dir + "/compare.csv", column: "label")
+    }
+
     /// `info` lists tensor names from the file; `data` lists item ids, sources
     /// and notes; both from files someone else wrote.
     func testInfoAndData() throws {
