@@ -47,6 +47,7 @@ final class ParserAgreementTests: XCTestCase {
             good + "\n7\t8\t.5e1\t1\n", good + "\n7\t8\t0x10\t1\n", good + "\n7\t8\t3\t1.75\n", good + "\n7\t\t3\t1\n",
             good + "\nalice\tbob\t3\t1\n", good + "\n7\t8\t3\t1\textra\n", good + "\n\r\n7\t8\t3\t1\r",
             "user,item,rating\n1,2,3\n\"4\",\"5\",6\n7,\"8,9\",1\n", "a::b::c\n1::2::3\n4::5::x\n",
+            good + "\n ", good + "\n \r", good + "\n\r\r", good + "\n\r", good + "\n\t",
             good + "\n7\t8\t1.00000000000000000001\t1\n", good + "\n7\t8\t16777217\t1\n", good + "\n7\t8\t3e-46\t1\n",
         ]
         for text in cases {
