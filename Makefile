@@ -31,7 +31,7 @@ test: deps
 	$(MAKE) --no-print-directory python-test
 	$(MAKE) --no-print-directory fuzz-smoke
 
-# FUZZ_SECONDS of each fuzz target (about 3 minutes in all on 2 cores, most of it
+# FUZZ_SECONDS of each fuzz target (3-4.5 minutes in all on 2 shared cores, most of it
 # compiling): fails on any crash, leak or disagreement of the two ratings paths.
 # The full campaign is fuzz/run (RUNS=... executions per target).
 FUZZ_SECONDS ?= 3
