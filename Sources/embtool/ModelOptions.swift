@@ -15,11 +15,18 @@ struct ModelOptions: ParsableArguments {
 
     /// The model named by `--model`, else the default model — trained on the
     /// default dataset and saved on first use, so `embtool similar "Star Wars"`
-    /// works as the very first command.
-    func load(data: DataOptions) throws -> FactorModel {
-        if let model { return try loader.load(path: model, data: data) }
+    /// works as the very first command. Without `users` the user side is not
+    /// read, without `genres` the item genres (`FactorLoader.Options`): a large
+    /// model then starts in milliseconds for commands that need neither.
+    func load(data: DataOptions, users: Bool = true, genres: Bool = true) throws -> FactorModel {
+        if let model { return try loader.load(path: model, data: data, users: users, genres: genres) }
         let path = EmbtoolHome.modelPath(dataset: "ml-100k")
-        if FileManager.default.fileExists(atPath: path) { return try ModelFile.load(path: path) }
+        if FileManager.default.fileExists(atPath: path) {
+            var options = FactorLoader.Options()
+            options.users = users
+            options.genres = genres
+            return try ModelFile.load(path: path, options: options)
+        }
         return try trainDefaultModel(data: data, saveTo: path)
     }
 
