@@ -65,6 +65,8 @@ struct InfoCommand: ParsableCommand {
         var metadata: Metadata
         var nonFinite: [String: Int]
         var notes: [String]
+        /// The BLAS library and kernels this run uses (`BLASCore.summary`).
+        var blas: String
 
         init(_ m: FactorModel, _ s: FactorSource) {
             path = s.path
@@ -91,6 +93,7 @@ struct InfoCommand: ParsableCommand {
                                 genres: meta.itemGenres.contains { !$0.isEmpty }, recipe: meta.recipe.flattened, dataSHA256: meta.dataChecksum)
             nonFinite = Dictionary(uniqueKeysWithValues: s.nonFinite.map { ($0.key.rawValue, $0.value) })
             notes = s.notes
+            blas = BLASCore.summary()
         }
 
         var text: String {
@@ -115,6 +118,7 @@ struct InfoCommand: ParsableCommand {
             if !metadata.dataSHA256.isEmpty { lines.append("data sha256: \(metadata.dataSHA256)") }
             for (role, n) in nonFinite.sorted(by: { $0.key < $1.key }) { lines.append("warning: \(n) NaN or infinite values in \(role)") }
             for note in notes { lines.append("note: \(note)") }
+            lines.append("BLAS: \(blas)")
             return lines.joined(separator: "\n")
         }
     }
