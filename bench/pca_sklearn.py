@@ -12,6 +12,7 @@ import numpy as np
 import sklearn
 from sklearn.decomposition import PCA
 
+import machine
 from pca_similar_data import ROWS, FACTORS, factor_table, parse_timing, write_model
 
 p = argparse.ArgumentParser()
@@ -20,6 +21,7 @@ p.add_argument("--out", required=True)
 p.add_argument("--reps", type=int, default=5)
 p.add_argument("--components", type=int, default=3)
 a = p.parse_args()
+MACHINE = machine.describe(a.embtool)
 load_before = open("/proc/loadavg").read().split()[0]
 
 x = factor_table()
@@ -56,7 +58,8 @@ print(f"embtool pca command, wall (start-up, load, JSON of {ROWS} points): media
 if diff > 1e-4:
     raise SystemExit(f"explained variance ratios differ by {diff:.2e} > 1e-4")
 print(f"machine: {os.cpu_count()} cores, load average {load_before} before and {open('/proc/loadavg').read().split()[0]} after (other work on the machine slows both sides)")
+print(f"machine: {MACHINE}")
 print()
-print("| benchmark | peer | peer time | embtool time | speed-up | agreement |")
-print("|---|---|---|---|---|---|")
-print(f"| PCA {ROWS:,} x {FACTORS}, {c} components | scikit-learn PCA(svd_solver='full') | {sk:.1f} ms | {em:.1f} ms | {sk / em:.1f}x | explained variance ratio within {diff:.1e} |")
+print("| benchmark | peer | peer time | embtool time | speed-up | agreement | machine (CPU; BLAS kernels) |")
+print("|---|---|---|---|---|---|---|")
+print(f"| PCA {ROWS:,} x {FACTORS}, {c} components | scikit-learn PCA(svd_solver='full') | {sk:.1f} ms | {em:.1f} ms | {sk / em:.1f}x | explained variance ratio within {diff:.1e} | {MACHINE} |")

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+import machine
 from pca_similar_data import ROWS, FACTORS, factor_table, parse_timing, write_model
 
 p = argparse.ArgumentParser()
@@ -20,6 +21,7 @@ p.add_argument("--out", required=True)
 p.add_argument("--reps", type=int, default=3)
 p.add_argument("--top", type=int, default=10)
 a = p.parse_args()
+MACHINE = machine.describe(a.embtool)
 load_before = open("/proc/loadavg").read().split()[0]
 k = a.top
 
@@ -105,8 +107,9 @@ print(f"            neighbour sets agree on {agree * 100:.3f} % (ties and float 
 if not same_one or agree < 0.999:
     raise SystemExit("embtool and NumPy disagree on the neighbours")
 print(f"machine: {os.cpu_count()} cores, load average {load_before} before and {open('/proc/loadavg').read().split()[0]} after (other work on the machine slows both sides)")
+print(f"machine: {MACHINE}")
 print()
-print("| benchmark | peer | peer time | embtool time | speed-up | agreement |")
-print("|---|---|---|---|---|---|")
-print(f"| similar: one query over {ROWS:,} x {FACTORS} | NumPy normalise + matvec + argpartition | {median(np_one):.2f} ms | {median(em_one):.2f} ms | {median(np_one) / median(em_one):.1f}x | same top {k} |")
-print(f"| similar: every item's top {k} over {ROWS:,} x {FACTORS} | NumPy normalise + matmul + argpartition | {median(np_all):.1f} s | {median(em_all):.2f} s | {median(np_all) / median(em_all):.1f}x | {agree * 100:.2f} % same neighbours |")
+print("| benchmark | peer | peer time | embtool time | speed-up | agreement | machine (CPU; BLAS kernels) |")
+print("|---|---|---|---|---|---|---|")
+print(f"| similar: one query over {ROWS:,} x {FACTORS} | NumPy normalise + matvec + argpartition | {median(np_one):.2f} ms | {median(em_one):.2f} ms | {median(np_one) / median(em_one):.1f}x | same top {k} | {MACHINE} |")
+print(f"| similar: every item's top {k} over {ROWS:,} x {FACTORS} | NumPy normalise + matmul + argpartition | {median(np_all):.1f} s | {median(em_all):.2f} s | {median(np_all) / median(em_all):.1f}x | {agree * 100:.2f} % same neighbours | {MACHINE} |")

@@ -18,6 +18,7 @@ struct Embtool: ParsableCommand {
           embtool similar "Star Wars"     movies closest to Star Wars (1977)
           embtool pca --svg pca.svg       the PCA scatter of the 1000 most-rated movies
         """,
+        version: "embtool\nBLAS: \(BLASCore.summary())",
         subcommands: [
             FetchCommand.self, DataCommand.self, CrosstabCommand.self, SynthCommand.self,
             TrainCommand.self, EvaluateCommand.self, InfoCommand.self,
@@ -30,6 +31,7 @@ struct Embtool: ParsableCommand {
     /// Library errors become one line on stderr and a sysexits code; the line
     /// may quote a file's content, so it is escaped for the terminal.
     static func main() {
+        BLASKernels.useTheCPUsVectorWidth()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -27,8 +27,10 @@ struct LoaderOptions: ParsableArguments {
     @Flag(name: .long, help: "Refuse factors holding NaN or infinity (by default a warning gives their count).")
     var strict = false
 
-    func loaderOptions() -> FactorLoader.Options {
+    func loaderOptions(users: Bool = true, genres: Bool = true) -> FactorLoader.Options {
         var o = FactorLoader.Options()
+        o.users = users
+        o.genres = genres
         o.itemsTensor = itemsTensor
         o.biasTensor = biasTensor
         o.biasFile = bias
@@ -43,8 +45,8 @@ extension LoaderOptions {
     /// `--model PATH` read with these options. With `--data`, factors that carry
     /// no vocabulary of their own (a fastai checkpoint, Spark ids, a bare .npy)
     /// get the ratings' labels, counts and genres.
-    func load(path: String, data: DataOptions) throws -> FactorModel {
-        let model = try FactorLoader.load(path: path, options: loaderOptions())
+    func load(path: String, data: DataOptions, users: Bool = true, genres: Bool = true) throws -> FactorModel {
+        let model = try FactorLoader.load(path: path, options: loaderOptions(users: users, genres: genres))
         guard data.data != nil, model.meta.itemCounts.isEmpty else { return model }
         return try FactorLoader.attachVocabulary(model, ratings: data.load())
     }

@@ -45,7 +45,7 @@ struct MapOptions: ParsableArguments {
     /// genres); else, silently, when the model was trained on the cached default
     /// dataset, for the axes' correlation with mean ratings.
     func loadCatalog(_ modelOptions: ModelOptions, _ data: DataOptions) throws -> (FactorModel, Catalog) {
-        let model = try modelOptions.load(data: data)
+        let model = try modelOptions.load(data: data, users: false)
         let needed = data.data != nil || (color != nil && model.meta.itemGenres.isEmpty) || (model.meta.itemCounts.isEmpty && !all)
         let ratings = try companionRatings(for: model, data: data, purpose: "counts and genres are", quiet: !needed)
         return (model, try Catalog(model: model, ratings: ratings))

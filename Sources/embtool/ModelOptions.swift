@@ -17,15 +17,21 @@ struct ModelOptions: ParsableArguments {
     /// default dataset and saved on first use, so `embtool similar "Star Wars"`
     /// works as the very first command. Concurrent first uses take turns on a
     /// lock beside the model: one fetches and trains, the others wait and read
-    /// its model (written atomically, so never seen half-written).
-    func load(data: DataOptions) throws -> FactorModel {
-        if let model { return try loader.load(path: model, data: data) }
+    /// its model (written atomically, so never seen half-written). Without
+    /// `users` the user side is not read, without `genres` the item genres
+    /// (`FactorLoader.Options`): a large model then starts in milliseconds for
+    /// commands that need neither.
+    func load(data: DataOptions, users: Bool = true, genres: Bool = true) throws -> FactorModel {
+        if let model { return try loader.load(path: model, data: data, users: users, genres: genres) }
         let path = EmbtoolHome.modelPath(dataset: "ml-100k")
-        if FileManager.default.fileExists(atPath: path) { return try ModelFile.load(path: path) }
+        var options = FactorLoader.Options()
+        options.users = users
+        options.genres = genres
+        if FileManager.default.fileExists(atPath: path) { return try ModelFile.load(path: path, options: options) }
         return try FileLock.withExclusive(path + ".lock", waiting: {
             note("waiting for another embtool to finish training the default model…")
         }) {
-            if FileManager.default.fileExists(atPath: path) { return try ModelFile.load(path: path) }
+            if FileManager.default.fileExists(atPath: path) { return try ModelFile.load(path: path, options: options) }
             return try trainDefaultModel(data: data, saveTo: path)
         }
     }

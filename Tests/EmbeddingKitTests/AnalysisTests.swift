@@ -425,6 +425,27 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(catalog.rows, 1..<5)
     }
 
+    /// With many ties at every count, the first n of the whole order (count
+    /// descending, then label), for every n including ones cutting through a tie.
+    func testMostRatedIsThePrefixOfTheWholeOrder() throws {
+        var rng = SplitMix64(seed: 3)
+        var meta = ModelMetadata()
+        meta.itemKeys = ["#na#"] + (1..<400).map { _ in "t\(rng.next() % 1000)-\(rng.next() % 7)" }
+        meta.itemKeys = Array(Set(meta.itemKeys.dropFirst())).sorted().shuffled(using: &rng)
+        meta.itemKeys.insert("#na#", at: 0)
+        meta.itemLabels = meta.itemKeys
+        meta.itemCounts = [0] + (1..<meta.itemKeys.count).map { _ in Int(rng.next() % 12) }
+        let items = meta.itemKeys.count
+        let model = FactorModel(userFactors: nil, itemFactors: Matrix(rows: items, cols: 2), userBias: nil, itemBias: nil, meta: meta)
+        let catalog = try Catalog(model: model)
+        let whole = (1..<items).sorted { a, b in
+            meta.itemCounts[a] != meta.itemCounts[b] ? meta.itemCounts[a] > meta.itemCounts[b] : Array(meta.itemLabels[a].unicodeScalars.map(\.value)).lexicographicallyPrecedes(meta.itemLabels[b].unicodeScalars.map(\.value))
+        }
+        for n in [0, 1, 2, 17, 100, items - 2, items - 1, items + 5] {
+            XCTAssertEqual(catalog.mostRated(n), Array(whole.prefix(n)), "n = \(n)")
+        }
+    }
+
     func testMovieLensCountsMatchTheModelsVocabulary() throws { try checkCountsFollowKeys(.ml100k()) }
     func testSyntheticCountsMatchTheModelsVocabulary() throws { try checkCountsFollowKeys(.synthetic()) }
 

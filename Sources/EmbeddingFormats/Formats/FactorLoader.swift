@@ -29,6 +29,13 @@ public enum FactorLoader {
         public var vocabularyFile: String?
         /// Refuse factors holding NaN or infinity instead of warning.
         public var strict = false
+        /// Read the user side (factors, biases, labels). Commands that analyse
+        /// items only turn it off: a container's user tensors are then listed
+        /// but never read, which on a 59k-item / 162k-user model is most of the file.
+        public var users = true
+        /// Decode the items' genres from embtool's metadata (maps colour and
+        /// correlate by them); `similar` and `bias` leave them out.
+        public var genres = true
         /// Where warnings go; standard error by default.
         public var warn: @Sendable (String) -> Void = { message in
             FileHandle.standardError.write(Data("embtool: warning: \(message)\n".utf8))
@@ -259,7 +266,7 @@ public enum FactorLoader {
         return t.values
     }
 
-    static func model(tensors: [TensorEntry], labels: [String: (Npy.Array, [String])], metadata: [String: String],
+    static func model(tensors: [TensorEntry], labels: [String: (Npy.Array, [String])], metadata: Safetensors.Metadata,
                       path: String, format: String, options: Options) throws -> FactorModel {
         var roles: [String: FactorSource.Role] = [:]
         var notes: [String] = []
@@ -279,7 +286,7 @@ public enum FactorLoader {
             itemBiasEntry = find(any: n.itemBias, in: tensors)
             let users = find(any: n.users, in: tensors)
             if n.dotProduct {
-                usersEntry = users
+                usersEntry = options.users ? users : nil
                 userBiasEntry = find(any: n.userBias, in: tensors)
             } else if let users {
                 notes.append("\(users.name) holds user embeddings, but \(n.name) feeds them to an MLP, not a dot product: not used as user factors")
@@ -318,8 +325,8 @@ public enum FactorLoader {
         }
 
         var meta: ModelMetadata
-        if metadata["producer"] == "embtool" {
-            meta = try ModelFile.metadata(from: metadata, file: path)
+        if try metadata.value("producer") == "embtool" {
+            meta = try ModelFile.metadata(from: metadata, file: path, users: options.users, genres: options.genres)
             guard meta.itemKeys.isEmpty || meta.itemKeys.count == items.rows else {
                 throw EmbtoolError.data("\(path): metadata lists \(meta.itemKeys.count) items but the factors have \(items.rows) rows")
             }

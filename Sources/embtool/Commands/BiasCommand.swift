@@ -50,7 +50,7 @@ struct BiasCommand: ParsableCommand {
     }
 
     func run() throws {
-        let model = try modelOptions.load(data: data)
+        let model = try modelOptions.load(data: data, users: users, genres: false)
         let side: Side = users ? .users : .items
         guard let biases = users ? model.userBias : model.itemBias else {
             throw EmbtoolError.data("the model has no \(users ? "user" : "item") biases (only factors were loaded)")

@@ -67,6 +67,8 @@ struct InfoCommand: ParsableCommand {
         /// Objects of a pickled Learner read as inert placeholders and not used, by class.
         var ignoredObjects: [String: Int]
         var notes: [String]
+        /// The BLAS library and kernels this run uses (`BLASCore.summary`).
+        var blas: String
 
         init(_ m: FactorModel, _ s: FactorSource) {
             path = s.path
@@ -94,6 +96,7 @@ struct InfoCommand: ParsableCommand {
             nonFinite = Dictionary(uniqueKeysWithValues: s.nonFinite.map { ($0.key.rawValue, $0.value) })
             ignoredObjects = s.inertObjects
             notes = s.notes
+            blas = BLASCore.summary()
         }
 
         var text: String {
@@ -122,6 +125,7 @@ struct InfoCommand: ParsableCommand {
                 lines.append("ignored: \(ignoredObjects.values.reduce(0, +)) pickled objects of \(ignoredObjects.count) classes, kept inert: \(shown)"
                     + (byCount.count > 8 ? ", … (--json lists all)" : ""))
             }
+            lines.append("BLAS: \(blas)")
             // Names, notes, class names and recipe values come from the file: a newline in one stays inside its line.
             return lines.map(TerminalText.escape).joined(separator: "\n")
         }

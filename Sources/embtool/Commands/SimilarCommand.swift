@@ -68,7 +68,7 @@ struct SimilarCommand: ParsableCommand {
 
     func run() throws {
         var clock = Stopwatch(enabled: timing)
-        let model = try modelOptions.load(data: data)
+        let model = try modelOptions.load(data: data, users: false, genres: false)
         let ratings = data.data != nil ? try companionRatings(for: model, data: data, purpose: "counts are") : nil
         let catalog = try Catalog(model: model, ratings: ratings)
         clock.lap("load")
