@@ -64,7 +64,10 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Threads (default: 2, or 1 on a single core). Results do not depend on it.", valueName: "n"))
     var threads: Int?
 
-    func parsedYRange() throws -> ModelMetadata.YRange? {
+    func parsedYRange() throws -> ModelMetadata.YRange? { try Self.parseYRange(yRange) }
+
+    /// `--y-range`'s text: 'none' or LOW,HIGH.
+    static func parseYRange(_ yRange: String) throws -> ModelMetadata.YRange? {
         if yRange.lowercased() == "none" { return nil }
         let parts = yRange.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
         guard parts.count == 2, let low = parts[0], let high = parts[1], low.isFinite, high.isFinite, low < high else {

@@ -155,6 +155,20 @@ final class CLIContractTests: XCTestCase {
         try assertExit(73, ["export", "--model", Self.model, "--csv", blocker + "/csv"])
     }
 
+    func testLRFind() throws {
+        let svg = home + "/lr.svg"
+        let j = try json(["lr-find", "--data", Self.data, "--split", "u1", "--svg", svg])
+        assertKeys(j, ["valley", "minimum", "steep", "lrs", "losses", "batches", "diverged", "seconds", "split", "train_ratings"], "lr-find")
+        assertKeys(j["valley"], ["lr", "point_lr", "point_loss"], "lr-find valley")
+        XCTAssertEqual((j["lrs"] as? [Double])?.count, j["batches"] as? Int)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: svg))
+
+        try assertExit(64, ["lr-find", "--data", Self.data, "--num-it", "3"])
+        try assertExit(64, ["lr-find", "--data", Self.data, "--start-lr", "1", "--end-lr", "0.1"])
+        try assertExit(66, ["lr-find", "--data", home + "/nope"])
+        try assertExit(73, ["lr-find", "--data", Self.data, "--svg", blocker + "/lr.svg"])
+    }
+
     func testInfo() throws {
         let j = try json(["info", "--model", Self.model])
         assertKeys(j, ["path", "format", "naming", "tensors", "roles", "items", "users", "factors", "labels", "metadata",
