@@ -23,7 +23,7 @@ struct TrainCommand: ParsableCommand {
           embtool train                           fastbook's run, 20% held out
           embtool train --split u1 --seed 7       GroupLens' fold u1, another seed
           embtool train --no-bias --y-range none  the chapter's DotProduct model
-          embtool train --sampling replacement    batches as fastai 2.8's default loader draws them
+          embtool train --sampling replacement    fastai 2.8's batch draw
           embtool train --recipe best -o best.safetensors
         """)
 
