@@ -111,7 +111,7 @@ struct SimilarCommand: ParsableCommand {
         }
         let what = metric == .euclidean ? "by euclidean distance" : metric == .cosine ? "by cosine similarity" : "by dot product"
         let countNote = catalog.count(row).map { ", \($0) ratings" } ?? ""
-        print("Closest to \(label)\(countNote), \(what):")
+        print("Closest to \(TerminalText.escape(label))\(countNote), \(what):")
         print(floor.sentence)
         var table = TextTable(["#", metric == .euclidean ? "distance" : "similarity", "ratings", "title"],
                               alignments: [.right, .right, .right, .left])
