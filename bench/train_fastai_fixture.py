@@ -7,7 +7,13 @@ columns, every learning rate and momentum, and the final weights with fastai's. 
 synthetic ratings (no MovieLens). Run with the venv of bench/train_fastai:
 
     EMBTOOL_VENV=/work/venv bench/train_fastai --fixture > fixture.json
+    $VENV/bin/python bench/train_fastai_fixture.py --loader TabDataLoader \
+        > Tests/fixtures/replay/fastai-tabdataloader.json
+
+fastai 2.8's default loader (TabWeightedDL) draws each epoch's batches with replacement;
+`--loader TabDataLoader` records the book's loader, which shuffles.
 """
+import argparse
 import json
 import sys
 import warnings
@@ -18,10 +24,14 @@ import pandas as pd
 import torch
 from fastai.collab import CollabDataLoaders, collab_learner
 from fastai.callback.core import Callback
+from fastai.tabular.core import TabDataLoader
 from fastai.torch_core import set_seed
 
 
 def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--loader", choices=["default", "TabDataLoader"], default="default")
+    args = ap.parse_args()
     set_seed(0)  # Python's random (the DataLoader's shuffle), NumPy and PyTorch
     rng = np.random.default_rng(0)
     users, items = 7, 6
@@ -32,7 +42,8 @@ def main():
         "item": [f"i{pairs[c][1]}" for c in chosen],
         "rating": rng.integers(1, 6, size=40).astype("float32"),
     })
-    dls = CollabDataLoaders.from_df(df, bs=8, valid_pct=0.2, seed=1)
+    kwargs = {"dl_type": TabDataLoader} if args.loader == "TabDataLoader" else {}
+    dls = CollabDataLoaders.from_df(df, bs=8, valid_pct=0.2, seed=1, **kwargs)
     learn = collab_learner(dls, n_factors=3, y_range=(0, 5.5))
     init = {k: v.detach().clone().tolist() for k, v in learn.model.state_dict().items()}
 
@@ -65,6 +76,7 @@ def main():
     # out too, sorted by (user, item), for a replay through embtool's loop.
     train_rows = sorted(zip(train["user"].astype(int), train["item"].astype(int), train["rating"].astype(float)))
     out = {
+        "loader": args.loader,
         "n_users": len(dls.classes["user"]),
         "n_items": len(dls.classes["item"]),
         "factors": 3,

@@ -167,6 +167,23 @@ final class DotBiasAdam: FactorNet {
     /// True when every parameter is a finite number.
     var isFinite: Bool { blocks.allSatisfy(\.isFinite) && (bias?.isFinite ?? true) }
 
+    /// The parameters, Adam's moments and step count: what a trial run (`LRFinder`)
+    /// puts back, as fastai's `learn.load(..., with_opt=True)` does.
+    struct State: Equatable {
+        /// Per block (biases last): parameters, then m, then sqrt(v).
+        var blocks: [[Float]]
+        var steps: Int
+    }
+
+    var state: State {
+        State(blocks: (blocks + [bias].compactMap { $0 }).map { $0.saved() }, steps: steps)
+    }
+
+    func restore(_ state: State) {
+        for (block, saved) in zip(blocks + [bias].compactMap { $0 }, state.blocks) { block.restore(saved) }
+        steps = state.steps
+    }
+
     /// The trained tensors as a model (`meta` supplies vocabularies and provenance).
     func model(meta: ModelMetadata) -> FactorModel {
         var uw = [Float](repeating: 0, count: users * factors)
@@ -268,5 +285,22 @@ final class ParameterBlock {
     var isFinite: Bool {
         for j in 0..<(rows * width) where !params[j].isFinite { return false }
         return true
+    }
+
+    /// Parameters, m and sqrt(v), one after the other. Between steps the
+    /// gradient is zero and no row is marked touched, so this is the whole state.
+    func saved() -> [Float] {
+        let n = rows * width
+        let parts: [UnsafeMutablePointer<Float>] = [params, gradAvg, sqrtSqrAvg]
+        return parts.flatMap { Array(UnsafeBufferPointer(start: $0, count: n)) }
+    }
+
+    func restore(_ saved: [Float]) {
+        let n = rows * width
+        precondition(saved.count == 3 * n)
+        saved.withUnsafeBufferPointer { s in
+            let parts: [UnsafeMutablePointer<Float>] = [params, gradAvg, sqrtSqrAvg]
+            for (k, p) in parts.enumerated() { p.update(from: s.baseAddress! + k * n, count: n) }
+        }
     }
 }

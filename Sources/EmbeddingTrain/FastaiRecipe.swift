@@ -2,10 +2,10 @@ import Foundation
 import EmbeddingCore
 
 /// The training loop of `learn.fit_one_cycle(epochs, lr, wd=wd)` on
-/// `collab_learner(dls, n_factors, y_range)`: each epoch shuffles the training
-/// ratings, cuts them into batches of `batchSize` (dropping the last, incomplete
-/// one, as fastai's training `DataLoader` does), and takes one Adam step per
-/// batch with the one-cycle learning rate and β1 of that batch.
+/// `collab_learner(dls, n_factors, y_range)`: each epoch orders the training
+/// ratings (`EpochSampler`), cuts them into batches of `batchSize` (dropping
+/// the last, incomplete one, as fastai's training `DataLoader` does), and takes
+/// one Adam step per batch with the one-cycle learning rate and β1 of that batch.
 enum FastaiRecipe {
     static func train(_ train: Ratings, valid: Ratings?, config: TrainConfig,
                       progress: ((TrainProgress) -> Void)?) throws -> (DotBiasAdam, [EpochStats]) {
@@ -16,15 +16,15 @@ enum FastaiRecipe {
         let net = DotBiasAdam(users: train.users.count, items: train.items.count, factors: config.factors,
                               useBias: config.useBias, yRange: config.yRange, seed: config.seed,
                               maxBatch: config.batchSize, pool: pool)
-        var rng = SplitMix64(seed: config.seed ^ 0x5348_5546_464C_4521)  // the order stream differs from the init stream
-        let stats = try fit(net, train, valid: valid, config: config, progress: progress) { _, order in order.shuffle(using: &rng) }
+        var sampler = EpochSampler(config.sampling, seed: config.seed)
+        let stats = try fit(net, train, valid: valid, config: config, progress: progress) { _, order in sampler.next(&order) }
         return (net, stats)
     }
 
     /// The epochs of `fit_one_cycle` on `net` from its current parameters. Before
     /// each epoch, `reorder(epoch, &order)` permutes the training rows (`order`
-    /// keeps the previous epoch's permutation): `train` shuffles with its seeded
-    /// stream; a replay of a run recorded from fastai sets the order fastai drew.
+    /// keeps the previous epoch's rows): `train` draws them from its seeded
+    /// `EpochSampler`; a replay of a run recorded from fastai sets the order fastai drew.
     static func fit(_ net: DotBiasAdam, _ train: Ratings, valid: Ratings?, config: TrainConfig,
                     progress: ((TrainProgress) -> Void)?, reorder: (Int, inout [Int32]) -> Void) throws -> [EpochStats] {
         let batchSize = config.batchSize
@@ -81,6 +81,34 @@ enum FastaiRecipe {
             throw EmbtoolError.data("\(train.count) training ratings make no full batch of \(batchSize); lower --bs")
         }
         return train.count / batchSize
+    }
+}
+
+/// The rows of the training ratings each epoch of recipe fastai visits, in order.
+struct EpochSampler {
+    let sampling: Sampling
+    private var rng: SplitMix64
+
+    /// The order stream of `seed`, apart from the stream that initialises the factors.
+    init(_ sampling: Sampling, seed: UInt64) {
+        precondition(sampling == .shuffle || sampling == .replacement, "recipe fastai samples by shuffle or replacement")
+        self.sampling = sampling
+        rng = SplitMix64(seed: seed ^ 0x5348_5546_464C_4521)
+    }
+
+    /// Overwrites `order` (n rows) with the next epoch's: `.shuffle` permutes it
+    /// in place (every rating once, in a fresh random order: fastai's
+    /// `TabDataLoader`); `.replacement` writes n independent uniform draws from
+    /// 0..<n, as fastai 2.8's `TabWeightedDL` without weights does with
+    /// `np.random.choice(n, n, p=uniform)`.
+    mutating func next(_ order: inout [Int32]) {
+        switch sampling {
+        case .replacement:
+            let n = order.count
+            for j in 0..<n { order[j] = Int32(truncatingIfNeeded: Int.random(in: 0..<n, using: &rng)) }
+        default:
+            order.shuffle(using: &rng)
+        }
     }
 }
 

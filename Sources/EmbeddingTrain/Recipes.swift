@@ -5,8 +5,8 @@ import EmbeddingCore
 /// trainer (fastai's neural model, say) is one more entry in `Recipes.all`.
 public protocol TrainingRecipe: Sendable {
     var name: Recipe { get }
-    /// How training visits the ratings (recorded in the model file); nil when not in batches.
-    var sampling: Sampling? { get }
+    /// How a run of `config` visits the ratings (recorded in the model file); nil when not in batches.
+    func sampling(_ config: TrainConfig) -> Sampling?
     /// What one pass over the ratings is called in a progress table (`epoch`, `sweep`).
     var pass: String { get }
     /// Passes of a run of `config`.
@@ -50,11 +50,19 @@ public enum Recipes {
 /// (`FastaiRecipe`) or the same on sparse gradients (`SparseRecipe`).
 struct OneCycleTraining: TrainingRecipe {
     let name: Recipe
-    let sampling: Sampling?
+    /// The sampling of a run of the config: recipe fastai's is the config's choice.
+    let samplingOf: @Sendable (TrainConfig) -> Sampling
     /// The recipe's training loop: the trained parameters and the epochs' table.
     let fit: @Sendable (Ratings, Ratings?, TrainConfig, ((TrainProgress) -> Void)?) throws -> (any FactorNet, [EpochStats])
     let pass = "epoch"
     func passes(_ config: TrainConfig) -> Int { config.epochs }
+    func sampling(_ config: TrainConfig) -> Sampling? { samplingOf(config) }
+
+    func validate(_ c: TrainConfig) throws {
+        guard name == .fastai || c.sampling == .shuffle else {
+            throw TrainConfig.invalid("sampling", "must be shuffle with recipe \(name): only recipe fastai draws with replacement")
+        }
+    }
 
     func settings(_ c: TrainConfig) -> [String: String] {
         ["factors": String(c.factors), "bias": String(c.useBias), "y_range": Recipes.yRangeText(c.yRange),
@@ -67,10 +75,10 @@ struct OneCycleTraining: TrainingRecipe {
         return TrainResult(model: net.model(meta: meta), epochs: epochs)
     }
 
-    static let fastai = OneCycleTraining(name: .fastai, sampling: .shuffle) { train, valid, config, progress in
+    static let fastai = OneCycleTraining(name: .fastai, samplingOf: { $0.sampling }) { train, valid, config, progress in
         try FastaiRecipe.train(train, valid: valid, config: config, progress: progress)
     }
-    static let sparse = OneCycleTraining(name: .sparse, sampling: .blocks) { train, valid, config, progress in
+    static let sparse = OneCycleTraining(name: .sparse, samplingOf: { _ in .blocks }) { train, valid, config, progress in
         try SparseRecipe.train(train, valid: valid, config: config, progress: progress)
     }
 }
@@ -78,7 +86,7 @@ struct OneCycleTraining: TrainingRecipe {
 /// Bayesian matrix factorisation by Gibbs sampling (`BayesianMF`).
 struct BayesianTraining: TrainingRecipe {
     let name = Recipe.best
-    let sampling: Sampling? = nil
+    func sampling(_ config: TrainConfig) -> Sampling? { nil }
     let pass = "sweep"
     /// A run has hundreds of sweeps: a table shows every 20th.
     let passesPerRow = 20
@@ -93,6 +101,7 @@ struct BayesianTraining: TrainingRecipe {
         guard c.sweeps > c.burnIn, c.burnIn >= 0 else { throw TrainConfig.invalid("sweeps", "must exceed the burn-in of \(c.burnIn)") }
         guard c.samplerFactors >= 1 else { throw TrainConfig.invalid("samplerFactors", "must be at least 1") }
         guard c.useBias else { throw TrainConfig.invalid("useBias", "must be true: recipe best always learns biases") }
+        guard c.sampling == .shuffle else { throw TrainConfig.invalid("sampling", "must be shuffle with recipe best: it samples no batches") }
     }
 
     func train(_ train: Ratings, valid: Ratings?, config: TrainConfig, meta: ModelMetadata,

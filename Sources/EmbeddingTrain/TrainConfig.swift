@@ -28,6 +28,10 @@ public struct TrainConfig: Sendable {
     public var batchSize = 64
     /// Seeds the initial factors and the order of the ratings in each epoch.
     public var seed: UInt64 = 42
+    /// How recipe fastai draws each epoch's batches: `.shuffle` (every rating
+    /// once, fastbook's fastai) or `.replacement` (fastai 2.8's default loader).
+    /// Recipe sparse always visits every rating once, in blocks.
+    public var sampling: Sampling = .shuffle
     /// `EmbeddingDotBias` (true) or fastbook's `DotProduct` (false).
     public var useBias = true
     /// Predictions are `sigmoid_range(x, low, high)` when set, the raw `x` otherwise.
@@ -56,6 +60,7 @@ public struct TrainConfig: Sendable {
         try check(wd.isFinite && wd >= 0, "wd", "must be zero or positive")
         try check(batchSize >= 1, "batchSize", "must be at least 1")
         try check(threads >= 1, "threads", "must be at least 1")
+        try check(sampling == .shuffle || sampling == .replacement, "sampling", "must be shuffle or replacement")
         if let r = yRange { try check(r.low.isFinite && r.high.isFinite && r.low < r.high, "yRange", "needs LOW < HIGH") }
         try check(recipe == .auto || Recipes.trainer(for: recipe) != nil, "recipe",
                   "must be one of \(Recipes.names.map(\.rawValue).joined(separator: ", "))")

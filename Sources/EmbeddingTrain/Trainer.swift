@@ -18,9 +18,10 @@ public enum Trainer {
         guard let recipe = Recipes.trainer(for: config.recipe) else {
             throw EmbtoolError(.software, "recipe \(config.recipe) resolves to no trainer")
         }
+        try recipe.validate(config)  // again: `auto` has become a recipe only now
         var meta = ModelMetadata(ratings: train)
         meta.yRange = config.yRange
-        meta.recipe = RecipeRecord(name: recipe.name, split: config.split, sampling: recipe.sampling, seed: config.seed,
+        meta.recipe = RecipeRecord(name: recipe.name, split: config.split, sampling: recipe.sampling(config), seed: config.seed,
                                    settings: recipe.settings(config))
         meta.dataChecksum = trainingChecksum(train)
         return try recipe.train(train, valid: valid, config: config, meta: meta, progress: progress)

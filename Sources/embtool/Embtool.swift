@@ -21,7 +21,7 @@ struct Embtool: ParsableCommand {
         version: "embtool\nBLAS: \(BLASCore.summary())",
         subcommands: [
             FetchCommand.self, DataCommand.self, CrosstabCommand.self, SynthCommand.self,
-            TrainCommand.self, EvaluateCommand.self, InfoCommand.self,
+            TrainCommand.self, LRFindCommand.self, EvaluateCommand.self, InfoCommand.self,
             BiasCommand.self, PCACommand.self, AxesCommand.self, UMAPCommand.self, TSNECommand.self,
             SimilarCommand.self, RecommendCommand.self, ExploreCommand.self, ExportCommand.self,
             CompareCommand.self,

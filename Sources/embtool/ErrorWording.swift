@@ -40,5 +40,5 @@ func cliMessage(_ error: EmbtoolError) -> String {
 let settingFlags = [
     "factors": "--factors", "epochs": "--epochs", "lr": "--lr", "wd": "--wd", "batchSize": "--bs",
     "threads": "--threads", "yRange": "--y-range", "sweeps": "--sweeps", "samplerFactors": "--sampler-factors",
-    "validPct": "--valid-pct", "recipe": "--recipe",
+    "validPct": "--valid-pct", "recipe": "--recipe", "sampling": "--sampling",
 ]

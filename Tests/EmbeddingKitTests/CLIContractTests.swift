@@ -101,13 +101,21 @@ final class CLIContractTests: XCTestCase {
     func testTrain() throws {
         let out = home + "/m.safetensors"
         let j = try json(["train", "--data", Self.data, "--split", "u1", "--epochs", "1", "-o", out])
-        assertKeys(j, ["epochs", "valid_mse", "valid_rmse", "valid_mae", "seconds", "model", "recipe", "split",
+        assertKeys(j, ["epochs", "valid_mse", "valid_rmse", "valid_mae", "seconds", "model", "recipe", "sampling", "split",
                        "train_ratings", "valid_ratings"], "train")
         assertKeys(first(j, "epochs"), ["epoch", "train_loss", "valid_loss", "seconds"], "train epochs[]")
         XCTAssertEqual(j["model"] as? String, out)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out))
 
+        XCTAssertEqual(j["sampling"] as? String, "shuffle")
+        let drawn = try json(["train", "--data", Self.data, "--split", "u1", "--epochs", "1", "--sampling", "replacement", "-o", out])
+        XCTAssertEqual(drawn["sampling"] as? String, "replacement")
+        let recipe = (try json(["info", "--model", out])["metadata"] as? [String: Any])?["recipe"] as? [String: Any]
+        XCTAssertEqual(recipe?["sampling"] as? String, "replacement", "the model file records it")
+
         try assertExit(64, ["train", "--data", Self.data, "--epochs", "0"])
+        try assertExit(64, ["train", "--data", Self.data, "--sampling", "blocks"])
+        try assertExit(64, ["train", "--data", Self.data, "--recipe", "sparse", "--sampling", "replacement"])
         try assertExit(65, ["train", "--data", try badRatings(), "-o", home + "/x.safetensors"], absent: [home + "/x.safetensors"])
         try assertExit(66, ["train", "--data", home + "/nope"])
         try assertExit(70, ["train", "--data", Self.data, "--lr", "10", "-o", home + "/d.safetensors"], absent: [home + "/d.safetensors"])
@@ -128,7 +136,7 @@ final class CLIContractTests: XCTestCase {
         try assertExit(66, ["evaluate", "--model", home + "/nope.safetensors", "--data", Self.data])
         try assertExit(73, ["evaluate", "--model", Self.model, "--data", Self.data, "--predictions", blocker + "/p.csv"])
         let cv = try json(["evaluate", "--cv", "--data", Self.data, "--epochs", "1"])
-        assertKeys(cv, ["folds", "k", "recipe", "seed", "seconds", "rmse_mean", "rmse_sd", "mae_mean", "mae_sd",
+        assertKeys(cv, ["folds", "k", "recipe", "sampling", "seed", "seconds", "rmse_mean", "rmse_sd", "mae_mean", "mae_sd",
                         "precision_at_k_mean", "precision_at_k_sd", "recall_at_k_mean", "recall_at_k_sd",
                         "ndcg_at_k_mean", "ndcg_at_k_sd"], "evaluate --cv")
         assertKeys(first(cv, "folds"), ["split", "rmse", "mae", "mse", "n", "precision_at_k", "recall_at_k", "ndcg_at_k"], "evaluate --cv folds[]")
@@ -145,6 +153,20 @@ final class CLIContractTests: XCTestCase {
         try assertExit(65, ["export", "--model", try garbageModel(), "--csv", home + "/g"], absent: [home + "/g"])
         try assertExit(66, ["export", "--model", home + "/nope.safetensors", "--csv", home + "/n"], absent: [home + "/n"])
         try assertExit(73, ["export", "--model", Self.model, "--csv", blocker + "/csv"])
+    }
+
+    func testLRFind() throws {
+        let svg = home + "/lr.svg"
+        let j = try json(["lr-find", "--data", Self.data, "--split", "u1", "--svg", svg])
+        assertKeys(j, ["valley", "minimum", "steep", "lrs", "losses", "batches", "diverged", "seconds", "split", "train_ratings"], "lr-find")
+        assertKeys(j["valley"], ["lr", "point_lr", "point_loss"], "lr-find valley")
+        XCTAssertEqual((j["lrs"] as? [Double])?.count, j["batches"] as? Int)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: svg))
+
+        try assertExit(64, ["lr-find", "--data", Self.data, "--num-it", "3"])
+        try assertExit(64, ["lr-find", "--data", Self.data, "--start-lr", "1", "--end-lr", "0.1"])
+        try assertExit(66, ["lr-find", "--data", home + "/nope"])
+        try assertExit(73, ["lr-find", "--data", Self.data, "--svg", blocker + "/lr.svg"])
     }
 
     func testInfo() throws {

@@ -122,6 +122,9 @@ final class TrainMathTests: XCTestCase {
 /// on 40 synthetic ratings, 32 of them for training) through the loop `embtool train` runs
 /// (`FastaiRecipe.fit`), given fastai's initial weights and batch order. The
 /// train_loss and valid_loss columns and the final weights must match PyTorch's.
+/// Two recordings: fastai 2.8's default loader (`TabWeightedDL`, batches drawn
+/// with replacement, embedded below) and `dl_type=TabDataLoader` (a shuffle,
+/// `Tests/fixtures/replay/fastai-tabdataloader.json`).
 final class TrainFastaiReplayTests: XCTestCase {
     struct Fixture: Decodable {
         struct Step: Decodable { var x: [[Int]]; var y: [Float]; var lr: Double; var mom: Double; var loss: Float }
@@ -135,6 +138,10 @@ final class TrainFastaiReplayTests: XCTestCase {
     }
 
     func fixture() throws -> Fixture { try JSONDecoder().decode(Fixture.self, from: Data(Self.fixture.utf8)) }
+
+    func tabDataLoaderFixture() throws -> Fixture {
+        try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("replay/fastai-tabdataloader.json"))))
+    }
 
     /// The recorded ratings as one table whose user and item rows are fastai's
     /// indices (ids 1...n; row 0 is `#na#`), split into fastai's training and validation rows.
@@ -165,8 +172,28 @@ final class TrainFastaiReplayTests: XCTestCase {
         }
     }
 
+    /// fastai 2.8's default loader draws with replacement: its epochs repeat ratings
+    /// (what `--sampling replacement` reproduces).
     func testReplaysARealFastaiRun() throws {
         let f = try fixture()
+        let (train, _) = try tables(f)
+        let orders = try (0..<f.epochs).map { try recordedOrder(f, train, epoch: $0) }
+        XCTAssertTrue(orders.allSatisfy { Set($0).count < train.count }, "every epoch repeats some ratings and skips others")
+        try replay(f)
+    }
+
+    /// With `dl_type=TabDataLoader` every epoch is a permutation of the training
+    /// ratings, the book's shuffle that `--sampling shuffle` runs.
+    func testReplaysAFastaiRunWithTabDataLoader() throws {
+        let f = try tabDataLoaderFixture()
+        let (train, _) = try tables(f)
+        for e in 0..<f.epochs {
+            XCTAssertEqual(try recordedOrder(f, train, epoch: e).sorted(), (0..<Int32(train.count)).map { $0 }, "epoch \(e) is a permutation")
+        }
+        try replay(f)
+    }
+
+    func replay(_ f: Fixture) throws {
         XCTAssertEqual(f.steps.count, f.epochs * f.batches_per_epoch)
         let (train, valid) = try tables(f)
         XCTAssertEqual([train.users.count, train.items.count], [f.n_users, f.n_items], "fastai's vocabularies")

@@ -29,6 +29,9 @@ public enum Sampling: String, Codable, Sendable {
     case shuffle
     /// Each epoch, every training rating once, in stratified user x item blocks, each block shuffled (recipe sparse).
     case blocks
+    /// Each epoch, n uniform draws with replacement from the n training ratings
+    /// (about 1 - 1/e of them seen), as fastai 2.8's default `TabWeightedDL` does.
+    case replacement
 }
 
 /// How a model was trained, as its file records it: typed where a later

@@ -140,7 +140,8 @@ struct EvaluateCommand: ParsableCommand {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let resolved = config.recipe.resolved(ratings: ratings.count * 4 / 5, users: ratings.users.count, items: ratings.items.count,
                                               factors: config.factors, batchSize: config.batchSize)
-        let summary = CVSummary(folds: folds, k: k, recipe: resolved.rawValue, seed: config.seed, seconds: seconds)
+        let sampling = Recipes.trainer(for: resolved)?.sampling(config)
+        let summary = CVSummary(folds: folds, k: k, recipe: resolved.rawValue, sampling: sampling?.rawValue, seed: config.seed, seconds: seconds)
         if json { return try printJSON(summary) }
         var table = TextTable(["fold", "RMSE", "MAE", "precision@\(k)", "recall@\(k)", "NDCG@\(k)"],
                               alignments: [.left, .right, .right, .right, .right, .right])
@@ -150,7 +151,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         table.append(["mean", cell(summary.rmseMean), cell(summary.maeMean), cell(summary.precisionAtKMean), cell(summary.recallAtKMean), cell(summary.ndcgAtKMean)])
         table.append(["sd", cell(summary.rmseSD), cell(summary.maeSD), cell(summary.precisionAtKSd), cell(summary.recallAtKSd), cell(summary.ndcgAtKSd)])
-        print("Recipe \(resolved.rawValue), seed \(config.seed), on GroupLens' folds u1...u5 (sd: population, as numpy.std and Surprise):")
+        print("Recipe \(resolved.rawValue)\(sampling.map { " (sampling \($0.rawValue))" } ?? ""), seed \(config.seed), on GroupLens' folds u1...u5 (sd: population, as numpy.std and Surprise):")
         print(table.render())
         print(String(format: "RMSE %.4f ± %.4f  MAE %.4f ± %.4f  in %.2f s", summary.rmseMean, summary.rmseSD, summary.maeMean, summary.maeSD, seconds))
     }
@@ -202,6 +203,8 @@ struct CVSummary: Encodable {
     var folds: [FoldReport]
     var k: Int
     var recipe: String
+    /// How training visited the ratings (`shuffle`, `replacement`, `blocks`); null for recipe best.
+    @NullWhenAbsent var sampling: String?
     var seed: UInt64
     /// Wall time of the whole run: training and scoring every fold.
     var seconds: Double
@@ -213,8 +216,8 @@ struct CVSummary: Encodable {
     @NullWhenAbsent var ndcgAtKMean: Double?
     @NullWhenAbsent var ndcgAtKSd: Double?
 
-    init(folds: [FoldReport], k: Int, recipe: String, seed: UInt64, seconds: Double) {
-        (self.folds, self.k, self.recipe, self.seed, self.seconds) = (folds, k, recipe, seed, seconds)
+    init(folds: [FoldReport], k: Int, recipe: String, sampling: String?, seed: UInt64, seconds: Double) {
+        (self.folds, self.k, self.recipe, self.sampling, self.seed, self.seconds) = (folds, k, recipe, sampling, seed, seconds)
         (rmseMean, rmseSD) = CrossValidation.meanAndDeviation(folds.map(\.rmse))
         (maeMean, maeSD) = CrossValidation.meanAndDeviation(folds.map(\.mae))
         func summary(_ values: [Double?]) -> (Double?, Double?) {

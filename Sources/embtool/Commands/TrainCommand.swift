@@ -23,6 +23,7 @@ struct TrainCommand: ParsableCommand {
           embtool train                           fastbook's run, 20% held out
           embtool train --split u1 --seed 7       GroupLens' fold u1, another seed
           embtool train --no-bias --y-range none  the chapter's DotProduct model
+          embtool train --sampling replacement    fastai 2.8's batch draw
           embtool train --recipe best -o best.safetensors
         """)
 
@@ -84,6 +85,7 @@ struct TrainCommand: ParsableCommand {
         if json {
             try printJSON(TrainReport(epochs: result.epochs, validMSE: score?.mse, validRMSE: score?.rmse,
                                       validMAE: score?.mae, seconds: seconds, model: path, recipe: resolved.rawValue,
+                                      sampling: model.meta.recipe.sampling?.rawValue,
                                       split: splitter.name, trainRatings: train.count, validRatings: valid.count))
         } else {
             if let score {
@@ -120,6 +122,8 @@ struct TrainReport: Encodable {
     var seconds: Double
     var model: String
     var recipe: String
+    /// How training visited the ratings (`shuffle`, `replacement`, `blocks`); null for recipe best.
+    @NullWhenAbsent var sampling: String?
     var split: String
     var trainRatings: Int
     var validRatings: Int
