@@ -392,6 +392,8 @@ public enum FactorLoader {
             throw EmbtoolError.data("\(path): bias of shape \(array.shape); expected [\(rows)] to match the \(rows) item rows")
         }
         model.itemBias = values
+        // The file's posterior describes the biases it held, not these.
+        model.posterior = nil
         model.source?.entries.append(.init(name: (path as NSString).lastPathComponent, shape: array.shape, dtype: array.dtype, role: .itemBias))
         model.source?.entries.indices.forEach { i in
             if model.source?.entries[i].role == .itemBias && model.source?.entries[i].name != (path as NSString).lastPathComponent {
