@@ -300,3 +300,34 @@ final class UncertaintyCLITests: XCTestCase {
         XCTAssertEqual(none.stderr.split(separator: "\n").count, 1, "one line")
     }
 }
+
+extension TrainUncertaintyTests {
+    /// Above the dense limit the model holds the sampled coordinates' means, and
+    /// the spread is that of the sampled coordinates: checked against a two-pass
+    /// sd of the sampler's own rows over the same sweeps.
+    func testLargeDataSpreadIsThatOfTheSampledCoordinates() throws {
+        let data = try LowRank.ratings(users: 30, items: 20, rank: 2, density: 0.5, noise: 0.3, seed: 8)
+        let sampler = BPMFSampler(data, factors: 2, seed: 5, threads: 1)
+        let (k, d) = (sampler.k, sampler.d)
+        var spread = PosteriorSpread(items: sampler.items, users: sampler.users, samples: 6, store: 2)
+        var itemBias: [[Double]] = [], userNorm: [[Double]] = [], itemRows: [[Float]] = []
+        for sweep in 0..<6 {
+            _ = sampler.sweep(sweep)
+            spread.add(sampler)
+            itemBias.append((0..<sampler.items).map { Double(sampler.y[$0 * d + k]) })
+            userNorm.append((0..<sampler.users).map { u in (0..<k).reduce(0.0) { $0 + Double(sampler.x[u * d + $1] * sampler.x[u * d + $1]) }.squareRoot() })
+            itemRows.append((0..<(sampler.items * k)).map { sampler.y[($0 / k) * d + $0 % k] })
+        }
+        let posterior = spread.posterior
+        func twoPassSD(_ samples: [[Double]], _ j: Int) -> Double {
+            let m = samples.reduce(0) { $0 + $1[j] } / Double(samples.count)
+            return (samples.reduce(0) { $0 + ($1[j] - m) * ($1[j] - m) } / Double(samples.count - 1)).squareRoot()
+        }
+        for i in 0..<sampler.items { XCTAssertEqual(Double(posterior.itemBiasSD[i]), twoPassSD(itemBias, i), accuracy: 1e-6) }
+        for u in 0..<sampler.users { XCTAssertEqual(Double(posterior.userNormSD[u]), twoPassSD(userNorm, u), accuracy: 1e-5) }
+        // Two of six kept: samples 2 and 5 (0-based), the last among them.
+        XCTAssertEqual(posterior.sampleCount, 2)
+        XCTAssertEqual(posterior.itemSample(0, items: sampler.items, factors: k).data, itemRows[2])
+        XCTAssertEqual(posterior.itemSample(1, items: sampler.items, factors: k).data, itemRows[5])
+    }
+}
