@@ -112,8 +112,8 @@ final class SampleProjection {
     let yRange: ModelMetadata.YRange?
     /// `U (UᵀU)⁻¹` [users, k] and `V (VᵀV)⁻¹` [items, k], and their column sums.
     let u: [Float], v: [Float], sumU: [Float], sumV: [Float]
-    /// Scratch: the sample's scores T_s [users, items].
-    var t: [Float]
+    /// Scratch: the sample's dense sum and its scores T_s, both [users, items].
+    var dense: [Float], t: [Float]
 
     init(model: FactorModel, mean: Float, clip: (Float, Float), yRange: ModelMetadata.YRange?) {
         users = model.userCount
@@ -140,6 +140,14 @@ final class SampleProjection {
         sumU = columnSums(u, rows: users, cols: k)
         sumV = columnSums(v, rows: items, cols: k)
         t = [Float](repeating: 0, count: users * items)
+        dense = t
+    }
+
+    /// One sampler state `x` [users, k+1], `y` [items, k+1] of `sampler`.
+    func map(x: [Float], y: [Float], sampler: BPMFSampler) -> (itemBias: [Double], userBias: [Double], items: [Double], users: [Double]) {
+        for j in dense.indices { dense[j] = 0 }
+        sampler.accumulate(x: x, y: y, into: &dense)
+        return map(dense: dense)
     }
 
     /// One sample, given as the dense sum `U_s V_sᵀ + b 1ᵀ + 1 cᵀ` [users, items].
@@ -150,23 +158,20 @@ final class SampleProjection {
         t.withUnsafeMutableBufferPointer { t in
             dense.withUnsafeBufferPointer { d in
                 rowSum.withUnsafeMutableBufferPointer { rs in
-                    let pieces = max(1, min(users, 16))
-                    Parallel.pieces(pieces) { piece in
-                        for r in (users * piece / pieces)..<(users * (piece + 1) / pieces) {
-                            // BayesianMF.score in float32: one log per pair is most of a sample's cost.
-                            var s: Float = 0
-                            for i in 0..<items {
-                                let rating = min(max(mean + d[r * items + i], lo), hi)
-                                var x = rating
-                                if let y = yRange {
-                                    let p = (rating - y.low) / (y.high - y.low)
-                                    x = logf(p / (1 - p))
-                                }
-                                t[r * items + i] = x
-                                s += x
+                    for r in 0..<users {
+                        // BayesianMF.score in float32: one log per pair is most of a sample's cost.
+                        var s: Float = 0
+                        for i in 0..<items {
+                            let rating = min(max(mean + d[r * items + i], lo), hi)
+                            var x = rating
+                            if let y = yRange {
+                                let p = (rating - y.low) / (y.high - y.low)
+                                x = logf(p / (1 - p))
                             }
-                            rs[r] = Double(s)
+                            t[r * items + i] = x
+                            s += x
                         }
+                        rs[r] = Double(s)
                     }
                 }
             }
@@ -204,17 +209,28 @@ final class SampleProjection {
 
 extension BayesianMF {
     /// The dense path's spread: each kept sampler state `(x, y)` mapped by
-    /// `SampleProjection` into `model`'s quantities, in order.
+    /// `SampleProjection` into `model`'s quantities, added in order. The
+    /// sampler's threads map one sample each at a time, on single-threaded BLAS.
     static func denseSpread(states: [(x: [Float], y: [Float])], sampler: BPMFSampler, model: FactorModel,
                             clip: (Float, Float), yRange: ModelMetadata.YRange?, store: Int) -> Posterior {
         var spread = PosteriorSpread(items: model.itemCount, users: model.userCount, samples: states.count, store: store)
-        let projection = SampleProjection(model: model, mean: sampler.mean, clip: clip, yRange: yRange)
-        var dense = [Float](repeating: 0, count: sampler.users * sampler.items)
-        for state in states {
-            for j in dense.indices { dense[j] = 0 }
-            sampler.accumulate(x: state.x, y: state.y, into: &dense)
-            let s = projection.map(dense: dense)
-            spread.add(itemBias: s.itemBias, userBias: s.userBias, items: s.items, users: s.users, k: model.factors)
+        let workers = max(1, min(sampler.threads, states.count))
+        let projections = (0..<workers).map { _ in SampleProjection(model: model, mean: sampler.mean, clip: clip, yRange: yRange) }
+        let blasThreads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(blasThreads) }
+        typealias Mapped = (itemBias: [Double], userBias: [Double], items: [Double], users: [Double])
+        var start = 0
+        while start < states.count {
+            let batch = min(workers, states.count - start)
+            var mapped = [Mapped](repeating: ([], [], [], []), count: batch)
+            mapped.withUnsafeMutableBufferPointer { out in
+                Parallel.forEach(batch, threads: workers) { worker, j in
+                    out[j] = projections[worker].map(x: states[start + j].x, y: states[start + j].y, sampler: sampler)
+                }
+            }
+            for s in mapped { spread.add(itemBias: s.itemBias, userBias: s.userBias, items: s.items, users: s.users, k: model.factors) }
+            start += batch
         }
         return spread.posterior
     }
