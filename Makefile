@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BROWSER_VENV = .build/browser-venv
 PYTHON ?= python3
 
-.PHONY: deps build test browser-deps browser-test python-test demo exports explorer-screenshots clean
+.PHONY: deps build test fuzz-smoke browser-deps browser-test python-test demo exports explorer-screenshots clean
 
 deps:
 	@if ! dpkg -s liblapacke-dev libopenblas-dev >/dev/null 2>&1; then \
@@ -22,13 +22,21 @@ build: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product embtool
 
 # Tests run on an optimised build: training tests would take minutes unoptimised.
-# Then the explorer page's tests in a real browser (Tests/browser) and the
-# command line against NumPy (Tests/python).
+# Then the explorer page's tests in a real browser (Tests/browser), the command
+# line against NumPy (Tests/python), and a few seconds of every parser's fuzz target.
 test: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --build-tests
 	$(SWIFT) test $(RELEASE_FLAGS) --skip-build --disable-swift-testing
 	$(MAKE) --no-print-directory browser-test
 	$(MAKE) --no-print-directory python-test
+	$(MAKE) --no-print-directory fuzz-smoke
+
+# FUZZ_SECONDS of each fuzz target (3-4.5 minutes in all on 2 shared cores, most of it
+# compiling): fails on any crash, leak or disagreement of the two ratings paths.
+# The full campaign is fuzz/run (RUNS=... executions per target).
+FUZZ_SECONDS ?= 3
+fuzz-smoke:
+	SECONDS_EACH=$(FUZZ_SECONDS) fuzz/run
 
 # Debian's chromium (Playwright drives it; it downloads no browser) and a virtualenv with Playwright, pytest and NumPy.
 browser-deps:
@@ -58,6 +66,7 @@ demo: build
 	$(EMBTOOL) bias --csv exports/bias.csv --svg exports/bias.svg
 	$(EMBTOOL) pca --svg exports/pca.svg
 	$(EMBTOOL) umap --svg exports/umap.svg --color genre
+	$(EMBTOOL) tsne --svg exports/tsne.svg --color genre
 	$(EMBTOOL) similar "Star Wars" --csv exports/similar-star-wars.csv
 	$(EMBTOOL) explore -o exports/explorer.html
 

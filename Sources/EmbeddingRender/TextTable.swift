@@ -2,7 +2,10 @@ import Foundation
 import EmbeddingCore
 
 /// Columns of text aligned for a terminal: numbers right-aligned, text left,
-/// widths by character count, two spaces between columns.
+/// two spaces between columns. Cells are shown through `TerminalText.escape`
+/// (a label cannot move the cursor, recolour or reorder the line, or start a
+/// row of its own) and measured in display columns (a CJK title counts 2 per
+/// character).
 public struct TextTable {
     public enum Alignment { case left, right }
 
@@ -19,11 +22,11 @@ public struct TextTable {
     public mutating func append(_ row: [String]) { rows.append(row) }
 
     public func render(indent: String = "  ") -> String {
-        let all = [header] + rows
-        let widths = header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
+        let all = ([header] + rows).map { $0.map(TerminalText.escape) }
+        let widths = header.indices.map { c in all.map { TerminalText.width($0[c]) }.max() ?? 0 }
         return all.map { row in
             let cells = row.enumerated().map { c, text -> String in
-                let pad = String(repeating: " ", count: widths[c] - text.count)
+                let pad = String(repeating: " ", count: widths[c] - TerminalText.width(text))
                 return alignments[c] == .right ? pad + text : (c == row.count - 1 ? text : text + pad)
             }
             return indent + cells.joined(separator: "  ")

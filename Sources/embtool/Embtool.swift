@@ -27,13 +27,14 @@ struct Embtool: ParsableCommand {
         ]
     )
 
-    /// Library errors become one line on stderr and a sysexits code.
+    /// Library errors become one line on stderr and a sysexits code; the line
+    /// may quote a file's content, so it is escaped for the terminal.
     static func main() {
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as EmbtoolError {
-            FileHandle.standardError.write(Data("embtool: \(cliMessage(error))\n".utf8))
+            FileHandle.standardError.write(Data("embtool: \(TerminalText.escape(cliMessage(error)))\n".utf8))
             Foundation.exit(error.exitCode)
         } catch {
             exit(withError: error)

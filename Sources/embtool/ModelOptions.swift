@@ -15,12 +15,19 @@ struct ModelOptions: ParsableArguments {
 
     /// The model named by `--model`, else the default model — trained on the
     /// default dataset and saved on first use, so `embtool similar "Star Wars"`
-    /// works as the very first command.
+    /// works as the very first command. Concurrent first uses take turns on a
+    /// lock beside the model: one fetches and trains, the others wait and read
+    /// its model (written atomically, so never seen half-written).
     func load(data: DataOptions) throws -> FactorModel {
         if let model { return try loader.load(path: model, data: data) }
         let path = EmbtoolHome.modelPath(dataset: "ml-100k")
         if FileManager.default.fileExists(atPath: path) { return try ModelFile.load(path: path) }
-        return try trainDefaultModel(data: data, saveTo: path)
+        return try FileLock.withExclusive(path + ".lock", waiting: {
+            note("waiting for another embtool to finish training the default model…")
+        }) {
+            if FileManager.default.fileExists(atPath: path) { return try ModelFile.load(path: path) }
+            return try trainDefaultModel(data: data, saveTo: path)
+        }
     }
 
     /// fastbook's recipe (`TrainConfig()` defaults) on all of MovieLens 100k,

@@ -1,3 +1,4 @@
+import ArgumentParser
 import EmbeddingKit
 import Foundation
 
@@ -47,4 +48,27 @@ struct NeighbourLayout {
         clock.lap("write")
         clock.report()
     }
+}
+
+/// The neighbour graph's options, shared by `umap` and `tsne`.
+struct NeighbourGraphOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Distance between factor vectors: cosine or euclidean.", valueName: "metric"))
+    var metric = "cosine"
+
+    @Option(help: ArgumentHelp("Neighbour search: auto (exact up to a size the layout sets, said on stderr), exact (all pairs) or nn-descent (approximate).", valueName: "method"))
+    var knn = "auto"
+
+    @Option(help: ArgumentHelp("Threads (default: every core). Results do not depend on it.", valueName: "n"))
+    var threads: Int?
+
+    func validate() throws {
+        if !["cosine", "euclidean"].contains(metric) { throw ValidationError("--metric takes cosine or euclidean, not '\(metric)'") }
+        if KNNMethod(rawValue: knn == "auto" ? "automatic" : knn) == nil {
+            throw ValidationError("--knn takes auto, exact or nn-descent, not '\(knn)'")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads needs at least 1") }
+    }
+
+    var similarityMetric: SimilarityMetric { SimilarityMetric(rawValue: metric)! }
+    var knnMethod: KNNMethod { KNNMethod(rawValue: knn == "auto" ? "automatic" : knn)! }
 }

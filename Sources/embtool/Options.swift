@@ -72,7 +72,8 @@ func printJSON<T: Encodable>(_ value: T) throws {
     FileHandle.standardOutput.write(Data("\n".utf8))
 }
 
-/// Writes a progress or status line to stderr, keeping stdout for results.
+/// Writes a progress or status line to stderr, keeping stdout for results;
+/// escaped for the terminal, as `print` is (TerminalOutput.swift).
 func note(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    FileHandle.standardError.write(Data((terminalLines(message) + "\n").utf8))
 }

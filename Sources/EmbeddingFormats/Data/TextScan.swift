@@ -9,6 +9,13 @@ public func readInputFile(_ path: String, allowEmpty: Bool = false) throws -> Da
         throw EmbtoolError.noInput("\(path): no such file")
     }
     guard !isDir.boolValue else { throw EmbtoolError.noInput("\(path): is a folder, expected a file") }
+    // An empty regular file is not read: Foundation's Data(contentsOf:) leaks a
+    // page-sized buffer on one (found by fuzz/run's leak checker).
+    var info = stat()
+    if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size == 0 {
+        if allowEmpty { return Data() }
+        throw EmbtoolError.data("\(path): file is empty")
+    }
     let data: Data
     do {
         data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
@@ -248,6 +255,19 @@ public enum TextScan {
         // Swift's own parser: locale-independent, correctly rounded, knows nan and inf.
         guard let v = fastFloat(field) ?? Float(String(decoding: field, as: UTF8.self)) else { return nil }
         return nonFinite == .accept || v.isFinite ? v : nil
+    }
+
+    /// What is wrong with a field that `float(_:nonFinite: .reject)` refused,
+    /// as the end of an error message after the quoted field: a decimal beyond
+    /// Float's range (`1e308`) is "out of range", `nan`/`inf` "not a finite
+    /// number", anything else "not a number".
+    public static func notANumber(_ field: UnsafeRawBufferPointer) -> String {
+        guard let v = float(field, nonFinite: .accept) else { return "is not a number" }
+        let written = String(decoding: field, as: UTF8.self).lowercased()
+        if v.isInfinite && !written.contains("inf") {
+            return "is out of range (a rating is a 32-bit float, at most ±3.4e38)"
+        }
+        return "is not a finite number"
     }
 
     /// A finite number of a ratings field (see `float(_:nonFinite:)`).

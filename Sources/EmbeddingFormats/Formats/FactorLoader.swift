@@ -437,7 +437,8 @@ public enum FactorLoader {
         model.source?.entries.append(.init(name: (path as NSString).lastPathComponent, shape: [labels.count], dtype: "text", role: .itemLabels))
     }
 
-    /// Counts NaN and infinite values per role: a warning, or with `strict` an error.
+    /// Counts NaN and infinite values per role (a text file's number beyond
+    /// Float's ±3.4e38 reads as infinite): a warning, or with `strict` an error.
     static func checkFinite(_ model: inout FactorModel, options: Options) throws {
         func count(_ values: [Float]?) -> Int { values?.reduce(0) { $1.isFinite ? $0 : $0 + 1 } ?? 0 }
         let counts: [(FactorSource.Role, Int)] = [
@@ -448,9 +449,9 @@ public enum FactorLoader {
         let path = model.source?.path ?? model.meta.dataset
         let summary = counts.map { "\($0.1) in \($0.0.rawValue)" }.joined(separator: ", ")
         if options.strict {
-            throw EmbtoolError.data("\(path): NaN or infinite values (\(summary)); refusing them", reason: .nonFinite)
+            throw EmbtoolError.data("\(path): NaN, infinite or out-of-range values (\(summary)); refusing them", reason: .nonFinite)
         }
-        options.warn("\(path): NaN or infinite values (\(summary)); results involving those rows are meaningless")
+        options.warn("\(path): NaN, infinite or out-of-range values (\(summary)); results involving those rows are meaningless")
         for (role, n) in counts { model.source?.nonFinite[role] = n }
     }
 

@@ -72,7 +72,7 @@ struct AxesCommand: ParsableCommand {
             print("Custom axes over \(chosen.description) (\(model.factors) factors).")
             for (axis, coordinates) in [(x, xs), (y, ys)] {
                 let e = PCA.ends(Matrix(rows: coordinates.count, cols: 1, data: coordinates), component: 0, count: ends)
-                print("\n\(axis.name)")
+                print("\n\(TerminalText.escape(axis.name))")
                 print(endsTable(e, label: { itemMap.labels[$0] }, score: { coordinates[$0] }))
             }
         }

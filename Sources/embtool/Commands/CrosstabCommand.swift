@@ -46,14 +46,14 @@ struct CrosstabCommand: ParsableCommand {
 
     /// Numbered columns with a legend below: titles are too long for column headers.
     static func render(_ t: Crosstab) -> String {
-        let userWidth = max(4, t.userLabels.map(\.count).max() ?? 4)
+        let userWidth = max(4, t.userLabels.map { TerminalText.width(TerminalText.escape($0)) }.max() ?? 4)
         var out = DataReport.pad("user", userWidth) + t.itemRows.indices.map { DataReport.pad(String($0 + 1), 6) }.joined() + "\n"
         for (u, row) in t.cells.enumerated() {
             out += DataReport.pad(t.userLabels[u], userWidth) + row.map { DataReport.pad($0.map(Crosstab.format) ?? "", 6) }.joined() + "\n"
         }
         out += "\n"
         for (i, label) in t.itemLabels.enumerated() {
-            out += DataReport.pad(String(i + 1), userWidth) + "  " + label + "  (\(DataReport.grouped(t.itemCounts[i])) ratings)\n"
+            out += DataReport.pad(String(i + 1), userWidth) + "  " + TerminalText.escape(label) + "  (\(DataReport.grouped(t.itemCounts[i])) ratings)\n"
         }
         return String(out.dropLast())
     }

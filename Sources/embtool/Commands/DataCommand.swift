@@ -51,7 +51,7 @@ struct DataCommand: ParsableCommand {
     }
 
     static func report(_ s: DatasetSummary) -> String {
-        var out = "\(s.name) (\(s.format)): \(s.sources.joined(separator: ", "))\n"
+        var out = "\(s.name) (\(s.format)): \(s.sources.map(TerminalText.escape).joined(separator: ", "))\n"
         func row(_ label: String, _ value: String, _ detail: String = "") {
             out += "  " + label.padding(toLength: 10, withPad: " ", startingAt: 0) + DataReport.pad(value, 16) + (detail.isEmpty ? "" : "   " + detail) + "\n"
         }
@@ -83,7 +83,7 @@ struct DataCommand: ParsableCommand {
             out += "\nmost-rated items (keyed by \(s.itemKey.rawValue))\n"
             out += "     #   ratings  mean  item\n"
             for (k, item) in s.mostRated.enumerated() {
-                out += DataReport.pad(String(k + 1), 6) + DataReport.pad(DataReport.grouped(item.ratings), 10) + String(format: "  %.2f  ", item.mean) + item.item + "\n"
+                out += DataReport.pad(String(k + 1), 6) + DataReport.pad(DataReport.grouped(item.ratings), 10) + String(format: "  %.2f  ", item.mean) + TerminalText.escape(item.item) + "\n"
             }
         }
         return String(out.dropLast())
@@ -103,8 +103,9 @@ enum DataReport {
         return (n < 0 ? "-" : "") + out
     }
 
-    /// `text` right-aligned in `width` columns.
+    /// `text`, escaped for the terminal, right-aligned in `width` display columns.
     static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+        let shown = TerminalText.escape(text)
+        return String(repeating: " ", count: max(0, width - TerminalText.width(shown))) + shown
     }
 }

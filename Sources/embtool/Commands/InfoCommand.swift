@@ -101,13 +101,11 @@ struct InfoCommand: ParsableCommand {
 
         var text: String {
             var lines = ["\(path): \(format)" + (naming.map { ", \($0) names" } ?? "")]
-            let rows = tensors.map { t in [t.name, t.shape.isEmpty ? "scalar" : t.shape.map(String.init).joined(separator: " x "), t.dtype, t.role ?? ""] }
-            let header = ["tensor", "shape", "dtype", "used as"]
-            let widths = (0..<4).map { c in ([header] + rows).map { $0[c].count }.max() ?? 0 }
-            for row in [header] + rows {
-                lines.append("  " + zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                    .trimmingCharacters(in: .whitespaces))
+            var table = TextTable(["tensor", "shape", "dtype", "used as"], alignments: [.left, .left, .left, .left])
+            for t in tensors {
+                table.append([t.name, t.shape.isEmpty ? "scalar" : t.shape.map(String.init).joined(separator: " x "), t.dtype, t.role ?? ""])
             }
+            lines += table.render().split(separator: "\n").map { "  " + $0.trimmingCharacters(in: .whitespaces) }
             lines.append("items: \(items) rows x \(factors) factors; labels: \(labels)"
                 + (labels == "row numbers" ? " (pass --data or --vocab to name them)" : ""))
             if let users { lines.append("users: \(users) rows") }
@@ -130,7 +128,8 @@ struct InfoCommand: ParsableCommand {
                 lines.append("ignored: \(ignoredObjects.values.reduce(0, +)) pickled objects of \(ignoredObjects.count) classes, kept inert: \(shown)"
                     + (byCount.count > 8 ? ", … (--json lists all)" : ""))
             }
-            return lines.joined(separator: "\n")
+            // Names, notes, class names and recipe values come from the file: a newline in one stays inside its line.
+            return lines.map(TerminalText.escape).joined(separator: "\n")
         }
     }
 }

@@ -110,10 +110,10 @@ struct RecommendCommand: ParsableCommand {
             return
         }
         if let user {
-            print("For user \(user), among the items they have not rated:")
+            print("For user \(TerminalText.escape(user)), among the items they have not rated:")
         } else {
-            let parts = [liked.isEmpty ? nil : "likes " + liked.joined(separator: "; "),
-                         disliked.isEmpty ? nil : "dislikes " + disliked.joined(separator: "; ")].compactMap { $0 }
+            let parts = [liked.isEmpty ? nil : "likes " + liked.map(TerminalText.escape).joined(separator: "; "),
+                         disliked.isEmpty ? nil : "dislikes " + disliked.map(TerminalText.escape).joined(separator: "; ")].compactMap { $0 }
             print("For a new user who \(parts.joined(separator: " and ")):")
         }
         print(floor.sentence)

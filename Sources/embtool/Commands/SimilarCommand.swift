@@ -144,7 +144,7 @@ struct SimilarCommand: ParsableCommand {
         }
         let what = metric == .euclidean ? "by euclidean distance" : metric == .cosine ? "by cosine similarity" : "by dot product"
         let countNote = catalog.count(row).map { ", \($0) ratings" } ?? ""
-        print("Closest to \(label)\(countNote), \(what):")
+        print("Closest to \(TerminalText.escape(label))\(countNote), \(what):")
         print(floor.sentence)
         if shares != nil {
             print("Stable: the share of \(draws.count) posterior samples in which the neighbour stays in the top \(top).")

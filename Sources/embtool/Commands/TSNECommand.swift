@@ -36,18 +36,10 @@ struct TSNECommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of the start's jitter (and of the neighbour search above 200,000 items).", valueName: "n"))
     var seed: UInt64 = 42
 
-    @Option(help: ArgumentHelp("Distance between factor vectors: cosine or euclidean.", valueName: "metric"))
-    var metric = "cosine"
-
     @Option(help: ArgumentHelp("Repulsion: fft (interpolation), bh (Barnes-Hut) or auto.", valueName: "method"))
     var method = "auto"
 
-    @Option(help: ArgumentHelp("Neighbour search: auto (exact up to 200,000 items), exact or nn-descent.", valueName: "method"))
-    var knn = "auto"
-
-    @Option(help: ArgumentHelp("Threads (default: every core). Results do not depend on it.", valueName: "n"))
-    var threads: Int?
-
+    @OptionGroup var graph: NeighbourGraphOptions
     @OptionGroup var map: MapOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var data: DataOptions
@@ -58,12 +50,7 @@ struct TSNECommand: ParsableCommand {
     func validate() throws {
         if !(perplexity > 1) { throw ValidationError("--perplexity must be greater than 1") }
         if iterations < 1 { throw ValidationError("--iterations needs at least 1") }
-        if !["cosine", "euclidean"].contains(metric) { throw ValidationError("--metric takes cosine or euclidean, not '\(metric)'") }
         if TSNE.Method(rawValue: method) == nil { throw ValidationError("--method takes auto, fft or bh, not '\(method)'") }
-        if KNNMethod(rawValue: knn == "auto" ? "automatic" : knn) == nil {
-            throw ValidationError("--knn takes auto, exact or nn-descent, not '\(knn)'")
-        }
-        if let threads, threads < 1 { throw ValidationError("--threads needs at least 1") }
     }
 
     func run() throws {
@@ -71,13 +58,13 @@ struct TSNECommand: ParsableCommand {
         config.perplexity = perplexity
         config.iterations = iterations
         config.seed = seed
-        config.metric = SimilarityMetric(rawValue: metric)!
+        config.metric = graph.similarityMetric
         config.method = TSNE.Method(rawValue: method)!
-        config.knnMethod = KNNMethod(rawValue: knn == "auto" ? "automatic" : knn)!
-        try NeighbourLayout.tsne(config).run(map, modelOptions, data, threads: threads,
-                                             title: "t-SNE of the item vectors (perplexity \(shownPerplexity), \(metric))") { chosen, model, seconds in
+        config.knnMethod = graph.knnMethod
+        try NeighbourLayout.tsne(config).run(map, modelOptions, data, threads: graph.threads,
+                                             title: "t-SNE of the item vectors (perplexity \(shownPerplexity), \(graph.metric))") { chosen, model, seconds in
             let repulsion = TSNE.resolvedMethod(config.method, count: chosen.rows.count) == .fft ? "FFT interpolation" : "Barnes-Hut"
-            return "t-SNE of \(chosen.description) (\(model.factors) factors, perplexity \(shownPerplexity), \(metric), \(repulsion)) in \(String(format: "%.2f", seconds)) s."
+            return "t-SNE of \(chosen.description) (\(model.factors) factors, perplexity \(shownPerplexity), \(graph.metric), \(repulsion)) in \(String(format: "%.2f", seconds)) s."
         }
     }
 }

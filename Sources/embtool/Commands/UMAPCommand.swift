@@ -37,18 +37,10 @@ struct UMAPCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of the neighbour search, the start and the sampling.", valueName: "n"))
     var seed: UInt64 = 42
 
-    @Option(help: ArgumentHelp("Distance between factor vectors: cosine or euclidean.", valueName: "metric"))
-    var metric = "cosine"
-
     @Option(name: .customLong("init"), help: ArgumentHelp("Starting layout: spectral (the graph Laplacian's eigenvectors) or pca.", valueName: "method"))
     var initialisation = "spectral"
 
-    @Option(help: ArgumentHelp("Neighbour search: auto, exact (all pairs) or nn-descent (approximate).", valueName: "method"))
-    var knn = "auto"
-
-    @Option(help: ArgumentHelp("Threads (default: every core). Results do not depend on it.", valueName: "n"))
-    var threads: Int?
-
+    @OptionGroup var graph: NeighbourGraphOptions
     @OptionGroup var map: MapOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var data: DataOptions
@@ -57,12 +49,7 @@ struct UMAPCommand: ParsableCommand {
         if neighbors < 2 { throw ValidationError("--neighbors needs at least 2") }
         if !(minDist >= 0 && minDist <= 1) { throw ValidationError("--min-dist must be between 0 and 1") }
         if epochs != "auto" && (Int(epochs) ?? 0) < 1 { throw ValidationError("--epochs takes a positive number or 'auto', not '\(epochs)'") }
-        if !["cosine", "euclidean"].contains(metric) { throw ValidationError("--metric takes cosine or euclidean, not '\(metric)'") }
         if UMAP.Initialisation(rawValue: initialisation) == nil { throw ValidationError("--init takes spectral or pca, not '\(initialisation)'") }
-        if KNNMethod(rawValue: knn == "auto" ? "automatic" : knn) == nil {
-            throw ValidationError("--knn takes auto, exact or nn-descent, not '\(knn)'")
-        }
-        if let threads, threads < 1 { throw ValidationError("--threads needs at least 1") }
     }
 
     func run() throws {
@@ -71,12 +58,12 @@ struct UMAPCommand: ParsableCommand {
         config.minDist = minDist
         config.epochs = Int(epochs)
         config.seed = seed
-        config.metric = SimilarityMetric(rawValue: metric)!
+        config.metric = graph.similarityMetric
         config.initialisation = UMAP.Initialisation(rawValue: initialisation)!
-        config.knnMethod = KNNMethod(rawValue: knn == "auto" ? "automatic" : knn)!
-        try NeighbourLayout.umap(config).run(map, modelOptions, data, threads: threads,
-                                             title: "UMAP of the item vectors (\(neighbors) neighbours, \(metric), min-dist \(minDist))") { chosen, model, seconds in
-            "UMAP of \(chosen.description) (\(model.factors) factors, \(neighbors) neighbours, \(metric)) in \(String(format: "%.2f", seconds)) s."
+        config.knnMethod = graph.knnMethod
+        try NeighbourLayout.umap(config).run(map, modelOptions, data, threads: graph.threads,
+                                             title: "UMAP of the item vectors (\(neighbors) neighbours, \(graph.metric), min-dist \(minDist))") { chosen, model, seconds in
+            "UMAP of \(chosen.description) (\(model.factors) factors, \(neighbors) neighbours, \(graph.metric)) in \(String(format: "%.2f", seconds)) s."
         }
     }
 }
