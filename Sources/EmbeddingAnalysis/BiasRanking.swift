@@ -4,6 +4,8 @@ public struct BiasEntry: Equatable, Sendable {
     public var row: Int
     public var label: String
     public var bias: Float
+    /// The bias's posterior standard deviation; nil for a model without a posterior.
+    public var sd: Float?
     /// Mean of the row's ratings; nil when no ratings were given (or it has none).
     public var meanRating: Float?
     public var count: Int?
@@ -17,7 +19,8 @@ public struct BiasEntry: Equatable, Sendable {
 public enum BiasRanking {
     /// The `bottom` lowest-bias rows (lowest first) and the `top` highest
     /// (highest first) among `rows`; ties broken by label, so runs agree.
-    public static func rank(biases: [Float], catalog: Catalog, rows: [Int], bottom: Int, top: Int)
+    /// `sds`, when given, are the biases' posterior standard deviations.
+    public static func rank(biases: [Float], sds: [Float]? = nil, catalog: Catalog, rows: [Int], bottom: Int, top: Int)
         -> (lowest: [BiasEntry], highest: [BiasEntry]) {
         func order(ascending: Bool) -> [Int] {
             rows.sorted { a, b in
@@ -26,7 +29,7 @@ public enum BiasRanking {
             }
         }
         func entry(_ row: Int) -> BiasEntry {
-            BiasEntry(row: row, label: catalog.labels[row], bias: biases[row],
+            BiasEntry(row: row, label: catalog.labels[row], bias: biases[row], sd: sds?[row],
                       meanRating: catalog.meanRating(row), count: catalog.count(row))
         }
         let lowest = order(ascending: true).prefix(bottom).map(entry)

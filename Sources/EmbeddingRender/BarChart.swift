@@ -11,8 +11,10 @@ public struct BarChart {
         public var value: Double
         public var note: String
         public var tooltip: String
-        public init(label: String, value: Double, note: String = "", tooltip: String = "") {
-            self.label = label; self.value = value; self.note = note; self.tooltip = tooltip
+        /// Half-width of an error bar drawn across the bar's end (`value ± error`); nil draws none.
+        public var error: Double?
+        public init(label: String, value: Double, note: String = "", tooltip: String = "", error: Double? = nil) {
+            self.label = label; self.value = value; self.note = note; self.tooltip = tooltip; self.error = error
         }
     }
 
@@ -55,7 +57,7 @@ public struct BarChart {
         let plotHeight = barCount * BarChart.row + Double(sections.count) * BarChart.sectionGap
         let height = top + plotHeight + 16
 
-        let values: [Double] = sections.flatMap { $0.bars.map(\.value) } + [0]
+        let values: [Double] = sections.flatMap { $0.bars.flatMap { [$0.value - ($0.error ?? 0), $0.value + ($0.error ?? 0)] } } + [0]
         let ticks = Ticks(low: values.min()!, high: values.max()!, target: 6)
         // Value text sits past the bar's end: leave room for it on both sides.
         let valueRoom = 44.0
@@ -84,8 +86,17 @@ public struct BarChart {
                 svg.text(labels[k], left - 10, cy + 4, class: "bl", anchor: "end")
                 svg.rect(min(x0, x1), cy - BarChart.barHeight / 2, abs(x1 - x0), BarChart.barHeight,
                          class: "bar c\(section.color)", tooltip: bar.tooltip.isEmpty ? nil : bar.tooltip)
+                // The value's text starts past the bar's end, or past its error bar.
+                var end = x1
+                if let e = bar.error, e > 0 {
+                    let (lo, hi) = (scale(bar.value - e), scale(bar.value + e))
+                    svg.line(lo, cy, hi, cy, class: "err")
+                    svg.line(lo, cy - 4, lo, cy + 4, class: "err")
+                    svg.line(hi, cy - 4, hi, cy + 4, class: "err")
+                    end = bar.value < 0 ? lo : hi
+                }
                 let valueText = String(format: valueFormat, bar.value).replacingOccurrences(of: "-", with: "−")
-                svg.text(valueText, bar.value < 0 ? x1 - 4 : x1 + 4, cy + 4, class: "bv", anchor: bar.value < 0 ? "end" : "start")
+                svg.text(valueText, bar.value < 0 ? end - 4 : end + 4, cy + 4, class: "bv", anchor: bar.value < 0 ? "end" : "start")
                 svg.text(bar.note, width - 16, cy + 4, class: "nt", anchor: "end")
                 y += BarChart.row
                 k += 1
@@ -109,6 +120,7 @@ public struct BarChart {
         .bv { font-size: 11px; fill: \(Palette.muted); }
         .nt { font-size: 11px; fill: \(Palette.muted); }
         .bar { fill-opacity: 0.85; }
+        .err { stroke: \(Palette.ink); stroke-width: 1.2; }
         """
         for (i, c) in Palette.categorical.enumerated() { css += "\n.c\(i) { fill: \(c); }" }
         return css

@@ -15,7 +15,8 @@ import EmbeddingLinalg
 /// A user's conditional is Gaussian with precision `Λ* = Λ_U + α Σ z_i z_iᵀ`
 /// and mean `Λ*⁻¹ (Λ_U μ_U + α Σ z_i (r_ui - μ - c_i))`: one BLAS `ssyrk`, one
 /// LAPACK Cholesky and two triangular solves per user. Predictions average
-/// over the sweeps after burn-in.
+/// over the sweeps after burn-in; over the same sweeps `PosteriorSpread` keeps
+/// the posterior sd of every bias and factor norm the model file stores.
 enum BayesianMF {
     /// Above this many user-item pairs the dense posterior-mean matrix is too
     /// big, and the model keeps the posterior means of the factors instead.
@@ -26,6 +27,11 @@ enum BayesianMF {
         let sampler = BPMFSampler(train, factors: config.samplerFactors, seed: config.seed, threads: config.threads)
         let dense = sampler.users * sampler.items <= densePairLimit
         var posterior = PosteriorMean(sampler, dense: dense)
+        // The dense path's model is known only at the end: keep each sample's state to map it then.
+        // The large path's model is the sampled coordinates' mean: their moments run as they come.
+        var states: [(x: [Float], y: [Float])] = []
+        var spread = PosteriorSpread(items: sampler.items, users: sampler.users, samples: config.sweeps - config.burnIn,
+                                     store: config.keptSamples)
         let clip = (train.rating.min() ?? 0, train.rating.max() ?? 0)
         // Running sum of the kept samples' predictions for the validation ratings.
         var validSum = [Double](repeating: 0, count: valid?.count ?? 0)
@@ -37,7 +43,10 @@ enum BayesianMF {
                 throw EmbtoolError(.software, "sampling diverged in sweep \(sweep) (no model written)")
             }
             let keep = sweep >= config.burnIn
-            if keep { posterior.add(sampler) }
+            if keep {
+                posterior.add(sampler)
+                if dense { states.append((sampler.x, sampler.y)) } else { spread.add(sampler) }
+            }
             var validLoss: Double?
             if let valid, valid.count > 0 {
                 let current = sampler.predictions(valid.user, valid.item)
@@ -56,17 +65,60 @@ enum BayesianMF {
             progress?(TrainProgress(epoch: sweep, epochs: config.sweeps, fraction: 1, finished: row))
         }
         var meta = meta
-        let model: FactorModel
+        var model: FactorModel
         if dense {
             model = try compress(posterior.dense, samples: posterior.samples, users: sampler.users, items: sampler.items,
                              mean: sampler.mean, clip: clip, yRange: config.yRange, rank: config.factors, meta: meta)
+            model.posterior = denseSpread(states: states, sampler: sampler, model: model, clip: clip, yRange: config.yRange,
+                                          store: config.keptSamples)
         } else {
             meta.yRange = nil
             meta.recipe.settings["y_range"] = "none"
             meta.recipe.settings["posterior"] = "mean factors"
             model = posterior.meanFactorModel(sampler, meta: meta)
+            model.posterior = spread.posterior
         }
         return TrainResult(model: model, epochs: stats)
+    }
+
+    /// The model's score for each predicted rating, `T = logit((R - low) / (high - low))`
+    /// with `R = μ + scale · sum` clipped to the ratings' range (and inside
+    /// y_range by 1e-3 of its width); `T = R` without a y_range. Row-major like `sum`.
+    static func scores(_ sum: [Float], scale: Float, mean: Float, clip: (Float, Float), yRange: ModelMetadata.YRange?) -> [Double] {
+        let (lo, hi) = scoreBounds(clip: clip, yRange: yRange)
+        var t = [Double](repeating: 0, count: sum.count)
+        for j in 0..<sum.count { t[j] = score(min(max(mean + sum[j] * scale, lo), hi), yRange: yRange) }
+        return t
+    }
+
+    /// The range predictions are clipped to before `score`: the ratings' range,
+    /// inside y_range by 1e-3 of its width (so the logit stays finite).
+    static func scoreBounds(clip: (Float, Float), yRange: ModelMetadata.YRange?) -> (Float, Float) {
+        guard let r = yRange else { return clip }
+        let margin = 1e-3 * (r.high - r.low)
+        return (max(clip.0, r.low + margin), min(clip.1, r.high - margin))
+    }
+
+    /// The inverse of sigmoid_range, `logit((rating - low) / (high - low))`; the rating itself without a y_range.
+    @inline(__always)
+    static func score(_ rating: Float, yRange: ModelMetadata.YRange?) -> Double {
+        guard let r = yRange else { return Double(rating) }
+        let p = Double((rating - r.low) / (r.high - r.low))
+        return log(p / (1 - p))
+    }
+
+    /// Splits `t` (users x items, row-major) into `grand + row_u + col_i + rest`
+    /// with the row and column effects averaging zero: returns the grand mean and
+    /// the effects, and leaves the rest (the doubly centred matrix) in `t`.
+    static func doubleCentre(_ t: inout [Double], users: Int, items: Int) -> (grand: Double, rows: [Double], cols: [Double]) {
+        let n = users * items
+        var rowMean = [Double](repeating: 0, count: users), colMean = [Double](repeating: 0, count: items)
+        for u in 0..<users { for i in 0..<items { rowMean[u] += t[u * items + i]; colMean[i] += t[u * items + i] } }
+        let grand = rowMean.reduce(0, +) / Double(n)
+        for u in 0..<users { rowMean[u] = rowMean[u] / Double(items) - grand }
+        for i in 0..<items { colMean[i] = colMean[i] / Double(users) - grand }
+        for u in 0..<users { for i in 0..<items { t[u * items + i] -= grand + rowMean[u] + colMean[i] } }
+        return (grand, rowMean, colMean)
     }
 
     /// The sample-averaged predictions as one `EmbeddingDotBias`: with
@@ -78,30 +130,8 @@ enum BayesianMF {
     /// `u_weight = A Σ^½`, `i_weight = B Σ^½`.
     static func compress(_ sum: [Float], samples: Int, users: Int, items: Int, mean: Float, clip: (Float, Float),
                          yRange: ModelMetadata.YRange?, rank: Int, meta: ModelMetadata) throws -> FactorModel {
-        let n = users * items
-        var t = [Double](repeating: 0, count: n)
-        let scale = 1 / Float(samples)
-        var lo = clip.0, hi = clip.1
-        if let r = yRange {
-            let margin = 1e-3 * (r.high - r.low)
-            lo = max(lo, r.low + margin)
-            hi = min(hi, r.high - margin)
-        }
-        for j in 0..<n {
-            let rating = min(max(mean + sum[j] * scale, lo), hi)
-            if let r = yRange {
-                let p = Double((rating - r.low) / (r.high - r.low))
-                t[j] = log(p / (1 - p))
-            } else {
-                t[j] = Double(rating)
-            }
-        }
-        var rowMean = [Double](repeating: 0, count: users), colMean = [Double](repeating: 0, count: items)
-        for u in 0..<users { for i in 0..<items { rowMean[u] += t[u * items + i]; colMean[i] += t[u * items + i] } }
-        let grand = rowMean.reduce(0, +) / Double(n)
-        for u in 0..<users { rowMean[u] = rowMean[u] / Double(items) - grand }
-        for i in 0..<items { colMean[i] = colMean[i] / Double(users) - grand }
-        for u in 0..<users { for i in 0..<items { t[u * items + i] -= grand + rowMean[u] + colMean[i] } }
+        var t = scores(sum, scale: 1 / Float(samples), mean: mean, clip: clip, yRange: yRange)
+        let (grand, rowMean, colMean) = doubleCentre(&t, users: users, items: items)
         // Eigenvectors of the smaller Gram matrix give one side; projecting gives the other.
         let transpose = users > items
         let (rows, cols) = transpose ? (items, users) : (users, items)
@@ -321,7 +351,10 @@ final class BPMFSampler {
 
     /// `dense += U Vᵀ + b 1ᵀ + 1 cᵀ` over all users x items, as one GEMM on
     /// `[U, b, 1]` and `[V, 1, c]`.
-    func accumulate(into dense: inout [Float]) {
+    func accumulate(into dense: inout [Float]) { accumulate(x: x, y: y, into: &dense) }
+
+    /// The same for a stored state `x` [users, k+1], `y` [items, k+1].
+    func accumulate(x: [Float], y: [Float], into dense: inout [Float]) {
         let e = k + 2
         var xa = [Float](repeating: 1, count: users * e), ya = [Float](repeating: 1, count: items * e)
         for u in 0..<users { for f in 0...k { xa[u * e + f] = x[u * d + f] } }

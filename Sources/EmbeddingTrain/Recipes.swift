@@ -93,8 +93,10 @@ struct BayesianTraining: TrainingRecipe {
     func passes(_ config: TrainConfig) -> Int { config.sweeps }
 
     func settings(_ c: TrainConfig) -> [String: String] {
-        ["factors": String(c.factors), "bias": String(c.useBias), "y_range": Recipes.yRangeText(c.yRange),
-         "sweeps": String(c.sweeps), "burn_in": String(c.burnIn), "sampler_factors": String(c.samplerFactors)]
+        var s = ["factors": String(c.factors), "bias": String(c.useBias), "y_range": Recipes.yRangeText(c.yRange),
+                 "sweeps": String(c.sweeps), "burn_in": String(c.burnIn), "sampler_factors": String(c.samplerFactors)]
+        if c.keptSamples > 0 { s["kept_samples"] = String(min(c.keptSamples, c.sweeps - c.burnIn)) }
+        return s
     }
 
     func validate(_ c: TrainConfig) throws {

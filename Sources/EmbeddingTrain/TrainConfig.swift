@@ -44,6 +44,9 @@ public struct TrainConfig: Sendable {
     public var sweeps = 200
     public var burnIn = 10
     public var samplerFactors = 20
+    /// Recipe `best`: thinned posterior samples of the item factors to store in
+    /// the model (for `similar --stability`); 0 stores none.
+    public var keptSamples = 0
     /// The split that made the training ratings, recorded in the model file (training does not use it).
     public var split: Split?
 
@@ -61,6 +64,8 @@ public struct TrainConfig: Sendable {
         try check(batchSize >= 1, "batchSize", "must be at least 1")
         try check(threads >= 1, "threads", "must be at least 1")
         try check(sampling == .shuffle || sampling == .replacement, "sampling", "must be shuffle or replacement")
+        try check(keptSamples >= 0, "keptSamples", "cannot be negative")
+        try check(keptSamples == 0 || recipe == .best, "keptSamples", "needs recipe best (the only one that samples a posterior)")
         if let r = yRange { try check(r.low.isFinite && r.high.isFinite && r.low < r.high, "yRange", "needs LOW < HIGH") }
         try check(recipe == .auto || Recipes.trainer(for: recipe) != nil, "recipe",
                   "must be one of \(Recipes.names.map(\.rawValue).joined(separator: ", "))")

@@ -39,6 +39,6 @@ func cliMessage(_ error: EmbtoolError) -> String {
 /// The flag that sets each setting the library names in its errors.
 let settingFlags = [
     "factors": "--factors", "epochs": "--epochs", "lr": "--lr", "wd": "--wd", "batchSize": "--bs",
-    "threads": "--threads", "yRange": "--y-range", "sweeps": "--sweeps", "samplerFactors": "--sampler-factors",
+    "threads": "--threads", "yRange": "--y-range", "sweeps": "--sweeps", "samplerFactors": "--sampler-factors", "keptSamples": "--keep-samples",
     "validPct": "--valid-pct", "recipe": "--recipe", "sampling": "--sampling",
 ]

@@ -49,6 +49,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Rank of the sampled factors (recipe best); the model file holds --factors.", valueName: "k"))
     var samplerFactors = TrainConfig().samplerFactors
 
+    @Option(help: ArgumentHelp("Store this many thinned posterior samples of the item factors in the model (recipe best; for similar --stability).", valueName: "n"))
+    var keepSamples = 0
+
     @Option(help: ArgumentHelp("Latent factors per user and item.", valueName: "k"))
     var factors = 50
 
@@ -91,6 +94,7 @@ struct TrainingOptions: ParsableArguments {
         c.yRange = try parsedYRange()
         c.sweeps = sweeps
         c.samplerFactors = samplerFactors
+        c.keptSamples = keepSamples
         if let threads { c.threads = threads }
         return c
     }

@@ -172,7 +172,7 @@ final class CLIContractTests: XCTestCase {
     func testInfo() throws {
         let j = try json(["info", "--model", Self.model])
         assertKeys(j, ["path", "format", "naming", "tensors", "roles", "items", "users", "factors", "labels", "metadata",
-                       "non_finite", "ignored_objects", "notes", "blas"], "info")
+                       "non_finite", "posterior_samples", "ignored_objects", "notes", "blas"], "info")
         assertKeys(first(j, "tensors"), ["name", "shape", "dtype", "role"], "info tensors[]")
         assertKeys(j["roles"], ["item_factors", "item_biases", "user_factors", "user_biases"], "info roles")
         assertKeys(j["metadata"], ["dataset", "item_key", "y_range", "items_with_counts", "ratings", "genres", "recipe",
@@ -245,9 +245,9 @@ final class CLIContractTests: XCTestCase {
 
     func testBias() throws {
         let j = try json(["bias", "--model", Self.model, "--data", Self.data, "--top", "2", "--bottom", "2"])
-        assertKeys(j, ["side", "ranked", "lowest", "highest"], "bias")
+        assertKeys(j, ["side", "ranked", "posterior", "lowest", "highest"], "bias")
         for end in ["lowest", "highest"] {
-            assertKeys(first(j, end), ["label", "bias", "mean_rating", "count"], "bias \(end)[]")
+            assertKeys(first(j, end), ["label", "bias", "sd", "mean_rating", "count"], "bias \(end)[]")
         }
 
         try assertExit(64, ["bias", "--model", Self.model, "--top", "-1"])

@@ -15,6 +15,8 @@ public struct FactorModel: Sendable {
     public var meta: ModelMetadata
     /// The file and tensors the factors were read from, when `FactorLoader` read them.
     public var source: FactorSource?
+    /// Posterior standard deviations (and samples) when the model was sampled (recipe `best`).
+    public var posterior: Posterior?
 
     public init(userFactors: Matrix?, itemFactors: Matrix, userBias: [Float]?, itemBias: [Float]?, meta: ModelMetadata) {
         self.userFactors = userFactors
@@ -102,13 +104,14 @@ extension FactorModel: RatingModel {
 
     /// fastai's `EmbeddingDotBias` state dict: `u_weight.weight` [users, k],
     /// `i_weight.weight` [items, k], `u_bias.weight` and `i_bias.weight` [n, 1],
-    /// whichever the model has.
+    /// whichever the model has, then the posterior's tensors when it has one.
     public var stateDict: [Tensor] {
         var tensors: [Tensor] = []
         if let uf = userFactors { tensors.append(Tensor(name: Self.userWeight, shape: [uf.rows, uf.cols], values: uf.data)) }
         tensors.append(Tensor(name: Self.itemWeight, shape: [itemFactors.rows, itemFactors.cols], values: itemFactors.data))
         if let ub = userBias { tensors.append(Tensor(name: Self.userBiasWeight, shape: [ub.count, 1], values: ub)) }
         if let ib = itemBias { tensors.append(Tensor(name: Self.itemBiasWeight, shape: [ib.count, 1], values: ib)) }
+        if let posterior { tensors += posterior.tensors(items: itemCount, factors: factors) }
         return tensors
     }
 

@@ -9,6 +9,8 @@ public struct FactorSource: Sendable {
         case userBias = "user biases"
         case itemLabels = "item labels"
         case userLabels = "user labels"
+        case posteriorSD = "posterior sd"
+        case posteriorSamples = "posterior samples"
     }
 
     public struct Entry: Sendable, Equatable {

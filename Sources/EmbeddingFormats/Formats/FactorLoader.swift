@@ -359,10 +359,41 @@ public enum FactorLoader {
         if meta.itemLabels.count != items.rows { meta.itemLabels = (0..<items.rows).map(String.init) }
 
         var m = FactorModel(userFactors: users, itemFactors: items, userBias: userBias, itemBias: itemBias, meta: meta)
+        if let users {
+            m.posterior = try posterior(tensors, items: items, users: users.rows, path: path, roles: &roles)
+            for j in entries.indices where entries[j].role == nil { entries[j].role = roles[entries[j].name] }
+        }
         var source = FactorSource(path: path, format: format, naming: naming?.name, entries: entries)
         source.notes = notes
         m.source = source
         return m
+    }
+
+    /// The posterior tensors of a sampled model (`Posterior`), when the file
+    /// holds them: all four sd vectors or none, each matching its side's rows;
+    /// the samples, when present, `[S, items, k]`.
+    static func posterior(_ tensors: [TensorEntry], items: Matrix, users: Int, path: String,
+                          roles: inout [String: FactorSource.Role]) throws -> Posterior? {
+        let found = Posterior.sdNames.map { find($0, in: tensors) }
+        guard found.contains(where: { $0 != nil }) else { return nil }
+        guard found.allSatisfy({ $0 != nil }) else {
+            throw EmbtoolError.data("\(path): holds some posterior sd tensors but not all of \(Posterior.sdNames.joined(separator: ", "))")
+        }
+        var sds: [[Float]] = []
+        for (entry, rows) in zip(found.map { $0! }, [items.rows, users, items.rows, users]) {
+            sds.append(try vector(try entry.load(), rows: rows, what: "posterior sd", path: path))
+            roles[entry.name] = .posteriorSD
+        }
+        var result = Posterior(itemBiasSD: sds[0], userBiasSD: sds[1], itemNormSD: sds[2], userNormSD: sds[3])
+        if let entry = find(Posterior.itemSamplesName, in: tensors) {
+            guard entry.shape.count == 3, entry.shape[1] == items.rows, entry.shape[2] == items.cols else {
+                throw EmbtoolError.data("\(path): '\(entry.name)' has shape \(entry.shape); expected [samples, \(items.rows), \(items.cols)]")
+            }
+            result.itemSamples = try entry.load().values
+            result.sampleCount = entry.shape[0]
+            roles[entry.name] = .posteriorSamples
+        }
+        return result
     }
 
     // MARK: Options applied after reading
@@ -375,6 +406,8 @@ public enum FactorLoader {
             throw EmbtoolError.data("\(path): bias of shape \(array.shape); expected [\(rows)] to match the \(rows) item rows")
         }
         model.itemBias = values
+        // The file's posterior describes the biases it held, not these.
+        model.posterior = nil
         model.source?.entries.append(.init(name: (path as NSString).lastPathComponent, shape: array.shape, dtype: array.dtype, role: .itemBias))
         model.source?.entries.indices.forEach { i in
             if model.source?.entries[i].role == .itemBias && model.source?.entries[i].name != (path as NSString).lastPathComponent {

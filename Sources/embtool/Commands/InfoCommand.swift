@@ -64,6 +64,8 @@ struct InfoCommand: ParsableCommand {
         var labels: String
         var metadata: Metadata
         var nonFinite: [String: Int]
+        /// Posterior samples of the item factors the file stores; null without a posterior (not a sampled model).
+        @NullWhenAbsent var posteriorSamples: Int?
         /// Objects of a pickled Learner read as inert placeholders and not used, by class.
         var ignoredObjects: [String: Int]
         var notes: [String]
@@ -94,6 +96,7 @@ struct InfoCommand: ParsableCommand {
                                 itemsWithCounts: meta.itemCounts.filter { $0 > 0 }.count, ratings: meta.itemCounts.reduce(0, +),
                                 genres: meta.itemGenres.contains { !$0.isEmpty }, recipe: meta.recipe.flattened, dataSHA256: meta.dataChecksum)
             nonFinite = Dictionary(uniqueKeysWithValues: s.nonFinite.map { ($0.key.rawValue, $0.value) })
+            posteriorSamples = m.posterior?.sampleCount
             ignoredObjects = s.inertObjects
             notes = s.notes
             blas = BLASCore.summary()
@@ -117,6 +120,9 @@ struct InfoCommand: ParsableCommand {
                 lines.append("recipe: " + metadata.recipe.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
             }
             if !metadata.dataSHA256.isEmpty { lines.append("data sha256: \(metadata.dataSHA256)") }
+            if let n = posteriorSamples {
+                lines.append("posterior: sd of every bias and factor norm" + (n > 0 ? ", \(n) samples of the item factors" : ""))
+            }
             for (role, n) in nonFinite.sorted(by: { $0.key < $1.key }) { lines.append("warning: \(n) NaN or infinite values in \(role)") }
             for note in notes { lines.append("note: \(note)") }
             if !ignoredObjects.isEmpty {

@@ -25,8 +25,13 @@ struct SimilarCommand: ParsableCommand {
         learned from a handful of ratings is close to items by chance (--min-ratings 0 \
         lists every item). Models without counts list every item, and say so.
 
+        --stability (models trained with --recipe best --keep-samples N) adds, per \
+        neighbour, the share of the stored posterior samples of the item vectors in which \
+        it is still among the top --top: how much of the list the data pins down.
+
         Examples:
           embtool similar "Star Wars"
+          embtool similar "Star Wars" --stability --model models/best.safetensors
           embtool similar "Silence of the Lambs" --top 5 --min-ratings 50 --json
           embtool similar --all --top 10 --csv exports/neighbours.csv
         """)
@@ -52,6 +57,12 @@ struct SimilarCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout instead of a table.")
     var json = false
 
+    @Flag(help: "Add each neighbour's share of posterior samples in which it stays in the top --top (needs train --recipe best --keep-samples N).")
+    var stability = false
+
+    @Option(help: ArgumentHelp("With --stability: use the first n stored posterior samples (default: all).", valueName: "n"))
+    var samples: Int?
+
     @Flag(help: "Print how long each phase took (load, index, query) on stderr.")
     var timing = false
 
@@ -64,6 +75,19 @@ struct SimilarCommand: ParsableCommand {
         if all && csv == nil { throw ValidationError("--all lists every item's neighbours: give --csv FILE to write them to") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
         if let minRatings, minRatings < 0 { throw ValidationError("--min-ratings cannot be negative") }
+        if stability && all { throw ValidationError("--stability works on one QUERY's list, not with --all") }
+        if samples != nil && !stability { throw ValidationError("--samples goes with --stability") }
+        if let samples, samples < 1 { throw ValidationError("--samples must be at least 1") }
+    }
+
+    /// The stored posterior samples of the item factors `--stability` uses.
+    func posteriorSamples(_ model: FactorModel) throws -> [Matrix] {
+        guard let posterior = model.posterior, posterior.sampleCount > 0 else {
+            let why = model.posterior == nil ? "the model has no posterior (it was not sampled)" : "the model stores no posterior samples"
+            throw EmbtoolError.usage("--stability: \(why); train one with embtool train --recipe best --keep-samples 20")
+        }
+        let n = min(samples ?? posterior.sampleCount, posterior.sampleCount)
+        return (0..<n).map { posterior.itemSample($0, items: model.itemCount, factors: model.factors) }
     }
 
     func run() throws {
@@ -75,37 +99,46 @@ struct SimilarCommand: ParsableCommand {
         let floor = try RatingFloor.resolve(minRatings, catalog)
         let candidates = try catalog.rows(minRatings: floor.minRatings)
         let index = SimilarityIndex(table: model.itemFactors, candidates: candidates, metric: metric)
+        let draws = stability ? try posteriorSamples(model) : []
         clock.lap("index")
         if all {
             try runAll(index: index, catalog: catalog, floor: floor, clock: &clock)
         } else {
-            try runOne(index: index, catalog: catalog, floor: floor, clock: &clock)
+            try runOne(index: index, catalog: catalog, floor: floor, draws: draws, clock: &clock)
         }
         clock.report()
     }
 
-    func runOne(index: SimilarityIndex, catalog: Catalog, floor: RatingFloor, clock: inout Stopwatch) throws {
+    func runOne(index: SimilarityIndex, catalog: Catalog, floor: RatingFloor, draws: [Matrix], clock: inout Stopwatch) throws {
         let resolver = TitleResolver(labels: catalog.labels, rows: Array(catalog.rows), popularity: catalog.counts)
         let row = try resolver.row(for: query!)
         clock.lap("resolve")
         let neighbours = index.neighbours(of: row, top: top)
         clock.lap("query")
+        let shares: [Double]? = stability
+            ? NeighbourStability.shares(of: neighbours.map(\.row), query: row, samples: draws, candidates: index.candidates,
+                                        metric: metric, top: top)
+            : nil
+        if stability { clock.lap("stability") }
         let label = catalog.labels[row]
 
         if let csv {
-            var table = CSVTable(header: ["rank", "label", "similarity", "count"] + (metric == .euclidean ? ["distance"] : []))
+            var table = CSVTable(header: ["rank", "label", "similarity", "count"] + (metric == .euclidean ? ["distance"] : [])
+                                 + (shares != nil ? ["stability"] : []))
             for (r, n) in neighbours.enumerated() {
                 table.appendRow([String(r + 1), catalog.labels[n.row], CSVTable.number(n.score), catalog.count(n.row).map(String.init) ?? ""]
-                                + (metric == .euclidean ? [CSVTable.number(-n.score)] : []))
+                                + (metric == .euclidean ? [CSVTable.number(-n.score)] : [])
+                                + (shares.map { [CSVTable.number(Float($0[r]))] } ?? []))
             }
             try writeOutput(table.bytes, to: csv)
         }
         if json {
             try printJSON(SimilarJSON(query: label, count: catalog.count(row), metric: metric.rawValue,
                                       minRatings: floor.minRatings, minRatingsSource: floor.source.rawValue,
-                                      neighbours: neighbours.map {
-                                          NeighbourJSON(label: catalog.labels[$0.row], similarity: $0.score, count: catalog.count($0.row),
-                                                        distance: metric == .euclidean ? -$0.score : nil)
+                                      samples: shares != nil ? draws.count : nil,
+                                      neighbours: neighbours.enumerated().map { r, n in
+                                          NeighbourJSON(label: catalog.labels[n.row], similarity: n.score, count: catalog.count(n.row),
+                                                        distance: metric == .euclidean ? -n.score : nil, stability: shares?[r])
                                       }))
             return
         }
@@ -113,10 +146,15 @@ struct SimilarCommand: ParsableCommand {
         let countNote = catalog.count(row).map { ", \($0) ratings" } ?? ""
         print("Closest to \(TerminalText.escape(label))\(countNote), \(what):")
         print(floor.sentence)
-        var table = TextTable(["#", metric == .euclidean ? "distance" : "similarity", "ratings", "title"],
-                              alignments: [.right, .right, .right, .left])
+        if shares != nil {
+            print("Stable: the share of \(draws.count) posterior samples in which the neighbour stays in the top \(top).")
+        }
+        var table = TextTable(["#", metric == .euclidean ? "distance" : "similarity"] + (shares != nil ? ["stable"] : []) + ["ratings", "title"],
+                              alignments: [.right, .right] + (shares != nil ? [.right] : []) + [.right, .left])
         for (r, n) in neighbours.enumerated() {
-            table.append([String(r + 1), fixed(metric == .euclidean ? -n.score : n.score), catalog.count(n.row).map(String.init) ?? "–", catalog.labels[n.row]])
+            table.append([String(r + 1), fixed(metric == .euclidean ? -n.score : n.score)]
+                         + (shares.map { [String(format: "%.0f%%", 100 * $0[r])] } ?? [])
+                         + [catalog.count(n.row).map(String.init) ?? "–", catalog.labels[n.row]])
         }
         print(table.render())
     }
@@ -149,6 +187,8 @@ struct NeighbourJSON: Encodable {
     @NullWhenAbsent var count: Int?
     /// Only with metric euclidean.
     var distance: Float?
+    /// Only with --stability: the share of posterior samples keeping it in the top k.
+    var stability: Double?
 }
 
 struct SimilarJSON: Encodable {
@@ -158,6 +198,8 @@ struct SimilarJSON: Encodable {
     /// The floor on a neighbour's ratings, and whether it was asked for, the default, or unavailable.
     var minRatings: Int
     var minRatingsSource: String
+    /// Only with --stability: the posterior samples the shares count.
+    var samples: Int?
     var neighbours: [NeighbourJSON]
 }
 
