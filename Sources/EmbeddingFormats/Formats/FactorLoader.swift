@@ -120,6 +120,7 @@ public enum FactorLoader {
         let users = SparkALSModel.isFactorFolder(userFolder) ? try SparkALSModel.readFactors(folder: userFolder, rank: metadata.rank) : nil
         var m = model(items: items, users: users, path: path, format: "Spark ALSModel",
                       itemsName: "itemFactors/part-*.parquet", usersName: users == nil ? nil : "userFactors/part-*.parquet")
+        for i in m.source?.entries.indices ?? 0..<0 { m.source?.entries[i].dtype = "float32" }
         let params = metadata.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         m.source?.notes.append("Spark \(metadata.sparkVersion) ALSModel \(metadata.uid), rank \(metadata.rank.map(String.init) ?? "?")"
             + (params.isEmpty ? "" : "; \(params)"))
