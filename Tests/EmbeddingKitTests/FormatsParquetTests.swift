@@ -414,3 +414,38 @@ final class FormatsParquetTests: XCTestCase {
         }
     }
 }
+
+/// The CLI on the Spark fixtures: `--data` a folder of part files, `--model` a saved ALSModel.
+final class ParquetCLITests: XCTestCase {
+    func testDataAndSimilarOnSparkFolders() throws {
+        let home = try TestData.scratch(self)
+        let facts = try XCTUnwrap(try ParquetFixtures.expected()["ratings"] as? [String: Any])
+        let data = try EmbtoolCLI.run(["data", "--data", ParquetFixtures.path("spark/ratings"), "--json"], home: home)
+        XCTAssertEqual(data.status, 0, data.stderr)
+        let summary = try data.json()
+        XCTAssertEqual(summary["format"] as? String, "parquet")
+        XCTAssertEqual(summary["ratings"] as? Int, facts["rows"] as? Int)
+        XCTAssertEqual(summary["users"] as? Int, facts["users"] as? Int)
+        XCTAssertEqual(summary["items"] as? Int, facts["items"] as? Int)
+
+        let spark = try XCTUnwrap(try ParquetFixtures.expected()["spark"] as? [String: Any])
+        let neighbours = try XCTUnwrap(spark["neighbours"] as? [String: [String: [Double]]])
+        let (query, expected) = try XCTUnwrap(neighbours.min { $0.key < $1.key })
+        let similar = try EmbtoolCLI.run(["similar", query, "--model", ParquetFixtures.path("spark/als_model"), "--top", "5", "--json"], home: home)
+        XCTAssertEqual(similar.status, 0, similar.stderr)
+        let list = try XCTUnwrap(try similar.json()["neighbours"] as? [[String: Any]])
+        XCTAssertEqual(list.compactMap { $0["label"] as? String }, try XCTUnwrap(expected["ids"]).map { String(Int($0)) }, "NumPy's neighbours of \(query)")
+        for (n, cosine) in zip(list, try XCTUnwrap(expected["cosine"])) {
+            XCTAssertEqual(try XCTUnwrap(n["similarity"] as? Double), cosine, accuracy: 1e-4)
+        }
+    }
+
+    func testZstdRatingsExitWithOneLine() throws {
+        let home = try TestData.scratch(self)
+        let r = try EmbtoolCLI.run(["data", "--data", ParquetFixtures.path("pyarrow/types_zstd.parquet"), "--columns", "user,item,rating"], home: home)
+        XCTAssertEqual(r.status, 65)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("codec ZSTD not supported; rewrite with snappy or gzip"), r.stderr)
+        XCTAssertEqual(r.stdout, "")
+    }
+}

@@ -108,7 +108,7 @@ public enum FactorLoader {
         if fm.fileExists(atPath: path + "/" + Projector.vectorsFile) {
             return try loadProjector(vectors: path + "/" + Projector.vectorsFile)
         }
-        throw EmbtoolError.data("\(path): a folder, but it holds neither a Spark ALSModel (metadata/, itemFactors/), Spark ALS factors (part-*.json, part-*.parquet) "
+        throw EmbtoolError.data("\(path): a folder, but it holds neither Spark ALS factors (a saved ALSModel's metadata/ and itemFactors/, part-*.json, part-*.parquet) "
             + "nor an Embedding Projector \(Projector.vectorsFile)")
     }
 
