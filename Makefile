@@ -58,6 +58,7 @@ demo: build
 	$(EMBTOOL) bias --csv exports/bias.csv --svg exports/bias.svg
 	$(EMBTOOL) pca --svg exports/pca.svg
 	$(EMBTOOL) umap --svg exports/umap.svg --color genre
+	$(EMBTOOL) tsne --svg exports/tsne.svg --color genre
 	$(EMBTOOL) similar "Star Wars" --csv exports/similar-star-wars.csv
 	$(EMBTOOL) explore -o exports/explorer.html
 

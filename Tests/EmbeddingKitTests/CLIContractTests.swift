@@ -150,7 +150,7 @@ final class CLIContractTests: XCTestCase {
     func testInfo() throws {
         let j = try json(["info", "--model", Self.model])
         assertKeys(j, ["path", "format", "naming", "tensors", "roles", "items", "users", "factors", "labels", "metadata",
-                       "non_finite", "notes"], "info")
+                       "non_finite", "ignored_objects", "notes"], "info")
         assertKeys(first(j, "tensors"), ["name", "shape", "dtype", "role"], "info tensors[]")
         assertKeys(j["roles"], ["item_factors", "item_biases", "user_factors", "user_biases"], "info roles")
         assertKeys(j["metadata"], ["dataset", "item_key", "y_range", "items_with_counts", "ratings", "genres", "recipe",

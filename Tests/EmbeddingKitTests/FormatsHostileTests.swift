@@ -167,6 +167,14 @@ final class FormatsHostileTests: XCTestCase {
                 do {
                     switch folder {
                     case "pickle": _ = try Pickle.load(data, name: file) { try Pickle.tensors(in: $0, name: file, budget: 4 * data.count + 1000) }
+                    case "learner":
+                        if ZipArchive.looksLike(data) {
+                            _ = try FastaiExport.read(try TorchCheckpoint.Archive(data: data, name: file))?.1.map { try $0.load() }
+                        } else {
+                            _ = try Pickle.load(data, name: file, mode: .graph) { root in
+                                if case .object(let o) = root { _ = try FastaiExport.interpret(o, name: file, budget: 4 * data.count + 1000) }
+                            }
+                        }
                     case "npy": _ = try Npy.read(data: data, name: file).floats(name: file)
                     case "safetensors": _ = try Safetensors.read(data: data, name: file)
                     case "zip": _ = try ZipArchive(data: data, name: file).entries.map { try ZipArchive(data: data, name: file).contents(of: $0) }
@@ -184,7 +192,7 @@ final class FormatsHostileTests: XCTestCase {
                             var r = ThriftCompact(bytes, name: file)
                             return try Parquet.FileMetaData(&r)
                         }
-                    default: XCTFail("fuzz-regressions/\(folder): no parser of that name (pickle, npy, safetensors, zip, parquet, snappy, thrift)"); continue
+                    default: XCTFail("fuzz-regressions/\(folder): no parser of that name (pickle, learner, npy, safetensors, zip, parquet, snappy, thrift)"); continue
                     }
                 } catch let e as EmbtoolError {
                     XCTAssertEqual(e.kind, .dataError, "\(file): \(e.message)")

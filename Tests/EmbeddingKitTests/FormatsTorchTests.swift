@@ -149,8 +149,10 @@ final class FormatsTorchTests: XCTestCase {
         // torch.save of objects whose __reduce__ names os.system / eval (written by the real torch).
         assertDataError(try Fixtures.load("hostile/os_system.pth"), "refusing pickle global 'posix.system'", "nothing was imported or executed")
         assertDataError(try Fixtures.load("hostile/builtins_eval.pth"), "refusing pickle global 'builtins.eval'")
-        // torch.save(model) rather than its state dict: the class is named, with a hint.
-        assertDataError(try Fixtures.load("hostile/whole_model.pth"), "refusing pickle global 'fastai.", "save model.state_dict()")
+        // torch.save(model) rather than its state dict: the restricted reader names the class, with a hint
+        // (FactorLoader reads such files as an inert graph instead: FormatsLearnerTests).
+        let whole = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("hostile/whole_model.pth")))
+        assertDataError(try TorchCheckpoint.read(data: whole, name: "whole_model.pth"), "refusing pickle global 'fastai.", "save model.state_dict()")
         // The same by hand: GLOBAL 'os system', then ('ls',) REDUCE.
         let pickle = Data([0x80, 0x02, 0x63] + Array("os\nsystem\n".utf8) + [0x58, 2, 0, 0, 0] + Array("ls".utf8) + [0x85, 0x52, 0x2E])
         assertDataError(try Pickle.load(pickle, name: "p") { $0 }, "refusing pickle global 'os.system'")

@@ -36,6 +36,9 @@ public struct FactorSource: Sendable {
     public var notes: [String] = []
     /// NaN or infinite values per role, when any.
     public var nonFinite: [Role: Int] = [:]
+    /// A whole pickled object graph (fastai `learn.export()`): the objects read
+    /// as inert placeholders and not used, counted by class (`module.name`).
+    public var inertObjects: [String: Int] = [:]
 
     public init(path: String, format: String, naming: String? = nil, entries: [Entry]) {
         self.path = path

@@ -8,6 +8,7 @@ import EmbeddingCore
 /// |-----------------------------------------|-------------------|
 /// | `.safetensors` (embtool's own or any)   | `Safetensors`     |
 /// | `torch.save` zip or legacy checkpoint   | `TorchCheckpoint` |
+/// | fastai `learn.export()`, `torch.save(model)` | `FastaiExport` |
 /// | `.npy`, `.npz` (stored or compressed)   | `Npy`, `Npz`      |
 /// | CSV / TSV `label,f0,...`                | `DelimitedFactors`|
 /// | folder or file `vectors.tsv` (+ metadata.tsv) | `Projector` |
@@ -175,6 +176,12 @@ public enum FactorLoader {
         if ZipArchive.looksLike(data) {
             let zip = try ZipArchive(data: data, name: path)
             if zip.entries.contains(where: { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }) {
+                // A pickled object (a fastai Learner, a whole module) is read as an inert graph;
+                // a state dict by the restricted reader.
+                let archive = try TorchCheckpoint.Archive(data: data, name: path)
+                if let (contents, tensors) = try FastaiExport.read(archive) {
+                    return try model(export: contents, tensors: tensors, archive: archive, options: options)
+                }
                 let (format, tensors) = try TorchCheckpoint.read(data: data, name: path)
                 return try model(tensors: tensors, labels: [:], metadata: [:], path: path, format: format, options: options)
             }

@@ -13,14 +13,30 @@ import EmbeddingCore
 /// a NumPy float64 scalar, pickled as `numpy.dtype('f8')` plus its 8 bytes via
 /// `_codecs.encode`.
 ///
+/// In `.graph` mode (for whole pickled objects: fastai's `learn.export()`,
+/// `torch.save(model)`) nothing is refused by name and still nothing is called:
+/// any other global becomes a placeholder `.global("module.name")`, and
+/// `REDUCE`, `NEWOBJ`, `BUILD`, `SETITEMS` and `APPENDS` on it only record
+/// (an `Object` holding the callable, its arguments, state and items). The
+/// globals above are interpreted as data exactly as in a state dict.
+///
 /// Hostile input is an error, never a trap: lengths are bounded by the bytes
-/// left, memo indices are looked up (never used to size anything), nesting is
-/// limited, and containers are dismantled iteratively afterwards so that even a
-/// deep or cyclic structure is released without recursion.
+/// left, memo indices are looked up (never used to size anything), the memo and
+/// the number of containers are capped, nesting is limited, and containers are
+/// dismantled iteratively afterwards so that even a deep or cyclic structure is
+/// released without recursion.
 public enum Pickle {
+    public enum Mode: Sendable {
+        /// State dicts: only the allowed globals, anything else refused by name.
+        case stateDict
+        /// Whole object graphs: unknown globals become inert placeholders.
+        case graph
+    }
+
     /// `module.name` of every global a state dict needs.
     public static let allowedGlobals: Set<String> = Set(storageTypes.keys).union([
         "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter",
+        "torch._utils._rebuild_parameter_with_state",
     ]).union(dataGlobals)
 
     /// The data types of fastai's optimizer state (see above).
@@ -35,7 +51,27 @@ public enum Pickle {
         "torch.ShortStorage": .i16, "torch.CharStorage": .i8, "torch.ByteStorage": .u8, "torch.BoolStorage": .bool,
     ]
 
+    /// Python 2 module names that protocol 2 writes for Python 3's (`_compat_pickle.IMPORT_MAPPING`).
+    static let python2Modules = [
+        "__builtin__": "builtins", "copy_reg": "copyreg", "commands": "subprocess", "cPickle": "pickle",
+        "Queue": "queue", "exceptions": "builtins", "UserDict": "collections", "UserList": "collections",
+    ]
+    /// Renamed symbols (`_compat_pickle.NAME_MAPPING`).
+    static let python2Names = [
+        "__builtin__.unicode": "builtins.str", "__builtin__.long": "builtins.int", "__builtin__.xrange": "builtins.range",
+        "__builtin__.basestring": "builtins.str", "__builtin__.reduce": "functools.reduce", "__builtin__.intern": "sys.intern",
+    ]
+
     static let maxDepth = 100
+    /// The memo and the containers (lists, dicts, objects) each cost tens of bytes
+    /// of memory however few bytes they take in the file (1 for MEMOIZE, 2 for an
+    /// empty list), so both are capped: at 2^20, or more for a larger pickle, whose
+    /// real entries take 15 bytes or more each. A fastai export memoizes 5 entries
+    /// per NumPy-integer user id, 1 per title and about 5 per training batch (the
+    /// `Recorder`'s losses): 13,333 for one epoch on MovieLens 100k.
+    static let minCap = 1 << 20
+    static func memoCap(bytes: Int) -> Int { max(minCap, bytes / 4) }
+    static func containerCap(bytes: Int) -> Int { max(minCap, bytes / 16) }
 
     /// A storage named by a persistent id: the zip entry `data/<key>` (or the
     /// legacy format's record `key`), `numel` elements of `dtype`. A legacy view
@@ -55,15 +91,52 @@ public enum Pickle {
         public var stride: [Int]
     }
 
-    public final class List { var items: [Value] = [] }
+    public final class List { public internal(set) var items: [Value] = [] }
     public final class Dict {
-        var entries: [(key: Value, value: Value)] = []
+        public internal(set) var entries: [(key: Value, value: Value)] = []
         var index: [String: Int] = [:]
 
         func set(_ key: Value, _ value: Value) {
             if let k = key.hashKey, let i = index[k] { entries[i].value = value; return }
             if let k = key.hashKey { index[k] = entries.count }
             entries.append((key, value))
+        }
+
+        /// The value under the string key `key`.
+        public subscript(key: String) -> Value? { index["s" + key].map { entries[$0].value } }
+    }
+
+    /// What a pickle would build by calling `callable` (`REDUCE`, `NEWOBJ`):
+    /// recorded in `.graph` mode, never called. `state` is what `BUILD` would
+    /// pass to `__setstate__` (usually the instance `__dict__`); `listItems` and
+    /// `dictItems` what `APPENDS` and `SETITEMS` would add to it.
+    public final class Object {
+        public let callable: Value
+        public internal(set) var args: [Value]
+        public internal(set) var state: Value?
+        public internal(set) var listItems: [Value] = []
+        public internal(set) var dictItems: [(key: Value, value: Value)] = []
+
+        init(callable: Value, args: [Value]) {
+            self.callable = callable
+            self.args = args
+        }
+
+        /// `module.name` of the callable (usually the class), or `(computed callable)`
+        /// when the pickle builds the callable itself (`getattr(obj, 'method')`).
+        public var className: String {
+            if case .global(let name) = callable { return name }
+            return "(computed callable)"
+        }
+
+        /// The attribute `name` of the instance: its state dict's entry.
+        public func attribute(_ name: String) -> Value? {
+            if case .dict(let d)? = state { return d[name] }
+            // (state, slotstate): the second holds __slots__ values.
+            if case .tuple(let parts, _)? = state, parts.count == 2 {
+                for case .dict(let d) in parts { if let v = d[name] { return v } }
+            }
+            return nil
         }
     }
 
@@ -86,6 +159,8 @@ public enum Pickle {
         case dtype(String)
         case storage(StorageRef)
         case tensor(TensorRef)
+        /// An object built by a recorded call (`.graph` mode only).
+        case object(Object)
         var depth: Int {
             if case .tuple(_, let depth) = self { return depth }
             return 1
@@ -113,10 +188,12 @@ public enum Pickle {
     /// Unpickles `bytes[start...]` up to its STOP opcode and hands the result to
     /// `transform` before the containers are dismantled.
     /// Returns the transformed value and the offset just past STOP.
-    public static func load<T>(_ bytes: Data, from start: Int = 0, name: String,
+    public static func load<T>(_ bytes: Data, from start: Int = 0, name: String, mode: Mode = .stateDict,
                                _ transform: (Value) throws -> T) throws -> (T, end: Int) {
-        let machine = Machine(name: name)
+        let machine = Machine(name: name, mode: mode)
         defer { machine.dismantle() }
+        machine.memoCap = memoCap(bytes: bytes.count - start)
+        machine.containerCap = containerCap(bytes: bytes.count - start)
         let (value, end) = try bytes.withUnsafeBytes { raw in
             try machine.run(raw, from: start)
         }
@@ -163,36 +240,67 @@ public enum Pickle {
 
     final class Machine {
         let name: String
+        let mode: Mode
+        var memoCap = Pickle.minCap, containerCap = Pickle.minCap
         var stack: [Value] = []
         var marks: [Int] = []
         var memo: [Int: Value] = [:]
         /// Every mutable container built, so `dismantle` can empty them one by one.
         var containers: [AnyObject] = []
 
-        init(name: String) { self.name = name }
+        init(name: String, mode: Mode) {
+            self.name = name
+            self.mode = mode
+        }
 
         func bad(_ why: String, at p: Int) -> EmbtoolError { .data("\(name): unsupported pickle: \(why) (byte \(p))") }
 
         func dismantle() {
             for c in containers {
-                if let l = c as? List { l.items = [] } else if let d = c as? Dict { d.entries = []; d.index = [:] }
+                if let l = c as? List {
+                    l.items = []
+                } else if let d = c as? Dict {
+                    d.entries = []; d.index = [:]
+                } else if let o = c as? Object {
+                    o.args = []; o.state = nil; o.listItems = []; o.dictItems = []
+                }
             }
             containers = []
             stack = []
             memo = [:]
         }
 
-        func newList(_ items: [Value] = []) -> Value {
+        func track(_ container: AnyObject) throws {
+            guard containers.count < containerCap else {
+                throw EmbtoolError.data("\(name): pickle builds more than \(containerCap) lists, dicts and objects; refusing it")
+            }
+            containers.append(container)
+        }
+
+        func newList(_ items: [Value] = []) throws -> Value {
             let l = List()
             l.items = items
-            containers.append(l)
+            try track(l)
             return .list(l)
         }
 
-        func newDict() -> (Value, Dict) {
+        func newDict() throws -> (Value, Dict) {
             let d = Dict()
-            containers.append(d)
+            try track(d)
             return (.dict(d), d)
+        }
+
+        func newObject(_ callable: Value, _ args: [Value]) throws -> Value {
+            let o = Object(callable: callable, args: args)
+            try track(o)
+            return .object(o)
+        }
+
+        func remember(_ key: Int, at p: Int) throws {
+            guard memo.count < memoCap || memo[key] != nil else {
+                throw EmbtoolError.data("\(name): pickle memoizes more than \(memoCap) objects; refusing it")
+            }
+            memo[key] = try top(at: p)
         }
 
         func pop(at p: Int) throws -> Value {
@@ -260,10 +368,11 @@ public enum Pickle {
                 return .int(Int(Int64(bitPattern: v)))
             }
             func global(_ module: String, _ symbol: String, at q: Int) throws -> Value {
-                // Protocol 2 writes Python 3's builtins under their Python 2 module names.
-                let python3 = ["__builtin__": "builtins", "copy_reg": "copyreg"][module] ?? module
-                let full = "\(python3).\(symbol)"
-                guard Pickle.allowedGlobals.contains(full) else {
+                // Protocol 2 writes Python 3 names as Python 2 knew them; read back as Python 3's
+                // unpickler does (`_compat_pickle`'s most common entries).
+                let full = Pickle.python2Names["\(module).\(symbol)"]
+                    ?? "\(Pickle.python2Modules[module] ?? module).\(symbol)"
+                guard mode == .graph || Pickle.allowedGlobals.contains(full) else {
                     // A class from a model library usually means torch.save(model) rather than its state dict.
                     let why = ["torch.nn.", "fastai.", "__main__."].contains { full.hasPrefix($0) }
                         ? "this looks like a whole pickled model (torch.save(model)); save model.state_dict() or use learn.save() instead"
@@ -328,13 +437,22 @@ public enum Pickle {
                     let items = Array(stack.suffix(n))
                     stack.removeLast(n)
                     stack.append(try tuple(items, at: opAt))
-                case 0x5D: stack.append(newList()) // EMPTY_LIST
-                case 0x6C: stack.append(newList(try popMark(at: opAt))) // LIST
+                case 0x5D: stack.append(try newList()) // EMPTY_LIST
+                case 0x6C: stack.append(try newList(try popMark(at: opAt))) // LIST
                 case 0x61, 0x65: // APPEND, APPENDS
                     let items = op == 0x61 ? [try pop(at: opAt)] : try popMark(at: opAt)
-                    guard case .list(let list)? = stack.last else { throw bad("APPEND to something that is not a list", at: opAt) }
+                    switch stack.last {
+                    case .list(let list)?: list.items.append(contentsOf: items)
+                    case .object(let o)? where mode == .graph: o.listItems.append(contentsOf: items)
+                    default: throw bad("APPEND to something that is not a list", at: opAt)
+                    }
+                case 0x8F where mode == .graph: stack.append(try newList()) // EMPTY_SET, as a list
+                case 0x90 where mode == .graph: // ADDITEMS
+                    let items = try popMark(at: opAt)
+                    guard case .list(let list)? = stack.last else { throw bad("ADDITEMS to something that is not a set", at: opAt) }
                     list.items.append(contentsOf: items)
-                case 0x7D: stack.append(newDict().0) // EMPTY_DICT
+                case 0x91 where mode == .graph: stack.append(try newList(try popMark(at: opAt))) // FROZENSET
+                case 0x7D: stack.append(try newDict().0) // EMPTY_DICT
                 case 0x64, 0x73, 0x75: // DICT, SETITEM, SETITEMS
                     let items: [Value]
                     if op == 0x73 {
@@ -346,9 +464,13 @@ public enum Pickle {
                     guard items.count % 2 == 0 else { throw bad("odd number of dict items", at: opAt) }
                     let dict: Dict
                     if op == 0x64 {
-                        let (value, d) = newDict()
+                        let (value, d) = try newDict()
                         stack.append(value)
                         dict = d
+                    } else if mode == .graph, case .object(let o)? = stack.last {
+                        // A dict subclass (defaultdict, ...): recorded.
+                        for i in stride(from: 0, to: items.count, by: 2) { o.dictItems.append((items[i], items[i + 1])) }
+                        continue
                     } else {
                         guard case .dict(let d)? = stack.last else { throw bad("SETITEM on something that is not a dict", at: opAt) }
                         dict = d
@@ -363,10 +485,14 @@ public enum Pickle {
                     stack.append(try global(m, s, at: opAt))
                 case 0x52: // REDUCE
                     let args = try pop(at: opAt), callable = try pop(at: opAt)
-                    guard case .global(let function) = callable, case .tuple(let a, _) = args else {
-                        throw bad("REDUCE needs an allowed global and an argument tuple", at: opAt)
+                    guard case .tuple(let a, _) = args else { throw bad("REDUCE needs an argument tuple", at: opAt) }
+                    if case .global(let function) = callable, Pickle.allowedGlobals.contains(function) {
+                        stack.append(try interpret(function, a, at: opAt))
+                    } else if mode == .graph {
+                        stack.append(try newObject(callable, a))
+                    } else {
+                        throw bad("REDUCE needs an allowed global", at: opAt)
                     }
-                    stack.append(try call(function, a, at: opAt))
                 case 0x62: // BUILD: sets an object's state
                     let state = try pop(at: opAt)
                     switch (stack.last, state) {
@@ -382,27 +508,39 @@ public enum Pickle {
                         if t.count > 1, case .string(let order) = t[1], order.count == 1 {
                             stack[stack.count - 1] = .dtype(order + descr.dropFirst())
                         }
+                    case (.object(let o)?, _) where mode == .graph:
+                        o.state = state
+                    case (_?, _) where mode == .graph:
+                        break  // state for a value read as plain data: not needed
                     default:
                         throw bad("BUILD on an object embtool does not interpret", at: opAt)
                     }
-                case 0x81: // NEWOBJ: only fastcore's L (a list)
+                case 0x81: // NEWOBJ: fastcore's L (a list); in graph mode any class, recorded
                     let args = try pop(at: opAt), cls = try pop(at: opAt)
-                    guard case .global("fastcore.foundation.L") = cls, case .tuple(let a, _) = args, a.isEmpty else {
+                    guard case .tuple(let a, _) = args else { throw bad("NEWOBJ needs an argument tuple", at: opAt) }
+                    if case .global("fastcore.foundation.L") = cls, a.isEmpty {
+                        stack.append(try newList())
+                    } else if mode == .graph {
+                        stack.append(try newObject(cls, a))
+                    } else {
                         throw bad("NEWOBJ of something other than fastcore's L", at: opAt)
                     }
-                    stack.append(newList())
+                case 0x92 where mode == .graph: // NEWOBJ_EX: cls, args, kwargs (the kwargs kept as a last argument)
+                    let kwargs = try pop(at: opAt), args = try pop(at: opAt), cls = try pop(at: opAt)
+                    guard case .tuple(let a, _) = args else { throw bad("NEWOBJ_EX needs an argument tuple", at: opAt) }
+                    stack.append(try newObject(cls, a + [kwargs]))
                 case 0x51: // BINPERSID: torch's ('storage', type, key, location, numel[, view])
                     stack.append(try persistent(try pop(at: opAt), at: opAt))
-                case 0x71: memo[try u8()] = try top(at: opAt) // BINPUT
-                case 0x72: memo[Int(try le(UInt32.self))] = try top(at: opAt) // LONG_BINPUT
-                case 0x94: memo[memo.count] = try top(at: opAt) // MEMOIZE
+                case 0x71: try remember(try u8(), at: opAt) // BINPUT
+                case 0x72: try remember(Int(try le(UInt32.self)), at: opAt) // LONG_BINPUT
+                case 0x94: try remember(memo.count, at: opAt) // MEMOIZE
                 case 0x68, 0x6A: // BINGET, LONG_BINGET
                     let key = op == 0x68 ? try u8() : Int(try le(UInt32.self))
                     guard let v = memo[key] else { throw bad("memo entry \(key) was never stored", at: opAt) }
                     stack.append(v)
                 default:
                     let opName = Pickle.opcodeNames[op].map { " (\($0))" } ?? ""
-                    throw bad(String(format: "opcode 0x%02x%@ is not allowed in a state dict", op, opName), at: opAt)
+                    throw bad(String(format: "opcode 0x%02x%@ is not allowed in %@", op, opName, mode == .graph ? "a pickle embtool reads" : "a state dict"), at: opAt)
                 }
             }
         }
@@ -472,11 +610,24 @@ public enum Pickle {
             return .storage(ref)
         }
 
+        /// An allowed global applied to `args`, read as the data it builds. In
+        /// graph mode a data global used otherwise than a state dict uses it is
+        /// kept as a recorded object; a tensor that does not fit its storage is
+        /// an error in either mode.
+        func interpret(_ function: String, _ args: [Value], at p: Int) throws -> Value {
+            guard mode == .graph, !function.hasPrefix("torch.") else { return try call(function, args, at: p) }
+            do {
+                return try call(function, args, at: p)
+            } catch {
+                return try newObject(.global(function), args)
+            }
+        }
+
         func call(_ function: String, _ args: [Value], at p: Int) throws -> Value {
             switch function {
             case "collections.OrderedDict":
                 guard args.isEmpty else { throw bad("OrderedDict called with arguments", at: p) }
-                return newDict().0
+                return try newDict().0
             case "torch._utils._rebuild_tensor_v2":
                 guard args.count >= 4, case .storage(let storage) = args[0] else {
                     throw bad("_rebuild_tensor_v2 needs (storage, offset, size, stride, ...)", at: p)
@@ -501,7 +652,7 @@ public enum Pickle {
                     }
                 }
                 return .tensor(TensorRef(storage: storage, offset: offset, shape: shape, stride: stride))
-            case "torch._utils._rebuild_parameter":
+            case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
                 guard args.count >= 1, case .tensor = args[0] else { throw bad("_rebuild_parameter needs a tensor", at: p) }
                 return args[0]
             case "numpy.dtype":

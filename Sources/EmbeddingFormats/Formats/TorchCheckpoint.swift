@@ -22,31 +22,58 @@ public enum TorchCheckpoint {
         return ("PyTorch checkpoint (zip)", try readZip(data: data, name: name))
     }
 
+    /// The zip layout of `torch.save`: one `<prefix>data.pkl`, storages under `<prefix>data/`.
+    struct Archive {
+        var zip: ZipArchive
+        var pickle: ZipArchive.Entry
+        var prefix: String
+        var data: Data
+        var name: String
+
+        init(data: Data, name: String) throws {
+            zip = try ZipArchive(data: data, name: name)
+            let pickles = zip.entries.filter { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }
+            guard pickles.count == 1, let pickle = pickles.first else {
+                throw EmbtoolError.data("\(name): a zip archive but not a PyTorch checkpoint (expected one '<name>/data.pkl', found \(pickles.count))")
+            }
+            self.pickle = pickle
+            prefix = String(pickle.name.dropLast("data.pkl".count))
+            self.data = data
+            self.name = name
+            if let order = zip.entry(named: prefix + "byteorder") {
+                let text = String(decoding: try zip.contents(of: order), as: UTF8.self)
+                guard text == "little" else { throw EmbtoolError.data("\(name): storages are '\(text)'-endian; only little-endian checkpoints are supported") }
+            }
+        }
+
+        /// A short text entry beside the pickle (`version`, `.format_version`), if present.
+        func text(_ entry: String) -> String? {
+            guard let e = zip.entry(named: prefix + entry), e.size <= 64, let bytes = try? zip.contents(of: e) else { return nil }
+            return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// The tensors named in the pickle, each checked against its stored entry and read lazily.
+        func tensors(_ refs: [(name: String, tensor: Pickle.TensorRef)]) throws -> [TensorEntry] {
+            try refs.map { path, ref in
+                guard let entry = zip.entry(named: prefix + "data/" + ref.storage.key) else {
+                    throw EmbtoolError.data("\(name): tensor '\(path)' names storage '\(ref.storage.key)', which the archive lacks")
+                }
+                let esize = ref.storage.dtype.size
+                let (needed, overflow) = (ref.storage.viewOffset + ref.storage.numel).multipliedReportingOverflow(by: esize)
+                guard !overflow, entry.size >= needed else {
+                    throw EmbtoolError.data("\(name): storage '\(ref.storage.key)' holds \(entry.size) bytes, tensor '\(path)' needs \(needed)")
+                }
+                return try lazyTensor(path, ref, limit: data.count, name: name) { [zip] in try zip.contents(of: entry) }
+            }
+        }
+    }
+
     static func readZip(data: Data, name: String) throws -> [TensorEntry] {
-        let zip = try ZipArchive(data: data, name: name)
-        let pickles = zip.entries.filter { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }
-        guard pickles.count == 1, let pickle = pickles.first else {
-            throw EmbtoolError.data("\(name): a zip archive but not a PyTorch checkpoint (expected one '<name>/data.pkl', found \(pickles.count))")
-        }
-        let prefix = String(pickle.name.dropLast("data.pkl".count))
-        if let order = zip.entry(named: prefix + "byteorder") {
-            let text = String(decoding: try zip.contents(of: order), as: UTF8.self)
-            guard text == "little" else { throw EmbtoolError.data("\(name): storages are '\(text)'-endian; only little-endian checkpoints are supported") }
-        }
-        let refs = try Pickle.load(try zip.contents(of: pickle), name: name) { value in
-            try Pickle.tensors(in: value, name: name, budget: 4 * pickle.size + 1000)
+        let archive = try Archive(data: data, name: name)
+        let refs = try Pickle.load(try archive.zip.contents(of: archive.pickle), name: name) { value in
+            try Pickle.tensors(in: value, name: name, budget: 4 * archive.pickle.size + 1000)
         }.0
-        return try refs.map { path, ref in
-            guard let entry = zip.entry(named: prefix + "data/" + ref.storage.key) else {
-                throw EmbtoolError.data("\(name): tensor '\(path)' names storage '\(ref.storage.key)', which the archive lacks")
-            }
-            let esize = ref.storage.dtype.size
-            let (needed, overflow) = (ref.storage.viewOffset + ref.storage.numel).multipliedReportingOverflow(by: esize)
-            guard !overflow, entry.size >= needed else {
-                throw EmbtoolError.data("\(name): storage '\(ref.storage.key)' holds \(entry.size) bytes, tensor '\(path)' needs \(needed)")
-            }
-            return try lazyTensor(path, ref, limit: data.count, name: name) { try zip.contents(of: entry) }
-        }
+        return try archive.tensors(refs)
     }
 
     /// The legacy layout: pickles of the magic number, the protocol version (1001)

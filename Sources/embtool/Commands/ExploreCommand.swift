@@ -119,8 +119,8 @@ struct ExploreCommand: ParsableCommand {
     /// page's vectors (`n × k`, rows as in the page). A new layout is one line here.
     static let available: [(name: String, make: (Matrix) throws -> ExplorerPage.Layout)] = [
         ("pca", pcaLayout),
-        ("umap", umapLayout),
-        ("tsne", tsneLayout),
+        ("umap", neighbourLayout(.umap())),
+        ("tsne", neighbourLayout(.tsne())),
     ]
 
     /// UMAP and t-SNE are computed by default up to this many items (seconds);
@@ -136,22 +136,12 @@ struct ExploreCommand: ParsableCommand {
                                    yTitle: "PC2 (\(percent(ratio[1])) of variance)")
     }
 
-    /// UMAP with `embtool umap`'s defaults (15 neighbours, cosine, min-dist 0.1).
-    static func umapLayout(_ vectors: Matrix) throws -> ExplorerPage.Layout {
-        let bar = LayoutProgress(timing: false)
-        let layout = try UMAP.fit(vectors, config: UMAP.Config(), threads: ProcessInfo.processInfo.activeProcessorCount,
-                                  progress: bar.update)
-        bar.finish()
-        return ExplorerPage.Layout(name: "UMAP", coordinates: layout, xTitle: "UMAP 1", yTitle: "UMAP 2")
-    }
-
-    /// t-SNE with `embtool tsne`'s defaults (perplexity 30, cosine, openTSNE's schedule).
-    static func tsneLayout(_ vectors: Matrix) throws -> ExplorerPage.Layout {
-        let bar = LayoutProgress(timing: false)
-        let layout = try TSNE.fit(vectors, config: TSNE.Config(), threads: ProcessInfo.processInfo.activeProcessorCount,
-                                  progress: bar.update)
-        bar.finish()
-        return ExplorerPage.Layout(name: "t-SNE", coordinates: layout, xTitle: "t-SNE 1", yTitle: "t-SNE 2")
+    /// UMAP and t-SNE with `embtool umap`'s and `embtool tsne`'s defaults.
+    static func neighbourLayout(_ layout: NeighbourLayout) -> (Matrix) throws -> ExplorerPage.Layout {
+        { vectors in
+            let coordinates = try layout.layout(vectors, threads: nil, timing: false).coordinates
+            return ExplorerPage.Layout(name: layout.name, coordinates: coordinates, xTitle: layout.name + " 1", yTitle: layout.name + " 2")
+        }
     }
 }
 

@@ -64,6 +64,8 @@ struct InfoCommand: ParsableCommand {
         var labels: String
         var metadata: Metadata
         var nonFinite: [String: Int]
+        /// Objects of a pickled Learner read as inert placeholders and not used, by class.
+        var ignoredObjects: [String: Int]
         var notes: [String]
 
         init(_ m: FactorModel, _ s: FactorSource) {
@@ -90,6 +92,7 @@ struct InfoCommand: ParsableCommand {
                                 itemsWithCounts: meta.itemCounts.filter { $0 > 0 }.count, ratings: meta.itemCounts.reduce(0, +),
                                 genres: meta.itemGenres.contains { !$0.isEmpty }, recipe: meta.recipe.flattened, dataSHA256: meta.dataChecksum)
             nonFinite = Dictionary(uniqueKeysWithValues: s.nonFinite.map { ($0.key.rawValue, $0.value) })
+            ignoredObjects = s.inertObjects
             notes = s.notes
         }
 
@@ -115,6 +118,12 @@ struct InfoCommand: ParsableCommand {
             if !metadata.dataSHA256.isEmpty { lines.append("data sha256: \(metadata.dataSHA256)") }
             for (role, n) in nonFinite.sorted(by: { $0.key < $1.key }) { lines.append("warning: \(n) NaN or infinite values in \(role)") }
             for note in notes { lines.append("note: \(note)") }
+            if !ignoredObjects.isEmpty {
+                let byCount = ignoredObjects.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+                let shown = byCount.prefix(8).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                lines.append("ignored: \(ignoredObjects.values.reduce(0, +)) pickled objects of \(ignoredObjects.count) classes, kept inert: \(shown)"
+                    + (byCount.count > 8 ? ", … (--json lists all)" : ""))
+            }
             return lines.joined(separator: "\n")
         }
     }

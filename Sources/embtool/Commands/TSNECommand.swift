@@ -67,10 +67,6 @@ struct TSNECommand: ParsableCommand {
     }
 
     func run() throws {
-        var clock = Stopwatch(enabled: map.timing)
-        let (model, catalog) = try map.loadCatalog(modelOptions, data)
-        clock.lap("load")
-        let chosen = try map.choose(from: catalog)
         var config = TSNE.Config()
         config.perplexity = perplexity
         config.iterations = iterations
@@ -78,24 +74,10 @@ struct TSNECommand: ParsableCommand {
         config.metric = SimilarityMetric(rawValue: metric)!
         config.method = TSNE.Method(rawValue: method)!
         config.knnMethod = KNNMethod(rawValue: knn == "auto" ? "automatic" : knn)!
-        let vectors = model.itemFactors.gathering(chosen.rows)
-        let bar = LayoutProgress(timing: map.timing)
-        let start = DispatchTime.now().uptimeNanoseconds
-        let layout = try TSNE.fit(vectors, config: config, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
-                                  progress: bar.update)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        bar.finish()
-        clock.lap("tsne")
-
-        let itemMap = try map.itemMap("t-SNE", chosen, catalog,
-                                      x: (0..<layout.rows).map { layout[$0, 0] }, y: (0..<layout.rows).map { layout[$0, 1] },
-                                      axes: (.init(name: "tsne1", title: "t-SNE 1"), .init(name: "tsne2", title: "t-SNE 2")),
-                                      dataset: model.meta.dataset, itemBias: model.itemBias)
-        try map.emit(itemMap, title: "t-SNE of the item vectors (perplexity \(shownPerplexity), \(metric))", seconds: seconds) {
+        try NeighbourLayout.tsne(config).run(map, modelOptions, data, threads: threads,
+                                             title: "t-SNE of the item vectors (perplexity \(shownPerplexity), \(metric))") { chosen, model, seconds in
             let repulsion = TSNE.resolvedMethod(config.method, count: chosen.rows.count) == .fft ? "FFT interpolation" : "Barnes-Hut"
-            print("t-SNE of \(chosen.description) (\(model.factors) factors, perplexity \(shownPerplexity), \(metric), \(repulsion)) in \(String(format: "%.2f", seconds)) s.")
+            return "t-SNE of \(chosen.description) (\(model.factors) factors, perplexity \(shownPerplexity), \(metric), \(repulsion)) in \(String(format: "%.2f", seconds)) s."
         }
-        clock.lap("write")
-        clock.report()
     }
 }

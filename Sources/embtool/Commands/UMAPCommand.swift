@@ -66,10 +66,6 @@ struct UMAPCommand: ParsableCommand {
     }
 
     func run() throws {
-        var clock = Stopwatch(enabled: map.timing)
-        let (model, catalog) = try map.loadCatalog(modelOptions, data)
-        clock.lap("load")
-        let chosen = try map.choose(from: catalog)
         var config = UMAP.Config()
         config.neighbors = neighbors
         config.minDist = minDist
@@ -78,23 +74,9 @@ struct UMAPCommand: ParsableCommand {
         config.metric = SimilarityMetric(rawValue: metric)!
         config.initialisation = UMAP.Initialisation(rawValue: initialisation)!
         config.knnMethod = KNNMethod(rawValue: knn == "auto" ? "automatic" : knn)!
-        let vectors = model.itemFactors.gathering(chosen.rows)
-        let bar = LayoutProgress(timing: map.timing)
-        let start = DispatchTime.now().uptimeNanoseconds
-        let layout = try UMAP.fit(vectors, config: config, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
-                                  progress: bar.update)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        bar.finish()
-        clock.lap("umap")
-
-        let itemMap = try map.itemMap("UMAP", chosen, catalog,
-                                      x: (0..<layout.rows).map { layout[$0, 0] }, y: (0..<layout.rows).map { layout[$0, 1] },
-                                      axes: (.init(name: "umap1", title: "UMAP 1"), .init(name: "umap2", title: "UMAP 2")),
-                                      dataset: model.meta.dataset, itemBias: model.itemBias)
-        try map.emit(itemMap, title: "UMAP of the item vectors (\(neighbors) neighbours, \(metric), min-dist \(minDist))", seconds: seconds) {
-            print("UMAP of \(chosen.description) (\(model.factors) factors, \(neighbors) neighbours, \(metric)) in \(String(format: "%.2f", seconds)) s.")
+        try NeighbourLayout.umap(config).run(map, modelOptions, data, threads: threads,
+                                             title: "UMAP of the item vectors (\(neighbors) neighbours, \(metric), min-dist \(minDist))") { chosen, model, seconds in
+            "UMAP of \(chosen.description) (\(model.factors) factors, \(neighbors) neighbours, \(metric)) in \(String(format: "%.2f", seconds)) s."
         }
-        clock.lap("write")
-        clock.report()
     }
 }
