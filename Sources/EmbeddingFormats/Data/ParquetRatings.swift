@@ -6,9 +6,9 @@ import EmbeddingCore
 /// CSV headers are (`userId`, `user_id`, `movieId`, `rating`, `score`, ...), or
 /// given in schema order by `--columns`. Ids may be integers or strings;
 /// ratings INT32, INT64, FLOAT or DOUBLE; nulls are an error.
-public enum ParquetRatings {
+enum ParquetRatings {
     /// A `.parquet` file, or a file starting with `PAR1`.
-    public static func isParquetFile(_ path: String) -> Bool {
+    static func isParquetFile(_ path: String) -> Bool {
         if path.lowercased().hasSuffix(".parquet") { return true }
         guard let handle = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? handle.close() }
@@ -22,9 +22,9 @@ public enum ParquetRatings {
         return (parts.isEmpty ? names : parts).sorted().map { folder + "/" + $0 }
     }
 
-    public static func isParquetFolder(_ path: String) -> Bool { !partFiles(path).isEmpty }
+    static func isParquetFolder(_ path: String) -> Bool { !partFiles(path).isEmpty }
 
-    public static func load(path: String, columns given: [RatingsColumn]? = nil) throws -> RawRatings {
+    static func load(path: String, columns given: [RatingsColumn]? = nil) throws -> RawRatings {
         var isDir: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
         let files = isDir.boolValue ? partFiles(path) : [path]

@@ -5,20 +5,20 @@ import EmbeddingCore
 /// slot per row; a list column (`array<float>`) has `offsets`, row `r` holding
 /// slots `offsets[r] ..< offsets[r + 1]`. Null slots hold a placeholder (0, "",
 /// false) and are false in `valid`; a null list is false in `rowValid`.
-public struct ParquetColumn: Sendable {
-    public enum Values: Sendable, Equatable {
+struct ParquetColumn: Sendable {
+    enum Values: Sendable, Equatable {
         case boolean([Bool]), int32([Int32]), int64([Int64]), float([Float]), double([Double]), string([String])
     }
     /// The column's path in the schema, dotted (`features.list.element`).
-    public var name: String
-    public var values: Values
+    var name: String
+    var values: Values
     /// Per slot; nil when no slot is null.
-    public var valid: [Bool]?
+    var valid: [Bool]?
     /// List columns only: `rows + 1` slot offsets.
-    public var offsets: [Int]?
+    var offsets: [Int]?
     /// List columns only: per row; nil when no list is null.
-    public var rowValid: [Bool]?
-    public var rows: Int
+    var rowValid: [Bool]?
+    var rows: Int
 }
 
 /// A Parquet file (Apache Parquet format 2.x), read without any library:
@@ -31,26 +31,25 @@ public struct ParquetColumn: Sendable {
 /// file before use, page sizes are limited, and the values a column may
 /// claim are limited by the file's size (`valueBudget`), so a small hostile
 /// file cannot ask for a huge allocation.
-public struct ParquetFile {
+struct ParquetFile {
     /// A leaf of the schema: one column chunk per row group.
-    public struct Leaf: Sendable {
-        public var path: [String]
+    struct Leaf: Sendable {
+        var path: [String]
         var type: Parquet.PhysicalType
         /// Highest definition and repetition levels.
         var maxDefinition: Int, maxRepetition: Int
         /// The definition level at which the repeated ancestor (the list) has an element.
         var repeatedDefinition: Int
-        public var name: String { path.joined(separator: ".") }
-        public var isList: Bool { maxRepetition > 0 }
+        var name: String { path.joined(separator: ".") }
+        var isList: Bool { maxRepetition > 0 }
     }
 
-    public let name: String
+    let name: String
     let storage: Storage
     let metadata: Parquet.FileMetaData
     /// Where the footer starts: column data must end before it.
     let footerStart: Int
-    public let leaves: [Leaf]
-    public var rowCount: Int { Int(metadata.numRows) }
+    let leaves: [Leaf]
 
     /// The file's bytes: a memory map, or a copy of bytes given in memory.
     final class Storage: @unchecked Sendable {
@@ -80,7 +79,7 @@ public struct ParquetFile {
     /// Deeper schemas than this are refused (a list of structs is 4 levels).
     static let maxSchemaDepth = 64
 
-    public init(path: String) throws {
+    init(path: String) throws {
         try self.init(storage: Storage(try MappedFile(path)), name: path)
     }
 
@@ -156,7 +155,7 @@ public struct ParquetFile {
 
     /// The leaf named by its dotted path, or by its top-level name when that
     /// holds one leaf (`features` for `features.list.element`).
-    public func leaf(named column: String) -> Leaf? {
+    func leaf(named column: String) -> Leaf? {
         leaves.first { $0.name == column } ?? {
             let under = leaves.filter { $0.path.first == column }
             return under.count == 1 ? under[0] : nil
@@ -164,7 +163,7 @@ public struct ParquetFile {
     }
 
     /// Decodes one column of every row group.
-    public func read(_ leaf: Leaf) throws -> ParquetColumn {
+    func read(_ leaf: Leaf) throws -> ParquetColumn {
         guard let k = leaves.firstIndex(where: { $0.path == leaf.path }) else {
             throw EmbtoolError.data("\(name): no column \(leaf.name)")
         }
@@ -336,7 +335,7 @@ struct ColumnDecoder<T: ParquetValue> {
                 for (max, encoding, what) in [(leaf.maxRepetition, h.repetitionLevelEncoding, "repetition"),
                                               (leaf.maxDefinition, h.definitionLevelEncoding, "definition")] where max > 0 {
                     guard encoding == Parquet.Encoding.rle.rawValue else {
-                        throw EmbtoolError.data("\(pageName): \(what) levels in encoding \(encoding); embtool reads RLE levels")
+                        throw EmbtoolError.data("\(pageName): \(what) levels in encoding \(Parquet.Encoding.label(encoding)); embtool reads RLE levels")
                     }
                     let (levels, used) = try prefixedLevels(data, at: p, count: count, max: max, what: what)
                     if what == "repetition" { repetition = levels } else { definition = levels }
@@ -402,11 +401,10 @@ struct ColumnDecoder<T: ParquetValue> {
                 try hybrid.decode(count: count, into: buffer)
                 n = count
             }
-            out = bits.map { ($0 & 1 == 1) as! T }
+            // T is Bool here: only Bool has the BOOLEAN physical type.
+            out = bits.map { $0 & 1 == 1 } as! [T]
         default:
-            let names = [0: "PLAIN", 2: "PLAIN_DICTIONARY", 3: "RLE", 4: "BIT_PACKED", 5: "DELTA_BINARY_PACKED",
-                         6: "DELTA_LENGTH_BYTE_ARRAY", 7: "DELTA_BYTE_ARRAY", 8: "RLE_DICTIONARY", 9: "BYTE_STREAM_SPLIT"]
-            throw EmbtoolError.data("\(pageName): value encoding \(names[Int(encoding)] ?? String(encoding)) not supported; "
+            throw EmbtoolError.data("\(pageName): value encoding \(Parquet.Encoding.label(encoding)) not supported; "
                 + "embtool reads PLAIN and dictionary encodings")
         }
         return out

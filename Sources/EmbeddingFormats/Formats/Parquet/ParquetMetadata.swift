@@ -17,6 +17,13 @@ enum Parquet {
     enum Encoding: Int32 {
         case plain = 0, plainDictionary = 2, rle = 3, bitPacked = 4, deltaBinaryPacked = 5
         case deltaLengthByteArray = 6, deltaByteArray = 7, rleDictionary = 8, byteStreamSplit = 9
+
+        /// The specification's name, for messages about encodings embtool does not read.
+        static func label(_ raw: Int32) -> String {
+            guard let e = Encoding(rawValue: raw) else { return String(raw) }
+            return ["PLAIN", "", "PLAIN_DICTIONARY", "RLE", "BIT_PACKED", "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY",
+                    "DELTA_BYTE_ARRAY", "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"][Int(e.rawValue)]
+        }
     }
 
     enum PageType: Int32 { case dataPage = 0, indexPage = 1, dictionaryPage = 2, dataPageV2 = 3 }
@@ -65,7 +72,6 @@ enum Parquet {
         var definitionLevelsLength: Int32 = 0
         var repetitionLevelsLength: Int32 = 0
         var isCompressed = true
-        var numRows: Int32 = -1
     }
 }
 
@@ -171,7 +177,6 @@ extension Parquet.PageHeader {
                 try r.structure(t) { r, id, t in
                     switch id {
                     case 1: numValues = try r.i32(t)
-                    case 3: numRows = try r.i32(t)
                     case 4: encoding = try r.i32(t)
                     case 5: definitionLevelsLength = try r.i32(t)
                     case 6: repetitionLevelsLength = try r.i32(t)

@@ -9,16 +9,16 @@ import EmbeddingCore
 ///
 /// (plus `_SUCCESS` and `.crc` files). Rows are sorted by id, so the order does
 /// not depend on Spark's partitions; each features array must have `rank` values.
-public enum SparkALSModel {
-    public static let className = "org.apache.spark.ml.recommendation.ALSModel"
+enum SparkALSModel {
+    static let className = "org.apache.spark.ml.recommendation.ALSModel"
 
     /// What `metadata/` says.
-    public struct Metadata: Sendable {
-        public var uid: String
-        public var sparkVersion: String
-        public var rank: Int?
+    struct Metadata: Sendable {
+        var uid: String
+        var sparkVersion: String
+        var rank: Int?
         /// The explicitly set parameters (`paramMap`), values as JSON text.
-        public var params: [String: String]
+        var params: [String: String]
     }
 
     static func partFiles(_ folder: String, suffix: String) -> [String] {
@@ -27,14 +27,14 @@ public enum SparkALSModel {
     }
 
     /// True for a folder of `part-*.parquet` files (an `itemFactors/` folder).
-    public static func isFactorFolder(_ path: String) -> Bool { !partFiles(path, suffix: ".parquet").isEmpty }
+    static func isFactorFolder(_ path: String) -> Bool { !partFiles(path, suffix: ".parquet").isEmpty }
 
     /// True for a saved model: `metadata/` and an `itemFactors/` of Parquet parts.
-    public static func isModelFolder(_ path: String) -> Bool {
+    static func isModelFolder(_ path: String) -> Bool {
         FileManager.default.fileExists(atPath: path + "/metadata") && isFactorFolder(path + "/itemFactors")
     }
 
-    public static func readMetadata(folder: String) throws -> Metadata {
+    static func readMetadata(folder: String) throws -> Metadata {
         guard let part = partFiles(folder + "/metadata", suffix: "").first(where: { !$0.hasSuffix(".crc") }) else {
             throw EmbtoolError.data("\(folder)/metadata: no part-* file")
         }
@@ -60,7 +60,7 @@ public enum SparkALSModel {
 
     /// The factors of every `part-*.parquet` in `folder`, rows by id. `rank`,
     /// when known, is the length every features array must have.
-    public static func readFactors(folder: String, rank: Int? = nil) throws -> FactorTable {
+    static func readFactors(folder: String, rank: Int? = nil) throws -> FactorTable {
         let parts = partFiles(folder, suffix: ".parquet")
         guard !parts.isEmpty else { throw EmbtoolError.data("\(folder): no part-*.parquet files") }
         var ids: [Int64] = [], values: [Float] = []
