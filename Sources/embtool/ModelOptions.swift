@@ -6,7 +6,7 @@ import Foundation
 /// on the default dataset, trained first when absent.
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "Model or factor file (embtool/safetensors, PyTorch .pth, .npy/.npz, CSV/TSV, Spark ALS folder, word2vec).",
+        "Model or factor file (embtool/safetensors, PyTorch .pth, .npy/.npz, CSV/TSV, Spark ALSModel folder, word2vec).",
         discussion: "Default: the model trained on MovieLens 100k, trained first if absent.", valueName: "path"))
     var model: String?
 

@@ -178,6 +178,20 @@ final class FormatsHostileTests: XCTestCase {
                     case "npy": _ = try Npy.read(data: data, name: file).floats(name: file)
                     case "safetensors": _ = try Safetensors.read(data: data, name: file)
                     case "zip": _ = try ZipArchive(data: data, name: file).entries.map { try ZipArchive(data: data, name: file).contents(of: $0) }
+                    case "parquet":
+                        let parquet = try ParquetFile(data: data, name: file)
+                        for leaf in parquet.leaves { _ = try parquet.read(leaf) }
+                    case "snappy":
+                        // As fuzz/SnappyFuzz.swift: the length the block's own varint declares.
+                        let declared = data.prefix(4).enumerated().reduce(into: (0, true)) { acc, b in
+                            if acc.1 { acc.0 |= Int(b.element & 0x7F) << (7 * b.offset); acc.1 = b.element & 0x80 != 0 }
+                        }.0
+                        _ = try [UInt8](data).withUnsafeBufferPointer { try Snappy.decompress($0, expectedLength: declared, name: file) }
+                    case "thrift":
+                        _ = try [UInt8](data).withUnsafeBufferPointer { bytes in
+                            var r = ThriftCompact(bytes, name: file)
+                            return try Parquet.FileMetaData(&r)
+                        }
                     default:
                         // The text formats' targets, and inflate, replay in ParserAgreementTests.
                         guard try ParserAgreementTests.replay(target: folder, data: data, file: file, in: try TestData.scratch(self)) else {

@@ -17,6 +17,8 @@ public enum DatasetFormat: String, CaseIterable, Codable, Sendable {
     case csv
     /// Any tab-separated `user item rating [timestamp]` file, with or without a header.
     case tsv
+    /// Apache Parquet: one file, or a folder of `part-*.parquet` (Spark's `df.write.parquet`).
+    case parquet
 
     /// The layout at `path`: a folder is recognised by the ratings file it holds,
     /// a file by its name (and a CSV by its header).
@@ -31,13 +33,15 @@ public enum DatasetFormat: String, CaseIterable, Codable, Sendable {
             if fm.fileExists(atPath: path + "/ratings.dat") { return .ml1m }
             if fm.fileExists(atPath: path + "/ratings.csv") { return .mlLatest }
             if (try? RecBoleAtomic.interFile(in: path)) != nil { return .recbole }
-            throw EmbtoolError.noInput("\(path): no ratings file in this folder (looked for u.data, ratings.dat, ratings.csv, *.inter)")
+            if ParquetRatings.isParquetFolder(path) { return .parquet }
+            throw EmbtoolError.noInput("\(path): no ratings file in this folder (looked for u.data, ratings.dat, ratings.csv, *.inter, *.parquet)")
         }
         let name = (path as NSString).lastPathComponent
         switch name {
         case "u.data": return .ml100k
         case "ratings.dat": return .ml1m
         case _ where name.hasSuffix(".inter"): return .recbole
+        case _ where ParquetRatings.isParquetFile(path): return .parquet
         case "ratings.csv" where MovieLensLatest.hasMovieLensHeader(path): return .mlLatest
         case _ where name.hasSuffix(".tsv") || name.hasSuffix(".tab"): return .tsv
         default: return .csv
@@ -55,8 +59,8 @@ public enum DatasetLoader {
     ///     nil reads them from the header, or assumes `user,item,rating[,timestamp]`.
     public static func loadRaw(path: String, format: DatasetFormat = .auto, columns: [RatingsColumn]? = nil) throws -> RawRatings {
         let resolved = format == .auto ? try DatasetFormat.detect(path: path) : format
-        if columns != nil && ![.csv, .tsv].contains(resolved) {
-            throw EmbtoolError.usage("column names apply to generic CSV/TSV files; \(path) is read as \(resolved.rawValue)", reason: .fixedColumns)
+        if columns != nil && ![.csv, .tsv, .parquet].contains(resolved) {
+            throw EmbtoolError.usage("column names apply to generic CSV/TSV and Parquet files; \(path) is read as \(resolved.rawValue)", reason: .fixedColumns)
         }
         var raw: RawRatings
         switch resolved {
@@ -66,6 +70,7 @@ public enum DatasetLoader {
         case .mlLatest: raw = try MovieLensLatest.load(path: path)
         case .recbole: raw = try RecBoleAtomic.load(path: path)
         case .csv, .tsv: raw = try DelimitedRatings.load(path: path, separator: resolved == .tsv ? [0x09] : nil, columns: columns)
+        case .parquet: raw = try ParquetRatings.load(path: path, columns: columns)
         }
         raw.format = resolved
         return raw

@@ -13,6 +13,7 @@ import EmbeddingCore
 /// | CSV / TSV `label,f0,...`                | `DelimitedFactors`|
 /// | folder or file `vectors.tsv` (+ metadata.tsv) | `Projector` |
 /// | folder of `part-*.json` (Spark ALS)     | `SparkALS`        |
+/// | `ALSModel.save()` folder, `part-*.parquet` | `SparkALSModel` |
 /// | word2vec text / binary, GloVe text      | `Word2Vec`        |
 ///
 /// Container formats hold named tensors; which is which follows the naming
@@ -101,6 +102,11 @@ public enum FactorLoader {
             return model(items: try SparkALS.read(folder: path), users: nil, path: path, format: "Spark ALS JSON",
                          itemsName: (path as NSString).lastPathComponent + "/part-*.json", usersName: nil)
         }
+        if SparkALSModel.isModelFolder(path) { return try loadSparkModel(path) }
+        if SparkALSModel.isFactorFolder(path) {
+            return model(items: try SparkALSModel.readFactors(folder: path), users: nil, path: path, format: "Spark ALS Parquet",
+                         itemsName: (path as NSString).lastPathComponent + "/part-*.parquet", usersName: nil)
+        }
         let itemFolder = path + "/itemFactors", userFolder = path + "/userFactors"
         if SparkALS.isFactorFolder(itemFolder) {
             let users = SparkALS.isFactorFolder(userFolder) ? try SparkALS.read(folder: userFolder) : nil
@@ -110,8 +116,23 @@ public enum FactorLoader {
         if fm.fileExists(atPath: path + "/" + Projector.vectorsFile) {
             return try loadProjector(vectors: path + "/" + Projector.vectorsFile)
         }
-        throw EmbtoolError.data("\(path): a folder, but it holds neither Spark ALS factors (part-*.json, or itemFactors/) "
+        throw EmbtoolError.data("\(path): a folder, but it holds neither Spark ALS factors (a saved ALSModel's metadata/ and itemFactors/, part-*.json, part-*.parquet) "
             + "nor an Embedding Projector \(Projector.vectorsFile)")
+    }
+
+    /// A saved Spark `ALSModel`: rank and parameters from `metadata/`, both factor tables.
+    static func loadSparkModel(_ path: String) throws -> FactorModel {
+        let metadata = try SparkALSModel.readMetadata(folder: path)
+        let items = try SparkALSModel.readFactors(folder: path + "/itemFactors", rank: metadata.rank)
+        let userFolder = path + "/userFactors"
+        let users = SparkALSModel.isFactorFolder(userFolder) ? try SparkALSModel.readFactors(folder: userFolder, rank: metadata.rank) : nil
+        var m = model(items: items, users: users, path: path, format: "Spark ALSModel",
+                      itemsName: "itemFactors/part-*.parquet", usersName: users == nil ? nil : "userFactors/part-*.parquet")
+        for i in m.source?.entries.indices ?? 0..<0 { m.source?.entries[i].dtype = "float32" }
+        let params = metadata.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+        m.source?.notes.append("Spark \(metadata.sparkVersion) ALSModel \(metadata.uid), rank \(metadata.rank.map(String.init) ?? "?")"
+            + (params.isEmpty ? "" : "; \(params)"))
+        return m
     }
 
     static func loadProjector(vectors: String) throws -> FactorModel {
@@ -197,6 +218,14 @@ public enum FactorLoader {
             let file = try Safetensors.index(data: data, name: path)
             return try model(tensors: file.tensors, labels: [:], metadata: file.metadata, path: path, format: "safetensors", options: options)
         }
+        if data.starts(with: Array("PAR1".utf8)) {
+            // One Parquet file of Spark-shaped factors (`id`, `features`).
+            var ids: [Int64] = [], values: [Float] = [], width = -1
+            try SparkALSModel.readFactors(file: ParquetFile(data: data, name: path), ids: &ids, values: &values, width: &width)
+            guard !ids.isEmpty else { throw EmbtoolError.data("\(path): no factor rows") }
+            return model(items: try SparkALS.table(ids: ids, values: values, width: width, folder: path), users: nil, path: path,
+                         format: "Parquet id/features", itemsName: fileName, usersName: nil)
+        }
         if data.first == 0x80 {
             throw EmbtoolError.data("\(path): a Python pickle but not a torch.save checkpoint; embtool reads PyTorch's zip and legacy formats only")
         }
@@ -205,7 +234,7 @@ public enum FactorLoader {
         }
         if data.prefix(4096).contains(0) && ext != "bin" {
             throw EmbtoolError.data("\(path): not a factor format embtool reads (safetensors, PyTorch .pth/.pt, .npy, .npz, "
-                + "CSV/TSV, Projector vectors.tsv, Spark ALS folder, word2vec)")
+                + "CSV/TSV, Projector vectors.tsv, Spark ALS folder or Parquet, word2vec)")
         }
 
         // Text formats.

@@ -34,7 +34,11 @@ public enum SparkALS {
             }
         }
         guard !ids.isEmpty else { throw EmbtoolError.data("\(folder): no factors in part-*.json files") }
-        // Rows in id order, whatever the partitioning.
+        return try table(ids: ids, values: values, width: width, folder: folder)
+    }
+
+    /// The rows in id order, whatever the partitioning; an id twice is an error.
+    static func table(ids: [Int64], values: [Float], width: Int, folder: String) throws -> FactorTable {
         let order = ids.indices.sorted { ids[$0] < ids[$1] }
         for (a, b) in zip(order, order.dropFirst()) where ids[a] == ids[b] {
             throw EmbtoolError.data("\(folder): id \(ids[a]) appears twice")
