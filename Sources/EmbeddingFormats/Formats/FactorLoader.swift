@@ -301,6 +301,8 @@ public enum FactorLoader {
         var notes: [String] = []
         var naming: Naming?
         var itemsEntry: TensorEntry, itemBiasEntry: TensorEntry?, usersEntry: TensorEntry?, userBiasEntry: TensorEntry?
+        // The user factors' tensor even when they are not read: its row count checks the posterior's user side.
+        var userFactorsInFile: TensorEntry?
 
         func listing() -> String {
             tensors.prefix(20).map { "\($0.name) \($0.shape)" }.joined(separator: ", ") + (tensors.count > 20 ? ", ..." : "")
@@ -315,6 +317,7 @@ public enum FactorLoader {
             itemBiasEntry = find(any: n.itemBias, in: tensors)
             let users = find(any: n.users, in: tensors)
             if n.dotProduct {
+                userFactorsInFile = users
                 usersEntry = options.users ? users : nil
                 userBiasEntry = find(any: n.userBias, in: tensors)
             } else if let users {
@@ -388,8 +391,8 @@ public enum FactorLoader {
         if meta.itemLabels.count != items.rows { meta.itemLabels = (0..<items.rows).map(String.init) }
 
         var m = FactorModel(userFactors: users, itemFactors: items, userBias: userBias, itemBias: itemBias, meta: meta)
-        if let users {
-            m.posterior = try posterior(tensors, items: items, users: users.rows, path: path, roles: &roles)
+        if let userRows = users?.rows ?? userFactorsInFile?.shape.first {
+            m.posterior = try posterior(tensors, items: items, users: userRows, path: path, roles: &roles)
             for j in entries.indices where entries[j].role == nil { entries[j].role = roles[entries[j].name] }
         }
         var source = FactorSource(path: path, format: format, naming: naming?.name, entries: entries)
