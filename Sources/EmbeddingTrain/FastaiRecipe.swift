@@ -7,15 +7,21 @@ import EmbeddingCore
 /// the last, incomplete one, as fastai's training `DataLoader` does), and takes
 /// one Adam step per batch with the one-cycle learning rate and β1 of that batch.
 enum FastaiRecipe {
+    /// The model `collab_learner` builds for `train` under `config`, before any
+    /// step: factors, biases, y_range and the seeded initialisation.
+    static func freshModel(_ train: Ratings, _ config: TrainConfig, pool: WorkerPool) -> DotBiasAdam {
+        DotBiasAdam(users: train.users.count, items: train.items.count, factors: config.factors,
+                    useBias: config.useBias, yRange: config.yRange, seed: config.seed,
+                    maxBatch: config.batchSize, pool: pool)
+    }
+
     static func train(_ train: Ratings, valid: Ratings?, config: TrainConfig,
                       progress: ((TrainProgress) -> Void)?) throws -> (DotBiasAdam, [EpochStats]) {
         _ = try batchCount(train, config.batchSize)  // before allocating buffers of batch size
         // Threads beyond the factor blocks would have nothing to do.
         let pool = WorkerPool(threads: min(config.threads, DotBiasAdam.factorBlocks))
         defer { pool.shutdown() }
-        let net = DotBiasAdam(users: train.users.count, items: train.items.count, factors: config.factors,
-                              useBias: config.useBias, yRange: config.yRange, seed: config.seed,
-                              maxBatch: config.batchSize, pool: pool)
+        let net = freshModel(train, config, pool: pool)
         var sampler = EpochSampler(config.sampling, seed: config.seed)
         let stats = try fit(net, train, valid: valid, config: config, progress: progress) { _, order in sampler.next(&order) }
         return (net, stats)

@@ -56,9 +56,7 @@ public struct LRFinder: Sendable {
         _ = try FastaiRecipe.batchCount(train, config.batchSize)  // at least one full batch
         let pool = WorkerPool(threads: min(config.threads, DotBiasAdam.factorBlocks))
         defer { pool.shutdown() }
-        let net = DotBiasAdam(users: train.users.count, items: train.items.count, factors: config.factors,
-                              useBias: config.useBias, yRange: config.yRange, seed: config.seed,
-                              maxBatch: config.batchSize, pool: pool)
+        let net = FastaiRecipe.freshModel(train, config, pool: pool)
         var sampler = EpochSampler(config.sampling, seed: config.seed)
         let (lrs, losses, diverged) = sweep(net, train, batchSize: config.batchSize, wd: Double(config.wd)) { sampler.next(&$0) }
         return Result(lrs: lrs, losses: losses, diverged: diverged,
