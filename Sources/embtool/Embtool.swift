@@ -4,6 +4,9 @@ import Foundation
 
 @main
 struct Embtool: ParsableCommand {
+    /// Before a first release every build says so; model files record their producer, not this.
+    static let version = "0.1.0-dev"
+
     static let configuration = CommandConfiguration(
         commandName: "embtool",
         abstract: "Train, load, interpret and export collaborative-filtering embeddings.",
@@ -18,7 +21,7 @@ struct Embtool: ParsableCommand {
           embtool similar "Star Wars"     movies closest to Star Wars (1977)
           embtool pca --svg pca.svg       the PCA scatter of the 1000 most-rated movies
         """,
-        version: "embtool\nBLAS: \(BLASCore.summary())",
+        version: "embtool \(Embtool.version)\nBLAS: \(BLASCore.summary())",
         subcommands: [
             FetchCommand.self, DataCommand.self, CrosstabCommand.self, SynthCommand.self,
             TrainCommand.self, LRFindCommand.self, EvaluateCommand.self, InfoCommand.self,
