@@ -24,7 +24,12 @@ build: deps
 # Tests run on an optimised build: training tests would take minutes unoptimised.
 # Then the explorer page's tests in a real browser (Tests/browser), the command
 # line against NumPy (Tests/python), and a few seconds of every parser's fuzz target.
-test: deps
+# The tests' synthetic dataset in ml-100k's layout: invented, generated (deterministic), not committed.
+SYNTHETIC = Tests/fixtures/ml100k-synthetic/facts.json
+$(SYNTHETIC): Tests/fixtures/make_synthetic_ml100k.py
+	$(PYTHON) Tests/fixtures/make_synthetic_ml100k.py
+
+test: deps $(SYNTHETIC)
 	$(SWIFT) build $(RELEASE_FLAGS) --build-tests
 	$(SWIFT) test $(RELEASE_FLAGS) --skip-build --disable-swift-testing
 	$(MAKE) --no-print-directory browser-test
@@ -35,7 +40,7 @@ test: deps
 # compiling): fails on any crash, leak or disagreement of the two ratings paths.
 # The full campaign is fuzz/run (RUNS=... executions per target).
 FUZZ_SECONDS ?= 3
-fuzz-smoke:
+fuzz-smoke: $(SYNTHETIC)
 	SECONDS_EACH=$(FUZZ_SECONDS) fuzz/run
 
 # Debian's chromium (Playwright drives it; it downloads no browser) and a virtualenv with Playwright, pytest and NumPy.
@@ -56,7 +61,7 @@ browser-test: build browser-deps
 	$(BROWSER_VENV)/bin/python -m pytest Tests/browser -q -p no:cacheprovider
 
 # The commands' numbers recomputed with NumPy from what they export (same virtualenv).
-python-test: build browser-deps
+python-test: build browser-deps $(SYNTHETIC)
 	$(BROWSER_VENV)/bin/python -m pytest Tests/python -q -p no:cacheprovider
 
 # The main job: fetch MovieLens 100k, train fastbook's model, interpret it, write exports/.

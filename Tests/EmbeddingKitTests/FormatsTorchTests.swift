@@ -12,7 +12,23 @@ import XCTest
 enum Fixtures {
     static let root = TestData.repoRoot.appendingPathComponent("Tests/fixtures").path
 
-    static func path(_ relative: String) -> String { root + "/" + relative }
+    static func path(_ relative: String) -> String {
+        if relative.hasPrefix("ml100k-synthetic") { _ = syntheticDatasetWritten }
+        return root + "/" + relative
+    }
+
+    /// `ml100k-synthetic/` is generated, not committed (its files carry MovieLens's
+    /// names, u.data and u.item): written once per checkout by its deterministic
+    /// script, as `make test` also does before the suite.
+    static let syntheticDatasetWritten: Void = {
+        guard !FileManager.default.fileExists(atPath: root + "/ml100k-synthetic/facts.json") else { return }
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", root + "/make_synthetic_ml100k.py"]
+        do { try python.run() } catch { fatalError("cannot run python3 for Tests/fixtures/make_synthetic_ml100k.py: \(error)") }
+        python.waitUntilExit()
+        precondition(python.terminationStatus == 0, "Tests/fixtures/make_synthetic_ml100k.py failed")
+    }()
 
     /// `expected/<name>.txt`: `tensor <name> <dtype> <shape>` then the values, row-major.
     static func expected(_ name: String) throws -> [String: (shape: [Int], values: [Float])] {
