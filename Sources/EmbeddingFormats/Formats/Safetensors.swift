@@ -198,16 +198,21 @@ public enum Safetensors {
         }
     }
 
-    /// Serialises float32 tensors and string metadata. Tensors are laid out in
-    /// the order given; the header is padded with spaces to a multiple of 8.
+    /// Serialises tensors and string metadata. Tensors are laid out in the
+    /// order given, as float32, or as int64 when their `storedType` is `I64`
+    /// (PyTorch's counters, such as BatchNorm's `num_batches_tracked`; their
+    /// values must be whole numbers). The header is padded with spaces to a
+    /// multiple of 8.
     public static func encode(_ tensors: [Tensor], metadata: [String: String]) throws -> Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
         for t in tensors {
             precondition(t.values.count == t.shape.reduce(1, *), "tensor \(t.name): shape does not match values")
-            let bytes = t.values.count * 4
-            header[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
+            let integer = t.storedType == ElementType.i64.rawValue
+            precondition(!integer || t.values.allSatisfy { $0 == $0.rounded() }, "tensor \(t.name): int64 values must be whole numbers")
+            let bytes = t.values.count * (integer ? 8 : 4)
+            header[t.name] = ["dtype": integer ? "I64" : "F32", "shape": t.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
             offset += bytes
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
@@ -216,8 +221,12 @@ public enum Safetensors {
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(json)
         for t in tensors {
-            // Float is little-endian on every platform Swift runs on Linux.
-            t.values.withUnsafeBytes { out.append(contentsOf: $0) }
+            if t.storedType == ElementType.i64.rawValue {
+                for v in t.values { withUnsafeBytes(of: Int64(v).littleEndian) { out.append(contentsOf: $0) } }
+            } else {
+                // Float is little-endian on every platform Swift runs on Linux.
+                t.values.withUnsafeBytes { out.append(contentsOf: $0) }
+            }
         }
         return out
     }
