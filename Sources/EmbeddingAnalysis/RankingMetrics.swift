@@ -52,7 +52,7 @@ public enum RankingMetrics {
 
     /// The relevant rows of each user: per model user row, the model item rows
     /// rated ≥ `threshold` in `heldOut` and not rated in `train`. Users with none are left out.
-    public static func relevant(_ model: FactorModel, train: Ratings, heldOut: Ratings, threshold: Float) -> [Int: Set<Int>] {
+    public static func relevant(_ model: some RatingModel, train: Ratings, heldOut: Ratings, threshold: Float) -> [Int: Set<Int>] {
         let itemRow = KeyAlignment(data: heldOut.items.labels, model: model.meta.itemKeys, modelRows: model.itemCount).modelRow
         let userRow = KeyAlignment(data: heldOut.users.labels, model: model.meta.userLabels, modelRows: model.userCount).modelRow
         var relevant: [Int: Set<Int>] = [:]
@@ -72,15 +72,22 @@ public enum RankingMetrics {
 
     /// Precision, recall and NDCG at `k` of `model` on `heldOut`, with `train`
     /// the ratings it was trained on (their items are not recommended again).
-    /// Every user's list is `Recommender.bestForUsers`'s, i.e. `recommend --user`'s.
-    public static func evaluate(_ model: FactorModel, train: Ratings, heldOut: Ratings, k: Int,
+    /// Every user's list is `Recommender.bestForUsers`'s, i.e. `recommend --user`'s
+    /// (for a model other than a dot product, such as fastai's `EmbeddingNN`,
+    /// the ranking of its own predictions).
+    public static func evaluate(_ model: some RatingModel, train: Ratings, heldOut: Ratings, k: Int,
                                 threshold: Float = defaultThreshold) throws -> Score {
         let relevant = relevant(model, train: train, heldOut: heldOut, threshold: threshold)
         let users = relevant.keys.sorted()
         guard !users.isEmpty else { return Score(k: k, precision: .nan, recall: .nan, ndcg: .nan, users: 0) }
         let seen = Recommender.seenRows(users: users, ratings: train, model: model)
         let candidates = Array(model.meta.firstItemRow..<model.itemCount)
-        let lists = try Recommender.bestForUsers(model, users: users, rows: candidates, excluded: seen, count: k)
+        let lists: AllUserRecommendations
+        if let factors = model as? FactorModel {
+            lists = try Recommender.bestForUsers(factors, users: users, rows: candidates, excluded: seen, count: k)
+        } else {
+            lists = Recommender.bestForUsers(predicting: model, users: users, rows: candidates, excluded: seen, count: k)
+        }
         var precision = 0.0, recall = 0.0, ndcg = 0.0
         for (p, u) in users.enumerated() {
             let m = user(list: lists.recommendations(ofPosition: p).map(\.row), relevant: relevant[u]!, k: k)

@@ -99,6 +99,36 @@ extension Recommender {
         return AllUserRecommendations(users: users, top: top, rows: outRows, predictions: outPredictions, filled: filled)
     }
 
+    /// `bestForUsers` for a model scored only through its own predictions
+    /// (`RatingModel.predict`; fastai's `EmbeddingNN` has no dot product to
+    /// block): every candidate of a block of users in one batch, each user's
+    /// list then ranked by `best`.
+    public static func bestForUsers(predicting model: some RatingModel, users: [Int], rows: [Int], excluded: [[Int]], count: Int,
+                                    blockUsers: Int = 64) -> AllUserRecommendations {
+        precondition(excluded.count == users.count, "bestForUsers: one exclusion list per user")
+        let top = max(0, count), m = rows.count
+        var outRows = [Int32](repeating: -1, count: users.count * top)
+        var outPredictions = [Float](repeating: .nan, count: users.count * top)
+        var filled = [Int](repeating: 0, count: users.count)
+        let candidates = rows.map(Int32.init)
+        var scores = [Float](repeating: -.infinity, count: model.itemCount)
+        for start in stride(from: 0, to: users.count, by: max(1, blockUsers)) {
+            let block = start..<min(users.count, start + max(1, blockUsers))
+            let predicted = model.predict(users: block.flatMap { [Int32](repeating: Int32(users[$0]), count: m) },
+                                          items: Array([[Int32]](repeating: candidates, count: block.count).joined()))
+            for (b, p) in block.enumerated() {
+                for (j, r) in rows.enumerated() { scores[r] = predicted[b * m + j] }
+                let list = best(scores, rows: rows, excluded: Set(excluded[p]), count: top)
+                for (q, rec) in list.enumerated() {
+                    outRows[p * top + q] = Int32(rec.row)
+                    outPredictions[p * top + q] = rec.predictedRating
+                }
+                filled[p] = list.count
+            }
+        }
+        return AllUserRecommendations(users: users, top: top, rows: outRows, predictions: outPredictions, filled: filled)
+    }
+
     /// Copies the factor rows of `users` into the row-major `block`.
     static func gatherUsers(_ factors: Matrix, _ users: ArraySlice<Int>, into block: inout [Float]) {
         let k = factors.cols
@@ -200,7 +230,7 @@ extension Recommender {
     /// The items each user rated in `ratings`, as model rows: entry p lists
     /// the model item rows that `users[p]` (a model user row) rated, matched
     /// by key as `recommend --user` matches them.
-    public static func seenRows(users: [Int], ratings: Ratings, model: FactorModel) -> [[Int]] {
+    public static func seenRows(users: [Int], ratings: Ratings, model: some RatingModel) -> [[Int]] {
         let itemRow = KeyAlignment(data: ratings.items.labels, model: model.meta.itemKeys, modelRows: model.itemCount).modelRow
         let userRow = KeyAlignment(data: ratings.users.labels, model: model.meta.userLabels, modelRows: model.userCount).modelRow
         var slot = [Int](repeating: -1, count: model.userCount)

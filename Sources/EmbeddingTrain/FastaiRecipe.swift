@@ -27,11 +27,12 @@ enum FastaiRecipe {
         return (net, stats)
     }
 
-    /// The epochs of `fit_one_cycle` on `net` from its current parameters. Before
+    /// The epochs of `fit_one_cycle` on `net` (fastai's `EmbeddingDotBias`, or
+    /// its `EmbeddingNN` for `--arch nn`) from its current parameters. Before
     /// each epoch, `reorder(epoch, &order)` permutes the training rows (`order`
     /// keeps the previous epoch's rows): `train` draws them from its seeded
     /// `EpochSampler`; a replay of a run recorded from fastai sets the order fastai drew.
-    static func fit(_ net: DotBiasAdam, _ train: Ratings, valid: Ratings?, config: TrainConfig,
+    static func fit(_ net: some MiniBatchNet, _ train: Ratings, valid: Ratings?, config: TrainConfig,
                     progress: ((TrainProgress) -> Void)?, reorder: (Int, inout [Int32]) -> Void) throws -> [EpochStats] {
         let batchSize = config.batchSize
         let batches = try batchCount(train, batchSize)
@@ -89,6 +90,22 @@ enum FastaiRecipe {
         return train.count / batchSize
     }
 }
+
+/// What `FastaiRecipe.fit` trains: a network taking one Adam step per
+/// mini-batch (`DotBiasAdam`, `EmbeddingNN`).
+protocol MiniBatchNet: AnyObject {
+    /// Adam's step counter: steps taken so far.
+    var steps: Int { get }
+    /// One step on the ratings `rows` (indices into `user`, `item`, `rating`); returns the batch MSE.
+    func step(rows: UnsafeBufferPointer<Int32>, user: UnsafePointer<Int32>, item: UnsafePointer<Int32>,
+              rating: UnsafePointer<Float>, adam: AdamStep) -> Float
+    /// True when every parameter is a finite number.
+    var isFinite: Bool { get }
+    /// MSE of the current model's predictions for the given ratings (NaN for none).
+    func meanSquaredError(user: [Int32], item: [Int32], rating: [Float]) -> Double
+}
+
+extension DotBiasAdam: MiniBatchNet {}
 
 /// The rows of the training ratings each epoch of recipe fastai visits, in order.
 struct EpochSampler {

@@ -1,10 +1,12 @@
 import Foundation
 import EmbeddingCore
 
-/// One way of training a model: what `Trainer` runs for a recipe name. A new
-/// trainer (fastai's neural model, say) is one more entry in `Recipes.all`.
+/// One way of training a model: what `Trainer` runs for a recipe name and an
+/// architecture. A new trainer is one more entry in `Recipes.all`.
 public protocol TrainingRecipe: Sendable {
     var name: Recipe { get }
+    /// The network it trains (`.dot` unless it says otherwise).
+    var architecture: Architecture { get }
     /// How a run of `config` visits the ratings (recorded in the model file); nil when not in batches.
     func sampling(_ config: TrainConfig) -> Sampling?
     /// What one pass over the ratings is called in a progress table (`epoch`, `sweep`).
@@ -26,6 +28,7 @@ public protocol TrainingRecipe: Sendable {
 }
 
 extension TrainingRecipe {
+    public var architecture: Architecture { .dot }
     public var passesPerRow: Int { 1 }
     public func validate(_ config: TrainConfig) throws {}
 }
@@ -33,15 +36,23 @@ extension TrainingRecipe {
 /// The recipes `Trainer` knows, by name. `auto` is not one: it stands for
 /// `fastai` or `sparse` (`Recipe.resolved`).
 public enum Recipes {
-    public static let all: [any TrainingRecipe] = [OneCycleTraining.fastai, OneCycleTraining.sparse, BayesianTraining()]
+    public static let all: [any TrainingRecipe] = [OneCycleTraining.fastai, OneCycleTraining.sparse, BayesianTraining(),
+                                                   EmbeddingNNTraining()]
 
-    /// The trainer of `recipe`; nil for `auto` (resolve it first, `Recipe.resolved`) and for unknown names.
-    public static func trainer(for recipe: Recipe) -> (any TrainingRecipe)? {
-        all.first { $0.name == recipe }
+    /// The trainer of `recipe` for `architecture`; nil for `auto` (resolve it
+    /// first, `TrainConfig.resolvedRecipe`), for unknown names, and for a
+    /// recipe that does not train that architecture.
+    public static func trainer(for recipe: Recipe, architecture: Architecture = .dot) -> (any TrainingRecipe)? {
+        all.first { $0.name == recipe && $0.architecture == architecture }
+    }
+
+    /// The trainers of `architecture`.
+    public static func trainers(for architecture: Architecture) -> [any TrainingRecipe] {
+        all.filter { $0.architecture == architecture }
     }
 
     /// Every name `--recipe` takes: the recipes, then `auto`.
-    public static var names: [Recipe] { all.map(\.name) + [.auto] }
+    public static var names: [Recipe] { trainers(for: .dot).map(\.name) + [.auto] }
 
     static func yRangeText(_ r: ModelMetadata.YRange?) -> String { r.map { "\($0.low),\($0.high)" } ?? "none" }
 }
@@ -109,6 +120,40 @@ struct BayesianTraining: TrainingRecipe {
     func train(_ train: Ratings, valid: Ratings?, config: TrainConfig, meta: ModelMetadata,
                progress: ((TrainProgress) -> Void)?) throws -> TrainResult {
         try BayesianMF.train(train, valid: valid, config: config, meta: meta, progress: progress)
+    }
+}
+
+/// fastai's `EmbeddingNN`, `collab_learner(dls, use_nn=True, layers=layers,
+/// y_range=y_range)`, trained by recipe fastai's loop (`EmbeddingNNRecipe`).
+struct EmbeddingNNTraining: TrainingRecipe {
+    let name = Recipe.fastai
+    let architecture = Architecture.nn
+    let pass = "epoch"
+    func passes(_ config: TrainConfig) -> Int { config.epochs }
+    func sampling(_ config: TrainConfig) -> Sampling? { config.sampling }
+
+    func settings(_ c: TrainConfig) -> [String: String] {
+        ["arch": c.architecture.rawValue, "layers": c.layers.map(String.init).joined(separator: ","),
+         "y_range": Recipes.yRangeText(c.yRange), "epochs": String(c.epochs), "lr": String(c.lr), "wd": String(c.wd),
+         "bs": String(c.batchSize)]
+    }
+
+    func validate(_ c: TrainConfig) throws {
+        guard !c.layers.isEmpty, c.layers.allSatisfy({ $0 >= 1 }) else {
+            throw TrainConfig.invalid("layers", "needs one or more hidden-layer widths, each at least 1 (fastbook: 100,50)")
+        }
+        guard c.batchSize >= 2 else {
+            throw TrainConfig.invalid("batchSize", "must be at least 2 with architecture nn: BatchNorm1d normalises by the batch's statistics")
+        }
+        guard c.useBias else {
+            throw TrainConfig.invalid("architecture", "nn has no biases to leave out: its MLP takes the embeddings alone")
+        }
+    }
+
+    func train(_ train: Ratings, valid: Ratings?, config: TrainConfig, meta: ModelMetadata,
+               progress: ((TrainProgress) -> Void)?) throws -> TrainResult {
+        let (net, epochs) = try EmbeddingNNRecipe.train(train, valid: valid, config: config, progress: progress)
+        return TrainResult(model: net.model(meta: meta), epochs: epochs)
     }
 }
 

@@ -14,6 +14,13 @@ extension Recipe {
     }
 }
 
+/// The network a recipe trains: fastai's `EmbeddingDotBias` (`dot`, the
+/// chapter's first model) or its `EmbeddingNN` (`nn`, `collab_learner(use_nn=True)`,
+/// the chapter's last).
+public enum Architecture: String, Codable, Sendable, CaseIterable {
+    case dot, nn
+}
+
 /// Hyper-parameters of a training run. The defaults are fastbook chapter 8's.
 public struct TrainConfig: Sendable {
     /// Latent factors per user and item (`n_factors`).
@@ -37,6 +44,11 @@ public struct TrainConfig: Sendable {
     /// Predictions are `sigmoid_range(x, low, high)` when set, the raw `x` otherwise.
     public var yRange: ModelMetadata.YRange? = .init(low: 0, high: 5.5)
     public var recipe: Recipe = .fastai
+    /// The network: `.dot` (`factors`, `useBias` apply) or `.nn` (`layers` applies).
+    public var architecture: Architecture = .dot
+    /// `.nn`: widths of the hidden layers (fastbook's `layers=[100, 50]`); the
+    /// embedding widths follow fastai's `get_emb_sz` rule (`EmbeddingNNShape`).
+    public var layers = [100, 50]
     /// Threads that share the work; results do not depend on it.
     public var threads = max(1, min(2, ProcessInfo.processInfo.activeProcessorCount))
     /// Recipe `best`: Gibbs sweeps, of which the first `burnIn` are discarded,
@@ -69,7 +81,20 @@ public struct TrainConfig: Sendable {
         if let r = yRange { try check(r.low.isFinite && r.high.isFinite && r.low < r.high, "yRange", "needs LOW < HIGH") }
         try check(recipe == .auto || Recipes.trainer(for: recipe) != nil, "recipe",
                   "must be one of \(Recipes.names.map(\.rawValue).joined(separator: ", "))")
-        try Recipes.trainer(for: recipe)?.validate(self)
+        let trainers = Recipes.trainers(for: architecture).map(\.name.rawValue)
+        try check(recipe == .auto || Recipes.trainer(for: recipe, architecture: architecture) != nil, "architecture",
+                  "\(architecture.rawValue) is trained by recipe \(trainers.joined(separator: ", ")) (or auto), not \(recipe)")
+        // `auto` stands for recipe fastai alone with nn: its checks apply before any data is read.
+        let named = architecture == .nn && recipe == .auto ? Recipe.fastai : recipe
+        try Recipes.trainer(for: named, architecture: architecture)?.validate(self)
+    }
+
+    /// The recipe a run on `ratings` training ratings of `users` x `items` takes:
+    /// `recipe`, or what `auto` stands for (`Recipe.resolved`; always `fastai`
+    /// for the neural network, which recipe sparse does not train).
+    public func resolvedRecipe(ratings: Int, users: Int, items: Int) -> Recipe {
+        if architecture == .nn && recipe == .auto { return .fastai }
+        return recipe.resolved(ratings: ratings, users: users, items: items, factors: factors, batchSize: batchSize)
     }
 
     /// A usage error naming `setting` (a property of `TrainConfig`) and what it must satisfy.
@@ -116,6 +141,7 @@ public struct TrainProgress: Sendable {
 }
 
 public struct TrainResult: Sendable {
-    public var model: FactorModel
+    /// A `FactorModel` (architecture dot) or an `EmbeddingNNModel` (nn).
+    public var model: any RatingModel
     public var epochs: [EpochStats]
 }

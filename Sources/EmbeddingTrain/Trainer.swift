@@ -13,9 +13,8 @@ public enum Trainer {
             throw EmbtoolError(.software, "training and validation ratings must share vocabularies")
         }
         var config = config
-        config.recipe = config.recipe.resolved(ratings: train.count, users: train.users.count, items: train.items.count,
-                                               factors: config.factors, batchSize: config.batchSize)
-        guard let recipe = Recipes.trainer(for: config.recipe) else {
+        config.recipe = config.resolvedRecipe(ratings: train.count, users: train.users.count, items: train.items.count)
+        guard let recipe = Recipes.trainer(for: config.recipe, architecture: config.architecture) else {
             throw EmbtoolError(.software, "recipe \(config.recipe) resolves to no trainer")
         }
         try recipe.validate(config)  // again: `auto` has become a recipe only now

@@ -40,5 +40,5 @@ func cliMessage(_ error: EmbtoolError) -> String {
 let settingFlags = [
     "factors": "--factors", "epochs": "--epochs", "lr": "--lr", "wd": "--wd", "batchSize": "--bs",
     "threads": "--threads", "yRange": "--y-range", "sweeps": "--sweeps", "samplerFactors": "--sampler-factors", "keptSamples": "--keep-samples",
-    "validPct": "--valid-pct", "recipe": "--recipe", "sampling": "--sampling",
+    "validPct": "--valid-pct", "recipe": "--recipe", "sampling": "--sampling", "architecture": "--arch", "layers": "--layers",
 ]

@@ -36,6 +36,16 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
+    /// The model as a predictor of ratings: a fastai `EmbeddingNN` file
+    /// predicts through its network (`EmbeddingNNModel`, its vocabularies and
+    /// y-range from the file, or from `--data` as `load` gives them), any other
+    /// model through its factors.
+    func loadRatingModel(data: DataOptions) throws -> any RatingModel {
+        let factors = try load(data: data)
+        guard factors.source?.naming == FactorLoader.embeddingNN, let path = factors.source?.path else { return factors }
+        return try EmbeddingNNModel(stateDict: FactorLoader.stateDict(path: path), meta: factors.meta, file: path)
+    }
+
     /// fastbook's recipe (`TrainConfig()` defaults) on all of MovieLens 100k,
     /// as `embtool train --split none` would, saved where `train` saves it.
     func trainDefaultModel(data: DataOptions, saveTo path: String) throws -> FactorModel {

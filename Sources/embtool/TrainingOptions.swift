@@ -16,6 +16,8 @@ extension Sampling: ExpressibleByArgument {
     public static var allValueStrings: [String] { [Sampling.shuffle, .replacement].map(\.rawValue) }
 }
 
+extension Architecture: ExpressibleByArgument {}
+
 /// How a model is trained: the recipe and its settings, shared by `train` and
 /// `evaluate --cv` (which trains one model per fold).
 struct TrainingOptions: ParsableArguments {
@@ -24,6 +26,18 @@ struct TrainingOptions: ParsableArguments {
         discussion: "auto: 'fastai' when its dense Adam pass costs at most 1e10 parameter updates per epoch ((users + items) x (factors + 1) x batches), else 'sparse'.",
         valueName: "recipe"))
     var recipe: Recipe = .auto
+
+    @Option(name: .customLong("arch"), help: ArgumentHelp(
+        "The network: 'dot' (fastbook's dot product with biases) or 'nn' (the chapter's last model, fastai's EmbeddingNN).",
+        discussion: "nn: collab_learner(dls, use_nn=True, layers=[100, 50], y_range=(0, 5.5)): the user and item embeddings "
+            + "(widths by fastai's rule min(600, round(1.6 n^0.56)) for n users or items) are concatenated and fed through "
+            + "Linear, ReLU and BatchNorm1d per --layers width, then a Linear to one output and sigmoid_range. Trained by "
+            + "recipe fastai; it has no biases, so 'bias' has nothing to rank, while 'pca' and 'similar' use its item embeddings.",
+        valueName: "arch"))
+    var architecture: Architecture = .dot
+
+    @Option(help: ArgumentHelp("Hidden-layer widths of --arch nn, comma-separated (fastbook: 100,50).", valueName: "n,n,..."))
+    var layers: String?
 
     @Option(help: ArgumentHelp("Epochs of the one-cycle schedule (recipes fastai and sparse).", valueName: "n"))
     var epochs = 5
@@ -52,13 +66,13 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Store this many thinned posterior samples of the item factors in the model (recipe best; for similar --stability).", valueName: "n"))
     var keepSamples = 0
 
-    @Option(help: ArgumentHelp("Latent factors per user and item.", valueName: "k"))
-    var factors = 50
+    @Option(help: ArgumentHelp("Latent factors per user and item (default 50; --arch dot).", valueName: "k"))
+    var factors: Int?
 
     @Option(help: ArgumentHelp("Seed of the initial factors and of the batch order (or of the sampler).", valueName: "n"))
     var seed: UInt64 = 42
 
-    @Flag(help: "Train fastbook's DotProduct: no user or item biases.")
+    @Flag(help: "Train fastbook's DotProduct: no user or item biases (--arch dot).")
     var noBias = false
 
     @Option(help: ArgumentHelp("Squash predictions into LOW,HIGH with sigmoid_range, or 'none' for the raw dot product.", valueName: "LOW,HIGH|none"))
@@ -79,11 +93,22 @@ struct TrainingOptions: ParsableArguments {
         return .init(low: low, high: high)
     }
 
+    /// `--layers`' text: widths separated by commas.
+    static func parseLayers(_ text: String) throws -> [Int] {
+        let widths = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !widths.isEmpty, widths.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ValidationError("--layers must be widths of at least 1 separated by commas, e.g. 100,50")
+        }
+        return widths.map { $0! }
+    }
+
     func config(split: Split? = nil) throws -> TrainConfig {
         var c = TrainConfig()
         c.split = split
         c.recipe = recipe
-        c.factors = factors
+        c.architecture = architecture
+        if let layers { c.layers = try Self.parseLayers(layers) }
+        if let factors { c.factors = factors }
         c.epochs = epochs
         c.lr = lr
         c.wd = wd
@@ -100,6 +125,15 @@ struct TrainingOptions: ParsableArguments {
     }
 
     func validate() throws {
+        switch architecture {
+        case .dot:
+            if layers != nil { throw ValidationError("--layers sets the hidden layers of --arch nn; the dot model has none") }
+        case .nn:
+            if factors != nil {
+                throw ValidationError("--factors sets the dot model's width; --arch nn sizes its embeddings by fastai's rule (drop --factors)")
+            }
+            if noBias { throw ValidationError("--no-bias applies to --arch dot: --arch nn has no biases (drop --no-bias)") }
+        }
         do { try config().validate() } catch let error as EmbtoolError { throw ValidationError(cliMessage(error)) }
     }
 }

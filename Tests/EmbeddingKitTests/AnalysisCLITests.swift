@@ -192,7 +192,7 @@ enum TrainedOnAll {
         if let done = cache[d.folder] { return try done.get() }
         let result = Result { () throws -> (model: FactorModel, ratings: Ratings) in
             let ratings = try DatasetLoader.load(path: d.folder, itemKey: .title)
-            return (try Trainer.train(ratings, valid: nil, config: TrainConfig()).model, ratings)
+            return (try Trainer.train(ratings, valid: nil, config: TrainConfig()).factors, ratings)
         }
         cache[d.folder] = result
         return try result.get()

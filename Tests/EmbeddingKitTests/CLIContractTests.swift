@@ -101,8 +101,10 @@ final class CLIContractTests: XCTestCase {
     func testTrain() throws {
         let out = home + "/m.safetensors"
         let j = try json(["train", "--data", Self.data, "--split", "u1", "--epochs", "1", "-o", out])
-        assertKeys(j, ["epochs", "valid_mse", "valid_rmse", "valid_mae", "seconds", "model", "recipe", "sampling", "split",
-                       "train_ratings", "valid_ratings"], "train")
+        assertKeys(j, ["epochs", "valid_mse", "valid_rmse", "valid_mae", "seconds", "model", "recipe", "sampling", "arch", "layers",
+                       "split", "train_ratings", "valid_ratings"], "train")
+        XCTAssertEqual(j["arch"] as? String, "dot")
+        XCTAssertTrue(j["layers"] is NSNull)
         assertKeys(first(j, "epochs"), ["epoch", "train_loss", "valid_loss", "seconds"], "train epochs[]")
         XCTAssertEqual(j["model"] as? String, out)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out))
@@ -122,6 +124,42 @@ final class CLIContractTests: XCTestCase {
         try assertExit(73, ["train", "--data", Self.data, "--epochs", "1", "-o", blocker + "/m.safetensors"])
     }
 
+    /// `--arch nn`: fastai's EmbeddingNN. Its JSON and file record the
+    /// network; evaluate predicts through it (the train run's valid RMSE,
+    /// from the file); bias says it has none; pca and similar use its item
+    /// embeddings; settings it cannot take are usage errors.
+    func testTrainNN() throws {
+        let out = home + "/nn.safetensors"
+        let j = try json(["train", "--data", Self.data, "--split", "u1", "--epochs", "1", "--arch", "nn", "--layers", "20,10", "-o", out])
+        XCTAssertEqual(j["arch"] as? String, "nn")
+        XCTAssertEqual(j["layers"] as? [Int], [20, 10])
+        XCTAssertEqual(j["recipe"] as? String, "fastai")
+        let info = try json(["info", "--model", out])
+        let recipe = (info["metadata"] as? [String: Any])?["recipe"] as? [String: Any]
+        XCTAssertEqual(recipe?["arch"] as? String, "nn", "the model file records it")
+        XCTAssertEqual(recipe?["layers"] as? String, "20,10")
+        XCTAssertEqual(info["naming"] as? String, "fastai EmbeddingNN / CollabNN")
+
+        let evaluated = try json(["evaluate", "--model", out, "--data", Self.data])
+        XCTAssertEqual(try XCTUnwrap(evaluated["rmse"] as? Double), try XCTUnwrap(j["valid_rmse"] as? Double), accuracy: 1e-9)
+        XCTAssertNotNil(evaluated["ndcg_at_k"] as? Double, "ranked by the network's own predictions")
+
+        let bias = try run(["bias", "--model", out, "--data", Self.data])
+        XCTAssertEqual(bias.status, 65)
+        XCTAssertTrue(bias.stderr.contains("EmbeddingNN, which has no biases"), bias.stderr)
+        XCTAssertEqual(try run(["pca", "--model", out, "--data", Self.data]).status, 0)
+        XCTAssertEqual(try run(["similar", "--all", "--top", "2", "--csv", home + "/all.csv", "--model", out]).status, 0)
+
+        for bad in [["--arch", "nn", "--layers", "0"], ["--arch", "nn", "--layers", "20,,10"], ["--layers", "20"],
+                    ["--arch", "nn", "--recipe", "sparse"], ["--arch", "nn", "--recipe", "best"], ["--arch", "nn", "--factors", "8"],
+                    ["--arch", "nn", "--no-bias"], ["--arch", "nn", "--bs", "1"], ["--arch", "cnn"]] {
+            try assertExit(64, ["train", "--data", Self.data, "-o", home + "/bad.safetensors"] + bad, absent: [home + "/bad.safetensors"])
+        }
+        let cv = try json(["evaluate", "--cv", "--data", Self.data, "--epochs", "1", "--arch", "nn", "--layers", "8"])
+        XCTAssertEqual(cv["arch"] as? String, "nn")
+        XCTAssertEqual(cv["layers"] as? [Int], [8])
+    }
+
     func testEvaluate() throws {
         let predictions = home + "/p.csv"
         let j = try json(["evaluate", "--model", Self.model, "--data", Self.data, "--predictions", predictions])
@@ -136,7 +174,7 @@ final class CLIContractTests: XCTestCase {
         try assertExit(66, ["evaluate", "--model", home + "/nope.safetensors", "--data", Self.data])
         try assertExit(73, ["evaluate", "--model", Self.model, "--data", Self.data, "--predictions", blocker + "/p.csv"])
         let cv = try json(["evaluate", "--cv", "--data", Self.data, "--epochs", "1"])
-        assertKeys(cv, ["folds", "k", "recipe", "sampling", "seed", "seconds", "rmse_mean", "rmse_sd", "mae_mean", "mae_sd",
+        assertKeys(cv, ["folds", "k", "recipe", "sampling", "arch", "layers", "seed", "seconds", "rmse_mean", "rmse_sd", "mae_mean", "mae_sd",
                         "precision_at_k_mean", "precision_at_k_sd", "recall_at_k_mean", "recall_at_k_sd",
                         "ndcg_at_k_mean", "ndcg_at_k_sd"], "evaluate --cv")
         assertKeys(first(cv, "folds"), ["split", "rmse", "mae", "mse", "n", "precision_at_k", "recall_at_k", "ndcg_at_k"], "evaluate --cv folds[]")

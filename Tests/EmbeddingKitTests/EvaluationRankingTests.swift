@@ -13,7 +13,7 @@ final class EvaluationRankingTests: XCTestCase {
         let ratings = try DatasetLoader.load(path: dataset.folder, itemKey: .title)
         var config = TrainConfig()
         config.epochs = epochs
-        let model = try Trainer.train(ratings, valid: nil, config: config).model
+        let model = try Trainer.train(ratings, valid: nil, config: config).factors
         return (model, ratings)
     }
 
@@ -131,7 +131,7 @@ final class EvaluationRankingTests: XCTestCase {
         let (train, heldOut) = Split.fold(1).apply(ratings)
         var config = TrainConfig()
         config.epochs = 2
-        let model = try Trainer.train(train, valid: nil, config: config).model
+        let model = try Trainer.train(train, valid: nil, config: config).factors
         let k = 10
         let score = try RankingMetrics.evaluate(model, train: train, heldOut: heldOut, k: k)
 
@@ -182,7 +182,7 @@ final class EvaluationRankingTests: XCTestCase {
         config.epochs = 2
         func models(threads: Int) throws -> [FactorModel] {
             config.threads = threads
-            return try CrossValidation.run(ratings, config: config) { _, result, _, _ in result.model }
+            return try CrossValidation.run(ratings, config: config) { _, result, _, _ in result.factors }
         }
         let serial = try models(threads: 1), parallel = try models(threads: 2)
         XCTAssertEqual(serial.count, 5)

@@ -65,7 +65,7 @@ final class ModelComparisonTests: XCTestCase {
         var config = TrainConfig()
         config.seed = seed
         config.epochs = 3
-        var model = try Trainer.train(ratings, valid: nil, config: config).model
+        var model = try Trainer.train(ratings, valid: nil, config: config).factors
         model.meta.itemCounts = ratings.itemCounts()
         return model
     }

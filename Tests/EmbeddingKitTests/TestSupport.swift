@@ -1,7 +1,13 @@
 import EmbeddingCore
 import EmbeddingFormats
+import EmbeddingTrain
 import Foundation
 import XCTest
+
+extension TrainResult {
+    /// The trained model as the dot model every recipe of architecture dot makes.
+    var factors: FactorModel { model as! FactorModel }
+}
 
 /// Shared test helpers: where MovieLens 100k lives and scratch folders.
 enum TestData {

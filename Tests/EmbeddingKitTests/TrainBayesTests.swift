@@ -180,8 +180,8 @@ final class TrainBayesTests: XCTestCase {
         XCTAssertEqual(one.model.meta.recipe["recipe"], "best")
         config.threads = 2
         let two = try Trainer.train(train, valid: valid, config: config)
-        XCTAssertEqual(one.model.itemFactors, two.model.itemFactors, "rows draw from their own random streams")
-        XCTAssertEqual(one.model.userBias, two.model.userBias)
+        XCTAssertEqual(one.factors.itemFactors, two.factors.itemFactors, "rows draw from their own random streams")
+        XCTAssertEqual(one.factors.userBias, two.factors.userBias)
     }
 
     func testBestRecipeOnMovieLensU1() throws { try checkBestOnFoldU1(.ml100k()) }
@@ -197,7 +197,7 @@ final class TrainBayesTests: XCTestCase {
         let score = Evaluation.score(result.model, on: valid)
         XCTAssertLessThan(score.rmse, d.bestU1)
         XCTAssertGreaterThan(score.rmse, d.floorU1)
-        XCTAssertEqual(result.model.factors, 50)
+        XCTAssertEqual(result.factors.factors, 50)
         XCTAssertEqual(result.model.meta.yRange, .init(low: 0, high: 5.5))
         // The model file's predictions are the sample average it summarises (the table's last valid_loss).
         XCTAssertEqual(score.mse, result.epochs.last!.validLoss!, accuracy: 0.003)

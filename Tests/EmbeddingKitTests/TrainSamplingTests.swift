@@ -78,7 +78,7 @@ final class TrainSamplingTests: XCTestCase {
             config.factors = 6
             config.sampling = sampling
             config.seed = 9
-            let trained = try Trainer.train(data, valid: nil, config: config).model
+            let trained = try Trainer.train(data, valid: nil, config: config).factors
             let written = try trainWithOrder(data, config: config, sampling: sampling)
             assertSameParameters(trained, written, "\(sampling)")
             XCTAssertEqual(trained.meta.recipe.sampling, sampling, "the model file records the sampling")
@@ -94,11 +94,11 @@ final class TrainSamplingTests: XCTestCase {
         let (train, valid) = Split.fold(1).apply(ratings)
         let config = TrainConfig()
         XCTAssertEqual(config.sampling, .shuffle, "the book's sampling is the default")
-        let shuffled = try Trainer.train(train, valid: valid, config: config).model
+        let shuffled = try Trainer.train(train, valid: valid, config: config).factors
         assertSameParameters(shuffled, try trainWithOrder(train, config: config, sampling: .shuffle), "u1 shuffle")
         var drawn = config
         drawn.sampling = .replacement
-        let replaced = try Trainer.train(train, valid: valid, config: drawn).model
+        let replaced = try Trainer.train(train, valid: valid, config: drawn).factors
         let (a, b) = (Evaluation.score(shuffled, on: valid).rmse, Evaluation.score(replaced, on: valid).rmse)
         XCTAssertLessThan(a, 0.918)
         XCTAssertGreaterThan(b, a + 0.01, "replacement sees ~63% of the ratings an epoch")

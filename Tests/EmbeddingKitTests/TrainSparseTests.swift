@@ -121,8 +121,8 @@ final class TrainSparseTests: XCTestCase {
         config.threads = 2
         let two = try Trainer.train(train, valid: valid, config: config)
         // The strata's pairs share no rows, so the threads' interleaving cannot matter.
-        XCTAssertEqual(one.model.userFactors, two.model.userFactors)
-        XCTAssertEqual(one.model.itemBias, two.model.itemBias)
+        XCTAssertEqual(one.factors.userFactors, two.factors.userFactors)
+        XCTAssertEqual(one.factors.itemBias, two.factors.itemBias)
         let rmse1 = Evaluation.score(one.model, on: valid).rmse, rmse2 = Evaluation.score(two.model, on: valid).rmse
         XCTAssertEqual(rmse1, rmse2, accuracy: 0.005)
     }

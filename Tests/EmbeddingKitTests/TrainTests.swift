@@ -77,14 +77,14 @@ final class TrainTests: XCTestCase {
         config.factors = 5
         config.epochs = 2
         config.threads = 1
-        let one = try Trainer.train(data, valid: nil, config: config).model
+        let one = try Trainer.train(data, valid: nil, config: config).factors
         config.threads = 2
-        let two = try Trainer.train(data, valid: nil, config: config).model
+        let two = try Trainer.train(data, valid: nil, config: config).factors
         XCTAssertEqual(one.userFactors, two.userFactors)
         XCTAssertEqual(one.itemFactors, two.itemFactors)
         XCTAssertEqual(one.itemBias, two.itemBias)
         config.seed = 43
-        let other = try Trainer.train(data, valid: nil, config: config).model
+        let other = try Trainer.train(data, valid: nil, config: config).factors
         XCTAssertNotEqual(one.itemFactors, other.itemFactors, "the seed changes the run")
     }
 
@@ -120,7 +120,7 @@ final class TrainTests: XCTestCase {
         XCTAssertEqual(result.epochs.last?.validLoss ?? 0, score.mse, accuracy: 1e-6)
         XCTAssertLessThan(result.epochs.last!.trainLoss, result.epochs.first!.trainLoss)
         // The model file carries what analysis needs and survives a round trip.
-        let m = result.model
+        let m = result.factors
         XCTAssertEqual(m.userFactors?.rows, d.vocabUsers)
         XCTAssertEqual(m.itemFactors.rows, d.vocabItemsByTitle)
         XCTAssertEqual(m.meta.recipe["recipe"], "fastai")

@@ -51,7 +51,7 @@ final class TrainUncertaintyTests: XCTestCase {
         config.keptSamples = 20
         config.threads = 1
         config.seed = 17
-        let model = try BayesianMF.train(data, valid: nil, config: config, meta: ModelMetadata(ratings: data), progress: nil).model
+        let model = try BayesianMF.train(data, valid: nil, config: config, meta: ModelMetadata(ratings: data), progress: nil).factors
         let posterior = try XCTUnwrap(model.posterior)
         XCTAssertEqual(posterior.sampleCount, 20)
 
@@ -156,7 +156,7 @@ final class TrainUncertaintyTests: XCTestCase {
         config.factors = 2
         config.yRange = nil
         config.threads = 1
-        let model = try BayesianMF.train(data, valid: nil, config: config, meta: ModelMetadata(ratings: data), progress: nil).model
+        let model = try BayesianMF.train(data, valid: nil, config: config, meta: ModelMetadata(ratings: data), progress: nil).factors
         let sd = try XCTUnwrap(model.posterior).itemBiasSD
         let rowOf = Dictionary(uniqueKeysWithValues: data.items.labels.enumerated().map { ($1, $0) })
         let groupSD = (0..<groups.count).map { g in

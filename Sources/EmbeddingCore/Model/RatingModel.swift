@@ -4,7 +4,7 @@
 /// new kind of model (fastai's `EmbeddingNN`) plugs in by conforming.
 public protocol RatingModel: Sendable {
     /// Vocabularies, counts, rating range and how the model was trained.
-    var meta: ModelMetadata { get }
+    var meta: ModelMetadata { get set }
     /// Rows of the user side (0 when the model has none) and of the item side.
     var userCount: Int { get }
     var itemCount: Int { get }

@@ -59,13 +59,17 @@ public enum FactorLoader {
         public var fastai: Bool
     }
 
+    /// The naming of fastai's `EmbeddingNN`: a model with embeddings but no
+    /// biases, whose predictions need its MLP (`EmbeddingNNModel`).
+    public static let embeddingNN = "fastai EmbeddingNN / CollabNN"
+
     public static let namings: [Naming] = [
         Naming(name: "fastai EmbeddingDotBias", items: ["i_weight.weight"], itemBias: ["i_bias.weight"],
                users: ["u_weight.weight"], userBias: ["u_bias.weight"], dotProduct: true, fastai: true),
         Naming(name: "fastbook DotProductBias", items: ["movie_factors", "movie_factors.weight"],
                itemBias: ["movie_bias", "movie_bias.weight"], users: ["user_factors", "user_factors.weight"],
                userBias: ["user_bias", "user_bias.weight"], dotProduct: true, fastai: true),
-        Naming(name: "fastai EmbeddingNN / CollabNN", items: ["embeds.1.weight"], itemBias: [],
+        Naming(name: embeddingNN, items: ["embeds.1.weight"], itemBias: [],
                users: ["embeds.0.weight"], userBias: [], dotProduct: false, fastai: true),
         Naming(name: "embtool export", items: ["item_factors"], itemBias: ["item_bias"],
                users: ["user_factors"], userBias: ["user_bias"], dotProduct: true, fastai: false),
@@ -92,6 +96,26 @@ public enum FactorLoader {
         try checkFinite(&model, options: options)
         try ModelFile.validate(model, file: path)
         return model
+    }
+
+    /// Every tensor of a safetensors file or a PyTorch state-dict checkpoint,
+    /// named as the model names them (wrappers such as fastai's `model.`
+    /// removed): what a model other than factors (`EmbeddingNNModel`) is read from.
+    public static func stateDict(path: String) throws -> [Tensor] {
+        let data = try readInputFile(path)
+        let entries: [TensorEntry]
+        if ZipArchive.looksLike(data) || TorchCheckpoint.looksLikeLegacy(data) {
+            entries = try TorchCheckpoint.read(data: data, name: path).tensors
+        } else if Safetensors.looksLike(data) {
+            entries = try Safetensors.index(data: data, name: path).tensors
+        } else {
+            throw EmbtoolError.data("\(path): a model's state dict is read from safetensors or a PyTorch checkpoint")
+        }
+        return try entries.map { entry in
+            var t = try entry.load()
+            t.name = unwrapped(t.name)
+            return t
+        }
     }
 
     // MARK: Folders

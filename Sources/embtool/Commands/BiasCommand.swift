@@ -57,6 +57,10 @@ struct BiasCommand: ParsableCommand {
         let model = try modelOptions.load(data: data, users: users, genres: false)
         let side: Side = users ? .users : .items
         guard let biases = users ? model.userBias : model.itemBias else {
+            if model.source?.naming == FactorLoader.embeddingNN {
+                throw EmbtoolError.data("\(modelOptions.model ?? "the model") is fastai's EmbeddingNN, which has no biases: its network "
+                    + "takes the user and item embeddings, nothing is added per \(users ? "user" : "item"); bias ranks a dot model's (train --arch dot)")
+            }
             throw EmbtoolError.data("the model has no \(users ? "user" : "item") biases (only factors were loaded)")
         }
         let ratings = try companionRatings(for: model, data: data, purpose: "mean ratings are")

@@ -70,7 +70,7 @@ struct EvaluateCommand: ParsableCommand {
 
     /// `--split` (a random one takes `--valid-pct` and `--split-seed`, else the
     /// model's random split's, else `train`'s defaults), or the split the model records.
-    func heldOutSplit(_ model: FactorModel) throws -> Split {
+    func heldOutSplit(_ model: some RatingModel) throws -> Split {
         let recorded = model.meta.recipe.split
         guard let split else {
             guard let recorded else {
@@ -85,8 +85,8 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         if cv { return try runFolds() }
-        let model = try modelOptions.load(data: data)
-        guard model.userFactors != nil else {
+        let model = try modelOptions.loadRatingModel(data: data)
+        guard model.userCount > 0 else {
             throw EmbtoolError.data("\(modelOptions.model ?? "the model") has no user factors, so it cannot predict ratings")
         }
         let splitter = try heldOutSplit(model)
@@ -138,10 +138,10 @@ struct EvaluateCommand: ParsableCommand {
                               precisionAtK: ranking.precision.finite, recallAtK: ranking.recall.finite, ndcgAtK: ranking.ndcg.finite)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        let resolved = config.recipe.resolved(ratings: ratings.count * 4 / 5, users: ratings.users.count, items: ratings.items.count,
-                                              factors: config.factors, batchSize: config.batchSize)
-        let sampling = Recipes.trainer(for: resolved)?.sampling(config)
-        let summary = CVSummary(folds: folds, k: k, recipe: resolved.rawValue, sampling: sampling?.rawValue, seed: config.seed, seconds: seconds)
+        let resolved = config.resolvedRecipe(ratings: ratings.count * 4 / 5, users: ratings.users.count, items: ratings.items.count)
+        let sampling = Recipes.trainer(for: resolved, architecture: config.architecture)?.sampling(config)
+        let summary = CVSummary(folds: folds, k: k, recipe: resolved.rawValue, sampling: sampling?.rawValue, arch: config.architecture.rawValue,
+                                layers: config.architecture == .nn ? config.layers : nil, seed: config.seed, seconds: seconds)
         if json { return try printJSON(summary) }
         var table = TextTable(["fold", "RMSE", "MAE", "precision@\(k)", "recall@\(k)", "NDCG@\(k)"],
                               alignments: [.left, .right, .right, .right, .right, .right])
@@ -151,7 +151,8 @@ struct EvaluateCommand: ParsableCommand {
         }
         table.append(["mean", cell(summary.rmseMean), cell(summary.maeMean), cell(summary.precisionAtKMean), cell(summary.recallAtKMean), cell(summary.ndcgAtKMean)])
         table.append(["sd", cell(summary.rmseSD), cell(summary.maeSD), cell(summary.precisionAtKSd), cell(summary.recallAtKSd), cell(summary.ndcgAtKSd)])
-        print("Recipe \(resolved.rawValue)\(sampling.map { " (sampling \($0.rawValue))" } ?? ""), seed \(config.seed), on GroupLens' folds u1...u5 (sd: population, as numpy.std and Surprise):")
+        let network = config.architecture == .nn ? " training EmbeddingNN (layers \(config.layers.map(String.init).joined(separator: ",")))" : ""
+        print("Recipe \(resolved.rawValue)\(network)\(sampling.map { " (sampling \($0.rawValue))" } ?? ""), seed \(config.seed), on GroupLens' folds u1...u5 (sd: population, as numpy.std and Surprise):")
         print(table.render())
         print(String(format: "RMSE %.4f ± %.4f  MAE %.4f ± %.4f  in %.2f s", summary.rmseMean, summary.rmseSD, summary.maeMean, summary.maeSD, seconds))
     }
@@ -205,6 +206,9 @@ struct CVSummary: Encodable {
     var recipe: String
     /// How training visited the ratings (`shuffle`, `replacement`, `blocks`); null for recipe best.
     @NullWhenAbsent var sampling: String?
+    /// The network trained, `dot` or `nn`, and the hidden-layer widths of `nn` (null for `dot`).
+    var arch: String
+    @NullWhenAbsent var layers: [Int]?
     var seed: UInt64
     /// Wall time of the whole run: training and scoring every fold.
     var seconds: Double
@@ -216,8 +220,9 @@ struct CVSummary: Encodable {
     @NullWhenAbsent var ndcgAtKMean: Double?
     @NullWhenAbsent var ndcgAtKSd: Double?
 
-    init(folds: [FoldReport], k: Int, recipe: String, sampling: String?, seed: UInt64, seconds: Double) {
+    init(folds: [FoldReport], k: Int, recipe: String, sampling: String?, arch: String, layers: [Int]?, seed: UInt64, seconds: Double) {
         (self.folds, self.k, self.recipe, self.sampling, self.seed, self.seconds) = (folds, k, recipe, sampling, seed, seconds)
+        (self.arch, self.layers) = (arch, layers)
         (rmseMean, rmseSD) = CrossValidation.meanAndDeviation(folds.map(\.rmse))
         (maeMean, maeSD) = CrossValidation.meanAndDeviation(folds.map(\.mae))
         func summary(_ values: [Double?]) -> (Double?, Double?) {

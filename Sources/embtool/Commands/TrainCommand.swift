@@ -5,7 +5,7 @@ import Foundation
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train fastbook's dot-product-with-bias model and write a model file.",
+        abstract: "Train fastbook's dot-product-with-bias model (or its neural network, --arch nn) and write a model file.",
         discussion: """
         Recipe fastai is exactly fastbook chapter 8's: collab_learner(dls, n_factors=50, \
         y_range=(0, 5.5)) then learn.fit_one_cycle(5, 5e-3, wd=0.1) — Adam with fastai's \
@@ -19,12 +19,21 @@ struct TrainCommand: ParsableCommand {
         (u_weight.weight, i_weight.weight, u_bias.weight, i_bias.weight), so \
         model.load_state_dict(safetensors.torch.load_file(path)) works in fastai.
 
+        '--arch nn' trains the chapter's last model instead, fastai's EmbeddingNN: \
+        collab_learner(dls, use_nn=True, layers=[100, 50], y_range=(0, 5.5)) then the same \
+        fit_one_cycle(5, 5e-3, wd=0.1) (BatchNorm weights and biases without weight decay, \
+        as fastai's Learner leaves them). Its file holds EmbeddingNN's state dict \
+        (embeds.0.weight, embeds.1.weight, layers.*, bn_cont.*, running statistics), \
+        which fastai's EmbeddingNN loads with strict=True.
+
         Examples:
           embtool train                           fastbook's run, 20% held out
           embtool train --split u1 --seed 7       GroupLens' fold u1, another seed
           embtool train --no-bias --y-range none  the chapter's DotProduct model
           embtool train --sampling replacement    fastai 2.8's batch draw
           embtool train --recipe best -o best.safetensors
+          embtool train --arch nn -o nn.safetensors      fastai's EmbeddingNN, layers 100,50
+          embtool train --arch nn --layers 200,100,50    three hidden layers
         """)
 
     @OptionGroup var data: DataOptions
@@ -64,10 +73,13 @@ struct TrainCommand: ParsableCommand {
         // Without a split, train on the table itself rather than on a copy of it.
         let (train, valid) = splitter == .none ? (ratings, ratings.subset([])) : splitter.apply(ratings)
         let path = output ?? EmbtoolHome.modelPath(dataset: ratings.name)
-        let resolved = config.recipe.resolved(ratings: train.count, users: train.users.count, items: train.items.count,
-                                              factors: config.factors, batchSize: config.batchSize)
-        guard let trainer = Recipes.trainer(for: resolved) else { throw EmbtoolError(.software, "no trainer for recipe \(resolved)") }
-        note("training recipe \(resolved.rawValue) on \(train.count) ratings of \(ratings.name) (\(train.users.count - 1) users, \(train.items.count - 1) items), validating on \(valid.count) (\(splitter.name))")
+        let resolved = config.resolvedRecipe(ratings: train.count, users: train.users.count, items: train.items.count)
+        guard let trainer = Recipes.trainer(for: resolved, architecture: config.architecture) else {
+            throw EmbtoolError(.software, "no trainer for recipe \(resolved)")
+        }
+        let network = config.architecture == .dot ? "" : " (EmbeddingNN, " + Self.describe(
+            EmbeddingNNShape(users: train.users.count, items: train.items.count, layers: config.layers)) + ")"
+        note("training recipe \(resolved.rawValue)\(network) on \(train.count) ratings of \(ratings.name) (\(train.users.count - 1) users, \(train.items.count - 1) items), validating on \(valid.count) (\(splitter.name))")
 
         let table = EpochTable(trainer, printRows: !json)
         let started = DispatchTime.now().uptimeNanoseconds
@@ -85,7 +97,8 @@ struct TrainCommand: ParsableCommand {
         if json {
             try printJSON(TrainReport(epochs: result.epochs, validMSE: score?.mse, validRMSE: score?.rmse,
                                       validMAE: score?.mae, seconds: seconds, model: path, recipe: resolved.rawValue,
-                                      sampling: model.meta.recipe.sampling?.rawValue,
+                                      sampling: model.meta.recipe.sampling?.rawValue, arch: config.architecture.rawValue,
+                                      layers: config.architecture == .nn ? config.layers : nil,
                                       split: splitter.name, trainRatings: train.count, validRatings: valid.count))
         } else {
             if let score {
@@ -100,6 +113,13 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension TrainCommand {
+    /// The network's sizes as fastai prints them: `embeddings 944x74, 1665x102; layers 176-100-50-1`.
+    static func describe(_ shape: EmbeddingNNShape) -> String {
+        let widths = [shape.inputWidth] + shape.layers + [1]
+        return "embeddings \(shape.users)x\(shape.userWidth), \(shape.items)x\(shape.itemWidth); layers "
+            + widths.map(String.init).joined(separator: "-")
+    }
+
     /// fastai's `learn.recorder.plot_loss()`, per epoch: train and valid MSE.
     func lossChart(_ epochs: [EpochStats], dataset: String, recipe: Recipe, split: Split) -> String {
         var series = [LineChart.Series(name: "train_loss", points: epochs.map { (Double($0.epoch), $0.trainLoss) })]
@@ -124,6 +144,9 @@ struct TrainReport: Encodable {
     var recipe: String
     /// How training visited the ratings (`shuffle`, `replacement`, `blocks`); null for recipe best.
     @NullWhenAbsent var sampling: String?
+    /// The network, `dot` or `nn`, and the hidden-layer widths of `nn` (null for `dot`).
+    var arch: String
+    @NullWhenAbsent var layers: [Int]?
     var split: String
     var trainRatings: Int
     var validRatings: Int

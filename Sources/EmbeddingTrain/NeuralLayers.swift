@@ -1,0 +1,166 @@
+import Foundation
+import EmbeddingCore
+import EmbeddingLinalg
+
+/// The layers fastai's `TabularModel` stacks for `EmbeddingNN`, as PyTorch's
+/// `torch.nn` computes them, each a forward and a backward function over a
+/// row-major batch (`rows` examples, one per row). `EmbeddingNN` (training)
+/// and `EmbeddingNNModel` (prediction) are built from these, and each is
+/// tested alone against finite differences.
+enum NN {
+    /// `nn.Linear(inputs, outputs, bias:)`: weight `W` [outputs, inputs]
+    /// (PyTorch's layout), bias `b` [outputs].
+    enum Linear {
+        /// `out = x · Wᵀ + b`: x [rows, inputs], out [rows, outputs]; one sgemm.
+        static func forward(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                            rows: Int, inputs: Int, outputs: Int, into out: UnsafeMutablePointer<Float>) {
+            if let bias {
+                for r in 0..<rows { (out + r * outputs).update(from: bias, count: outputs) }
+            }
+            BLAS.gemm(transB: true, m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weight, ldb: inputs,
+                      beta: bias == nil ? 0 : 1, c: out, ldc: outputs)
+        }
+
+        /// Given `dOut = ∂L/∂out` [rows, outputs]:
+        ///
+        ///     ∂L/∂W = dOutᵀ · x   [outputs, inputs]     ∂L/∂b = Σ_rows dOut   [outputs]
+        ///     ∂L/∂x = dOut · W    [rows, inputs]        (only when `dX` is given)
+        ///
+        /// Each gradient is overwritten, not accumulated.
+        static func backward(_ dOut: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                             rows: Int, inputs: Int, outputs: Int, dWeight: UnsafeMutablePointer<Float>,
+                             dBias: UnsafeMutablePointer<Float>?, dX: UnsafeMutablePointer<Float>?) {
+            BLAS.gemm(transA: true, m: outputs, n: inputs, k: rows, a: dOut, lda: outputs, b: x, ldb: inputs,
+                      c: dWeight, ldc: inputs)
+            if let dBias { columnSums(dOut, rows: rows, columns: outputs, into: dBias) }
+            if let dX {
+                BLAS.gemm(m: rows, n: inputs, k: outputs, a: dOut, lda: outputs, b: weight, ldb: inputs, c: dX, ldc: inputs)
+            }
+        }
+    }
+
+    /// `nn.ReLU(inplace=True)`: `max(x, 0)`, in place.
+    enum ReLU {
+        static func forward(_ x: UnsafeMutablePointer<Float>, count: Int) {
+            // `x < 0 ? 0 : x` keeps NaN a NaN, as PyTorch's relu does, so divergence stays visible.
+            for j in 0..<count where x[j] < 0 { x[j] = 0 }
+        }
+
+        /// `∂L/∂x = ∂L/∂out` where the output is positive, else 0 (PyTorch's
+        /// `threshold_backward` on the output), in place on `dOut`.
+        static func backward(_ dOut: UnsafeMutablePointer<Float>, output: UnsafePointer<Float>, count: Int) {
+            for j in 0..<count where !(output[j] > 0) { dOut[j] = 0 }
+        }
+    }
+
+    /// `nn.BatchNorm1d(features)` with PyTorch's defaults `eps = 1e-5`,
+    /// `momentum = 0.1`, affine weight γ and bias β [features]. In training
+    /// mode it normalises each feature by the batch's statistics and moves its
+    /// running statistics towards them; in eval mode it normalises by the
+    /// running statistics.
+    enum BatchNorm1d {
+        static let eps: Float = 1e-5
+        static let momentum: Float = 0.1
+
+        /// Training mode, per feature j over the `rows` rows of `a` [rows, features]:
+        ///
+        ///     μ_j  = Σ_r a[r,j] / R
+        ///     σ²_j = Σ_r (a[r,j] − μ_j)² / R                  (biased: what normalises)
+        ///     x̂    = (a − μ_j) / sqrt(σ²_j + eps)
+        ///     out  = γ_j · x̂ + β_j
+        ///
+        /// Writes μ and σ² [features], x̂ and out [rows, features].
+        static func trainForward(_ a: UnsafePointer<Float>, rows: Int, features: Int,
+                                 weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                                 mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>,
+                                 normalized: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+            let n = Float(rows)
+            columnSums(a, rows: rows, columns: features, into: mean)
+            for j in 0..<features { mean[j] /= n }
+            variance.update(repeating: 0, count: features)
+            for r in 0..<rows {
+                let ar = a + r * features
+                for j in 0..<features {
+                    let d = ar[j] - mean[j]
+                    variance[j] += d * d
+                }
+            }
+            for j in 0..<features { variance[j] /= n }
+            for r in 0..<rows {
+                let ar = a + r * features, xr = normalized + r * features, yr = out + r * features
+                for j in 0..<features {
+                    let x = (ar[j] - mean[j]) / (variance[j] + eps).squareRoot()
+                    xr[j] = x
+                    yr[j] = weight[j] * x + bias[j]
+                }
+            }
+        }
+
+        /// The backward pass of `trainForward` (μ and σ² depend on the input):
+        /// with `g = ∂L/∂out` [rows, features],
+        ///
+        ///     ∂L/∂β_j = Σ_r g[r,j]          ∂L/∂γ_j = Σ_r g[r,j] · x̂[r,j]
+        ///     ∂L/∂a   = γ_j / sqrt(σ²_j + eps) · (g − ∂L/∂β_j / R − x̂ · ∂L/∂γ_j / R)
+        ///
+        /// `dA` may be `dOut` itself.
+        static func backward(_ dOut: UnsafePointer<Float>, normalized: UnsafePointer<Float>, variance: UnsafePointer<Float>,
+                             weight: UnsafePointer<Float>, rows: Int, features: Int,
+                             dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
+                             dA: UnsafeMutablePointer<Float>) {
+            let n = Float(rows)
+            dWeight.update(repeating: 0, count: features)
+            dBias.update(repeating: 0, count: features)
+            for r in 0..<rows {
+                let g = dOut + r * features, x = normalized + r * features
+                for j in 0..<features {
+                    dBias[j] += g[j]
+                    dWeight[j] += g[j] * x[j]
+                }
+            }
+            for r in 0..<rows {
+                let g = dOut + r * features, x = normalized + r * features, d = dA + r * features
+                for j in 0..<features {
+                    let scale = weight[j] / (variance[j] + eps).squareRoot()
+                    d[j] = scale * (g[j] - dBias[j] / n - x[j] * dWeight[j] / n)
+                }
+            }
+        }
+
+        /// What a training-mode forward does to the running statistics:
+        ///
+        ///     running_mean ← (1 − momentum) · running_mean + momentum · μ
+        ///     running_var  ← (1 − momentum) · running_var  + momentum · σ² · R / (R − 1)
+        ///
+        /// (the running variance takes the unbiased batch variance; R ≥ 2).
+        static func updateRunningStatistics(mean: UnsafePointer<Float>, variance: UnsafePointer<Float>, rows: Int, features: Int,
+                                            runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>) {
+            let unbias = Float(rows) / Float(rows - 1)
+            for j in 0..<features {
+                runningMean[j] = (1 - momentum) * runningMean[j] + momentum * mean[j]
+                runningVar[j] = (1 - momentum) * runningVar[j] + momentum * (variance[j] * unbias)
+            }
+        }
+
+        /// Eval mode, in place on `a` [rows, features]:
+        /// `out = (a − running_mean) / sqrt(running_var + eps) · γ + β`.
+        static func evalForward(_ a: UnsafeMutablePointer<Float>, rows: Int, features: Int,
+                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                                runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>) {
+            for r in 0..<rows {
+                let ar = a + r * features
+                for j in 0..<features {
+                    ar[j] = (ar[j] - runningMean[j]) / (runningVar[j] + eps).squareRoot() * weight[j] + bias[j]
+                }
+            }
+        }
+    }
+
+    /// `out[j] = Σ_r x[r, j]` over a row-major [rows, columns] matrix.
+    static func columnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        out.update(repeating: 0, count: columns)
+        for r in 0..<rows {
+            let xr = x + r * columns
+            for j in 0..<columns { out[j] += xr[j] }
+        }
+    }
+}
