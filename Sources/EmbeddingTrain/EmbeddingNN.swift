@@ -47,6 +47,11 @@ final class EmbeddingNN: MiniBatchNet {
     /// Two [maxBatch, widest layer] buffers for the gradients flowing back.
     private let gradA: UnsafeMutablePointer<Float>
     private let gradB: UnsafeMutablePointer<Float>
+    /// The distinct user and item rows of the current batch [maxBatch].
+    private let touchedUserRows: UnsafeMutablePointer<Int32>
+    private let touchedItemRows: UnsafeMutablePointer<Int32>
+    /// Every tensor Adam updates at every step (the embeddings apart).
+    let denseParameters: [DenseParameter]
 
     /// One hidden `LinBnDrop`: `Linear(inputs, outputs, bias=False)`, ReLU,
     /// `BatchNorm1d(outputs)`, with the activations of the current batch.
@@ -140,15 +145,15 @@ final class EmbeddingNN: MiniBatchNet {
         score = .allocate(capacity: maxBatch)
         gradA = .allocate(capacity: maxBatch * widest)
         gradB = .allocate(capacity: maxBatch * widest)
+        touchedUserRows = .allocate(capacity: maxBatch)
+        touchedItemRows = .allocate(capacity: maxBatch)
+        denseParameters = hidden.flatMap { [$0.weight, $0.bnWeight, $0.bnBias] } + [outputWeight, outputBias]
     }
 
     deinit {
         for p in [input, score, gradA, gradB] { p.deallocate() }
-    }
-
-    /// Every tensor Adam updates at every step (the embeddings apart).
-    var denseParameters: [DenseParameter] {
-        hidden.flatMap { [$0.weight, $0.bnWeight, $0.bnBias] } + [outputWeight, outputBias]
+        touchedUserRows.deallocate()
+        touchedItemRows.deallocate()
     }
 
     // MARK: One step
@@ -156,37 +161,32 @@ final class EmbeddingNN: MiniBatchNet {
     /// One optimiser step on the ratings `rows` (indices into `user`, `item`,
     /// `rating`): forward and backward pass in training mode, then Adam over
     /// every parameter. Returns the batch MSE.
+    ///
+    /// With two workers, one computes the pass while the other takes the
+    /// zero-gradient step of the untouched embedding rows; after a barrier
+    /// they share the rest of Adam (touched rows, dense tensors) element-wise.
+    /// On one worker the same arithmetic runs in turn.
     func step(rows: UnsafeBufferPointer<Int32>, user: UnsafePointer<Int32>, item: UnsafePointer<Int32>,
               rating: UnsafePointer<Float>, adam: AdamStep) -> Float {
         precondition(rows.count >= 2 && rows.count <= maxBatch)
         steps += 1
-        for r in rows {
-            userEmbedding.touched[Int(user[Int(r)])] = 1
-            itemEmbedding.touched[Int(item[Int(r)])] = 1
-        }
+        let touchedUsers = userEmbedding.markRows(rows.lazy.map { Int(user[Int($0)]) }, into: touchedUserRows)
+        let touchedItems = itemEmbedding.markRows(rows.lazy.map { Int(item[Int($0)]) }, into: touchedItemRows)
         var loss: Float = 0
-        if pool.threads == 1 {
-            loss = forwardBackward(rows: rows, user: user, item: item, rating: rating)
-            stepUntouchedRows(adam)
-        } else {
-            pool.run { worker in
-                if worker == 0 {
-                    loss = forwardBackward(rows: rows, user: user, item: item, rating: rating)
-                } else if worker == 1 {
-                    stepUntouchedRows(adam)
-                }
+        let workers = pool.threads
+        pool.run { worker in
+            if worker == 0 { loss = forwardBackward(rows: rows, user: user, item: item, rating: rating) }
+            if worker == workers - 1 {
+                userEmbedding.stepUntouchedRows(adam)
+                itemEmbedding.stepUntouchedRows(adam)
             }
+            pool.barrier()
+            func share(_ n: Int) -> Range<Int> { (n * worker / workers)..<(n * (worker + 1) / workers) }
+            userEmbedding.stepRows(UnsafeBufferPointer(rebasing: UnsafeBufferPointer(start: touchedUserRows, count: touchedUsers)[share(touchedUsers)]), adam)
+            itemEmbedding.stepRows(UnsafeBufferPointer(rebasing: UnsafeBufferPointer(start: touchedItemRows, count: touchedItems)[share(touchedItems)]), adam)
+            for p in denseParameters { p.step(adam, elements: share(p.count)) }
         }
-        userEmbedding.stepTouchedRows(adam)
-        itemEmbedding.stepTouchedRows(adam)
-        for p in denseParameters { p.step(adam) }
         return loss
-    }
-
-    /// Adam's zero-gradient step on the embedding rows the batch does not touch.
-    private func stepUntouchedRows(_ adam: AdamStep) {
-        userEmbedding.stepUntouchedRows(adam)
-        itemEmbedding.stepUntouchedRows(adam)
     }
 
     /// The forward pass (training mode: batch statistics, running statistics
@@ -324,11 +324,13 @@ final class DenseParameter {
 
     var values: [Float] { Array(UnsafeBufferPointer(start: value, count: count)) }
 
-    /// Adam's step on every element (weight decay only when `decays`); clears the gradient.
-    func step(_ adam: AdamStep) {
+    /// Adam's step on `elements` (all by default; weight decay only when
+    /// `decays`); clears their gradient.
+    func step(_ adam: AdamStep, elements: Range<Int>? = nil) {
         var adam = adam
         if !decays { adam.decay = 1 }
-        adam.apply(params: value, grads: grad, gradAvg: gradAvg, sqrtSqrAvg: sqrtSqrAvg, count: count)
+        let e = elements ?? 0..<count, o = e.lowerBound
+        adam.apply(params: value + o, grads: grad + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: e.count)
     }
 }
 
@@ -348,13 +350,25 @@ extension ParameterBlock {
         }
     }
 
-    /// Adam's full step on the rows the batch touched, clearing their gradient
+    /// Marks the rows `rows` touched and writes each distinct one once into
+    /// `list`; returns how many there are.
+    func markRows(_ rows: some Sequence<Int>, into list: UnsafeMutablePointer<Int32>) -> Int {
+        var n = 0
+        for r in rows where touched[r] == 0 {
+            touched[r] = 1
+            list[n] = Int32(r)
+            n += 1
+        }
+        return n
+    }
+
+    /// Adam's full step on the touched rows `list`, clearing their gradient
     /// and their mark (`ParameterBlock.step`'s first half).
-    func stepTouchedRows(_ adam: AdamStep) {
-        for r in 0..<rows where touched[r] != 0 {
-            let o = r * width
+    func stepRows(_ list: UnsafeBufferPointer<Int32>, _ adam: AdamStep) {
+        for r in list {
+            let o = Int(r) * width
             adam.apply(params: params + o, grads: grad + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: width)
-            touched[r] = 0
+            touched[Int(r)] = 0
         }
     }
 }

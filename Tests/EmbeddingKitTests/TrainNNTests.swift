@@ -344,14 +344,18 @@ final class TrainNNTests: XCTestCase {
             block.gradAvg.update(from: state[1], count: rows * width)
             block.sqrtSqrAvg.update(from: state[2].map(abs), count: rows * width)
             for r in [2, 3, 7] {
-                block.touched[r] = 1
                 for c in 0..<width { block.grad[r * width + c] = grads[r * width + c] }
             }
         }
+        let touched = [7, 2, 3, 2]
+        for r in touched { blocks[0].touched[r] = 1 }
+        var list = [Int32](repeating: -1, count: 4)
+        XCTAssertEqual(blocks[1].markRows(touched, into: &list), 3)
+        XCTAssertEqual(list.prefix(3), [7, 2, 3], "each distinct row once")
         let adam = AdamStep(lr: 0.01, mom: 0.9, wd: 0.1, step: 3)
         blocks[0].step(adam)
         blocks[1].stepUntouchedRows(adam)
-        blocks[1].stepTouchedRows(adam)
+        list.withUnsafeBufferPointer { blocks[1].stepRows(UnsafeBufferPointer(rebasing: $0[0..<3]), adam) }
         XCTAssertEqual(blocks[0].saved(), blocks[1].saved())
         XCTAssertTrue((0..<rows).allSatisfy { blocks[1].touched[$0] == 0 })
     }
