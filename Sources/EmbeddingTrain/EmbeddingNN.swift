@@ -22,10 +22,10 @@ import EmbeddingLinalg
 /// and the output layer's bias from weight decay (their `do_wd` is False).
 ///
 /// With two threads, the zero-gradient step over the untouched embedding rows
-/// (most of the parameters) runs while the other thread computes the batch's
-/// forward and backward pass: it reads and writes only rows the batch does not
-/// touch, and its arithmetic is the same on one thread, so the model does not
-/// depend on the thread count.
+/// (most of the parameters) runs on a helper thread while this one computes the
+/// batch's forward and backward pass: it reads and writes only rows the batch
+/// does not touch, and its arithmetic is the same on one thread, so the model
+/// does not depend on the thread count.
 final class EmbeddingNN: MiniBatchNet {
     let shape: EmbeddingNNShape
     let yRange: ModelMetadata.YRange?
@@ -39,7 +39,7 @@ final class EmbeddingNN: MiniBatchNet {
     /// Adam's step counter `t`, shared by all parameters.
     private(set) var steps = 0
     let maxBatch: Int
-    private let pool: WorkerPool
+    private let helper: StepHelper
     /// The batch's gathered embeddings x₀ [maxBatch, n_emb].
     private let input: UnsafeMutablePointer<Float>
     /// The output layer's s, then ∂L/∂s [maxBatch].
@@ -104,7 +104,7 @@ final class EmbeddingNN: MiniBatchNet {
     /// 0.01), each `nn.Linear` weight (and the output bias) by PyTorch's
     /// default, uniform on [-1/√fan_in, 1/√fan_in) (`kaiming_uniform_(a=√5)`);
     /// BatchNorm1d weight 1, bias 1e-3, running mean 0 and variance 1.
-    convenience init(shape: EmbeddingNNShape, yRange: ModelMetadata.YRange?, seed: UInt64, maxBatch: Int, pool: WorkerPool) {
+    convenience init(shape: EmbeddingNNShape, yRange: ModelMetadata.YRange?, seed: UInt64, maxBatch: Int, helper: StepHelper) {
         var rng = SplitMix64(seed: seed)
         func normal(_ n: Int) -> [Float] { (0..<n).map { _ in rng.nextGaussian().truncatingRemainder(dividingBy: 2) * 0.01 } }
         func uniform(_ n: Int, fanIn: Int) -> [Float] {
@@ -115,13 +115,13 @@ final class EmbeddingNN: MiniBatchNet {
         let weights = shape.linearSizes.map { uniform($0.inputs * $0.outputs, fanIn: $0.inputs) }
         let bias = uniform(1, fanIn: shape.linearSizes.last!.inputs)
         self.init(shape: shape, yRange: yRange, userEmbedding: users, itemEmbedding: items, weights: weights,
-                  outputBias: bias[0], maxBatch: maxBatch, pool: pool)
+                  outputBias: bias[0], maxBatch: maxBatch, helper: helper)
     }
 
     /// A network with the given parameters: embeddings row-major, `weights` one
     /// per linear layer ([outputs, inputs] each, the output layer's last).
     init(shape: EmbeddingNNShape, yRange: ModelMetadata.YRange?, userEmbedding users: [Float], itemEmbedding items: [Float],
-         weights: [[Float]], outputBias bias: Float, maxBatch: Int, pool: WorkerPool) {
+         weights: [[Float]], outputBias bias: Float, maxBatch: Int, helper: StepHelper) {
         precondition(!shape.layers.isEmpty && shape.layers.allSatisfy { $0 >= 1 }, "EmbeddingNN needs at least one hidden layer")
         precondition(maxBatch >= 2, "BatchNorm1d needs batches of at least 2")
         let sizes = shape.linearSizes
@@ -129,7 +129,7 @@ final class EmbeddingNN: MiniBatchNet {
         self.shape = shape
         self.yRange = yRange
         self.maxBatch = maxBatch
-        self.pool = pool
+        self.helper = helper
         userEmbedding = ParameterBlock(rows: shape.users, width: shape.userWidth)
         itemEmbedding = ParameterBlock(rows: shape.items, width: shape.itemWidth)
         precondition(users.count == shape.users * shape.userWidth && items.count == shape.items * shape.itemWidth)
@@ -162,10 +162,10 @@ final class EmbeddingNN: MiniBatchNet {
     /// `rating`): forward and backward pass in training mode, then Adam over
     /// every parameter. Returns the batch MSE.
     ///
-    /// With two workers, one computes the pass while the other takes the
-    /// zero-gradient step of the untouched embedding rows; after a barrier
-    /// they share the rest of Adam (touched rows, dense tensors) element-wise.
-    /// On one worker the same arithmetic runs in turn.
+    /// While this thread computes the pass, the helper (`StepHelper`) takes
+    /// chunks of the zero-gradient step of the untouched embedding rows; then
+    /// the two share the rest of Adam (touched rows, dense tensors). Every
+    /// chunk is the same arithmetic whichever thread runs it.
     func step(rows: UnsafeBufferPointer<Int32>, user: UnsafePointer<Int32>, item: UnsafePointer<Int32>,
               rating: UnsafePointer<Float>, adam: AdamStep) -> Float {
         precondition(rows.count >= 2 && rows.count <= maxBatch)
@@ -173,21 +173,26 @@ final class EmbeddingNN: MiniBatchNet {
         let touchedUsers = userEmbedding.markRows(rows.lazy.map { Int(user[Int($0)]) }, into: touchedUserRows)
         let touchedItems = itemEmbedding.markRows(rows.lazy.map { Int(item[Int($0)]) }, into: touchedItemRows)
         var loss: Float = 0
-        let workers = pool.threads
-        pool.run { worker in
-            if worker == 0 { loss = forwardBackward(rows: rows, user: user, item: item, rating: rating) }
-            if worker == workers - 1 {
-                userEmbedding.stepUntouchedRows(adam)
-                itemEmbedding.stepUntouchedRows(adam)
-            }
-            pool.barrier()
-            func share(_ n: Int) -> Range<Int> { (n * worker / workers)..<(n * (worker + 1) / workers) }
-            userEmbedding.stepRows(UnsafeBufferPointer(rebasing: UnsafeBufferPointer(start: touchedUserRows, count: touchedUsers)[share(touchedUsers)]), adam)
-            itemEmbedding.stepRows(UnsafeBufferPointer(rebasing: UnsafeBufferPointer(start: touchedItemRows, count: touchedItems)[share(touchedItems)]), adam)
+        let (userChunks, itemChunks) = (Self.chunks(userEmbedding), Self.chunks(itemEmbedding))
+        helper.run(chunks: userChunks + itemChunks, own: { loss = forwardBackward(rows: rows, user: user, item: item, rating: rating) }) { k in
+            let (table, part, parts) = k < userChunks ? (userEmbedding, k, userChunks) : (itemEmbedding, k - userChunks, itemChunks)
+            table.stepUntouchedRows(adam, rows: (table.rows * part / parts)..<(table.rows * (part + 1) / parts))
+        }
+        let users = UnsafeBufferPointer(start: touchedUserRows, count: touchedUsers)
+        let items = UnsafeBufferPointer(start: touchedItemRows, count: touchedItems)
+        helper.run(chunks: Self.finishingChunks) { k in
+            func share(_ n: Int) -> Range<Int> { (n * k / Self.finishingChunks)..<(n * (k + 1) / Self.finishingChunks) }
+            userEmbedding.stepRows(UnsafeBufferPointer(rebasing: users[share(touchedUsers)]), adam)
+            itemEmbedding.stepRows(UnsafeBufferPointer(rebasing: items[share(touchedItems)]), adam)
             for p in denseParameters { p.step(adam, elements: share(p.count)) }
         }
         return loss
     }
+
+    /// Chunks of an embedding's zero-gradient step: about 16k parameters each (~10 µs).
+    static func chunks(_ table: ParameterBlock) -> Int { max(1, min(table.rows, table.rows * table.width / 16_384)) }
+    /// Chunks of the rest of Adam (touched rows and dense tensors, each cut into this many parts).
+    static let finishingChunks = 4
 
     /// The forward pass (training mode: batch statistics, running statistics
     /// updated) and the backward pass of the batch `rows`: sets the gradient
@@ -335,15 +340,16 @@ final class DenseParameter {
 }
 
 extension ParameterBlock {
-    /// Adam's zero-gradient step on every row the current batch does not
-    /// touch, a run of consecutive rows at a time (`ParameterBlock.step`'s
-    /// second half).
-    func stepUntouchedRows(_ adam: AdamStep) {
-        var r = 0
-        while r < rows {
+    /// Adam's zero-gradient step on every row of `range` (all rows by default)
+    /// the current batch does not touch, a run of consecutive rows at a time
+    /// (`ParameterBlock.step`'s second half).
+    func stepUntouchedRows(_ adam: AdamStep, rows range: Range<Int>? = nil) {
+        let range = range ?? 0..<rows
+        var r = range.lowerBound
+        while r < range.upperBound {
             guard touched[r] == 0 else { r += 1; continue }
             var end = r + 1
-            while end < rows && touched[end] == 0 { end += 1 }
+            while end < range.upperBound && touched[end] == 0 { end += 1 }
             let o = r * width
             adam.applyZeroGradient(params: params + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: (end - r) * width)
             r = end
@@ -381,13 +387,13 @@ enum EmbeddingNNRecipe {
     static func train(_ train: Ratings, valid: Ratings?, config: TrainConfig,
                       progress: ((TrainProgress) -> Void)?) throws -> (EmbeddingNN, [EpochStats]) {
         _ = try FastaiRecipe.batchCount(train, config.batchSize)  // before allocating buffers of batch size
-        // One thread computes the batch, the other decays the embedding rows it does not touch.
-        let pool = WorkerPool(threads: min(config.threads, 2))
-        defer { pool.shutdown() }
+        // One thread computes the batch, a helper decays the embedding rows it does not touch.
+        let helper = StepHelper(helper: config.threads >= 2)
+        defer { helper.shutdown() }
         let shape = EmbeddingNNShape(users: train.users.count, items: train.items.count, layers: config.layers)
-        let net = EmbeddingNN(shape: shape, yRange: config.yRange, seed: config.seed, maxBatch: config.batchSize, pool: pool)
+        let net = EmbeddingNN(shape: shape, yRange: config.yRange, seed: config.seed, maxBatch: config.batchSize, helper: helper)
         var sampler = EpochSampler(config.sampling, seed: config.seed)
-        // The batches' sgemms are far too small to share: OpenBLAS threads would only contend with the pool's.
+        // The batches' sgemms are far too small to share: OpenBLAS threads would only contend with the helper.
         let stats = try BLAS.singleThreaded {
             try FastaiRecipe.fit(net, train, valid: valid, config: config, progress: progress) { _, order in sampler.next(&order) }
         }

@@ -203,14 +203,14 @@ final class TrainNNTests: XCTestCase {
     /// would make finite differences of the loss vanish into rounding).
     func network(_ shape: EmbeddingNNShape, yRange: ModelMetadata.YRange? = .init(low: 0, high: 5.5), seed: UInt64 = 9,
                  scale: Float? = nil, maxBatch: Int = 8) -> EmbeddingNN {
-        let pool = WorkerPool(threads: 1)
-        guard let scale else { return EmbeddingNN(shape: shape, yRange: yRange, seed: seed, maxBatch: maxBatch, pool: pool) }
+        let helper = StepHelper(helper: false)
+        guard let scale else { return EmbeddingNN(shape: shape, yRange: yRange, seed: seed, maxBatch: maxBatch, helper: helper) }
         var rng = SplitMix64(seed: seed)
         return EmbeddingNN(shape: shape, yRange: yRange,
                            userEmbedding: gaussians(shape.users * shape.userWidth, &rng, scale: scale),
                            itemEmbedding: gaussians(shape.items * shape.itemWidth, &rng, scale: scale),
                            weights: shape.linearSizes.map { gaussians($0.inputs * $0.outputs, &rng, scale: scale / Float($0.inputs).squareRoot()) },
-                           outputBias: 0.5, maxBatch: maxBatch, pool: pool)
+                           outputBias: 0.5, maxBatch: maxBatch, helper: helper)
     }
 
     /// Every parameter's gradient from one backward pass, against central
@@ -358,6 +358,31 @@ final class TrainNNTests: XCTestCase {
         list.withUnsafeBufferPointer { blocks[1].stepRows(UnsafeBufferPointer(rebasing: $0[0..<3]), adam) }
         XCTAssertEqual(blocks[0].saved(), blocks[1].saved())
         XCTAssertTrue((0..<rows).allSatisfy { blocks[1].touched[$0] == 0 })
+    }
+
+    /// Every chunk of every job runs exactly once, with a helper thread or
+    /// without, and `own` runs before the caller claims any chunk.
+    func testStepHelperRunsEveryChunkOnce() {
+        for withHelper in [false, true] {
+            let helper = StepHelper(helper: withHelper)
+            defer { helper.shutdown() }
+            let counts = UnsafeMutablePointer<Int>.allocate(capacity: 64)
+            defer { counts.deallocate() }
+            counts.initialize(repeating: 0, count: 64)
+            var total = 0
+            for job in 0..<5_000 {
+                let n = 1 + job % 64
+                var ownRan = false
+                helper.run(chunks: n, own: { ownRan = true }) { k in
+                    counts[k] += 1  // each k once per job: no two threads write one slot
+                }
+                XCTAssertTrue(ownRan)
+                total += n
+            }
+            XCTAssertEqual((0..<64).reduce(0) { $0 + counts[$1] }, total)
+            XCTAssertEqual((0..<64).map { counts[$0] }, (0..<64).map { k in (0..<5_000).filter { 1 + $0 % 64 > k }.count },
+                           "helper: \(withHelper)")
+        }
     }
 
     /// `Learner(wd_bn_bias=False)`: weight decay shrinks the embeddings and the
