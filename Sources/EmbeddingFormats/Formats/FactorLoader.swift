@@ -98,13 +98,16 @@ public enum FactorLoader {
         return model
     }
 
-    /// Every tensor of a safetensors file or a PyTorch state-dict checkpoint,
-    /// named as the model names them (wrappers such as fastai's `model.`
-    /// removed): what a model other than factors (`EmbeddingNNModel`) is read from.
+    /// Every tensor of a safetensors file, a PyTorch state-dict checkpoint or a
+    /// fastai `learn.export()` (read as `loadFile` reads them), named as the
+    /// model names them (wrappers such as fastai's `model.` removed): what a
+    /// model other than factors (`EmbeddingNNModel`) is read from.
     public static func stateDict(path: String) throws -> [Tensor] {
         let data = try readInputFile(path)
         let entries: [TensorEntry]
-        if ZipArchive.looksLike(data) || TorchCheckpoint.looksLikeLegacy(data) {
+        if ZipArchive.looksLike(data), let (_, tensors) = try FastaiExport.read(TorchCheckpoint.Archive(data: data, name: path)) {
+            entries = tensors
+        } else if ZipArchive.looksLike(data) || TorchCheckpoint.looksLikeLegacy(data) {
             entries = try TorchCheckpoint.read(data: data, name: path).tensors
         } else if Safetensors.looksLike(data) {
             entries = try Safetensors.index(data: data, name: path).tensors
