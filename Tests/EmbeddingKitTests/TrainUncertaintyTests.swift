@@ -177,7 +177,7 @@ final class TrainUncertaintyTests: XCTestCase {
         let samples = (0..<7).map { _ in Matrix(rows: items, cols: k, data: base.map { $0 + 0.6 * rng.nextGaussian() }) }
         let candidates = Array(1..<items)
         let model = Matrix(rows: items, cols: k, data: base)
-        let listed = SimilarityIndex(table: model, candidates: candidates, metric: .cosine).neighbours(of: query, top: top).map(\.row)
+        let listed = SimilarityScan.neighbours(of: query, in: model, candidates: candidates, metric: .cosine, top: top).map(\.row)
         let shares = NeighbourStability.shares(of: listed, query: query, samples: samples, candidates: candidates, metric: .cosine, top: top)
         func cosine(_ m: Matrix, _ a: Int, _ b: Int) -> Double {
             var dot = 0.0, na = 0.0, nb = 0.0
