@@ -132,13 +132,13 @@ public struct SimilarityIndex: Sendable {
     /// running OpenBLAS single-threaded. (59k × 59k × 50 is 3.5·10¹¹ flops:
     /// the sgemm is the cost; the selection scan is a small fraction.)
     /// For euclidean, each tile starts at `−‖v‖²` and the sgemm adds `2·x·v`.
-    public func allNeighbours(top: Int, threads: Int = 2, blockRows: Int = 512, tileColumns: Int = 256) -> AllNeighbours {
+    public func allNeighbours(top: Int, threads: Int = 2, blockRows: Int = 512, tileColumns: Int = 256) -> TopLists {
         let m = candidates.count, k = table.cols
         let top = max(0, min(top, m - 1))
         var scores = [Float](repeating: 0, count: m * top)
         var indices = [Int32](repeating: -1, count: m * top)
         var filledCounts = [Int](repeating: 0, count: m)
-        guard top > 0 else { return AllNeighbours(rows: candidates, top: top, neighbourRows: [], scores: [], filled: filledCounts) }
+        guard top > 0 else { return TopLists(queries: candidates, top: 0) }
         let blocks = (m + blockRows - 1) / blockRows
         let workers = max(1, min(threads, blocks))
         let alpha: Float = metric == .euclidean ? 2 : 1
@@ -202,20 +202,6 @@ public struct SimilarityIndex: Sendable {
                 scores[q * top + t] = finish(scores[q * top + t], queryNorm2: x2)
             }
         }
-        return AllNeighbours(rows: candidates, top: top, neighbourRows: rows, scores: scores, filled: filledCounts)
-    }
-}
-
-/// Each candidate's nearest neighbours, flat: the neighbours of `rows[q]` are
-/// `neighbourRows[q·top ..< q·top + filled[q]]` with `scores` alongside.
-public struct AllNeighbours: Sendable {
-    public let rows: [Int]
-    public let top: Int
-    public let neighbourRows: [Int32]
-    public let scores: [Float]
-    public let filled: [Int]
-
-    public func neighbours(ofPosition q: Int) -> [Neighbour] {
-        (0..<filled[q]).map { Neighbour(row: Int(neighbourRows[q * top + $0]), score: scores[q * top + $0]) }
+        return TopLists(queries: candidates, top: top, rows: rows, scores: scores, filled: filledCounts)
     }
 }

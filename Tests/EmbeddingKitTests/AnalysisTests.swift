@@ -271,7 +271,7 @@ final class SimilarityTests: XCTestCase {
             let index = SimilarityIndex(table: t, candidates: candidates, metric: metric)
             // Odd block and tile sizes so that edges of both are crossed; two workers.
             let all = index.allNeighbours(top: 6, threads: 2, blockRows: 7, tileColumns: 33)
-            XCTAssertEqual(all.rows, candidates)
+            XCTAssertEqual(all.queries, candidates)
             for (q, row) in candidates.enumerated() {
                 let one = SimilarityScan.neighbours(of: row, in: t, candidates: candidates, metric: metric, top: 6)
                 let many = all.neighbours(ofPosition: q)

@@ -163,7 +163,7 @@ struct SimilarCommand: ParsableCommand {
         let result = index.allNeighbours(top: top, threads: ProcessInfo.processInfo.activeProcessorCount)
         clock.lap("all-neighbours")
         var table = CSVTable(header: ["label", "rank", "neighbour", "similarity", "neighbour_count"])
-        for (q, row) in result.rows.enumerated() {
+        for (q, row) in result.queries.enumerated() {
             for (r, n) in result.neighbours(ofPosition: q).enumerated() {
                 table.appendRow([catalog.labels[row], String(r + 1), catalog.labels[n.row], CSVTable.number(n.score),
                                  catalog.count(n.row).map(String.init) ?? ""])
@@ -172,10 +172,10 @@ struct SimilarCommand: ParsableCommand {
         try writeOutput(table.bytes, to: csv!)
         clock.lap("write")
         if json {
-            try printJSON(AllJSON(items: result.rows.count, top: result.top, metric: metric.rawValue,
+            try printJSON(AllJSON(items: result.queries.count, top: result.top, metric: metric.rawValue,
                                   minRatings: floor.minRatings, minRatingsSource: floor.source.rawValue, csv: csv!))
         } else {
-            print("\(result.rows.count) items, \(result.top) \(metric.rawValue) neighbours each, in \(csv!)")
+            print("\(result.queries.count) items, \(result.top) \(metric.rawValue) neighbours each, in \(csv!)")
             print(floor.sentence)
         }
     }
