@@ -131,18 +131,15 @@ public struct KNNGraph: Sendable {
 /// pieces whose boundaries do not depend on the threads, and the heaps are
 /// updated by destination ranges, each heap receiving its offers in piece order.
 struct NNDescent {
-    let n: Int
-    let dims: Int
-    let k: Int
+    /// Points, their dimensions, neighbours sought per point.
+    let n, dims, k: Int
     let metric: SimilarityMetric
     let seed: UInt64
     let threads: Int
     /// Unit rows for cosine (so 1 − x·y is the distance), the rows as given for euclidean.
     let points: [Float]
-    let trees: Int
-    let leafSize: Int
-    let maxCandidates: Int
-    let iterations: Int
+    /// The random-projection forest that seeds the graph, then the descent's limits (pynndescent's names).
+    let trees, leafSize, maxCandidates, iterations: Int
     let delta: Float = 0.001
     /// Rows per threshold refresh during the local join (pynndescent's block).
     let vertexBlock = 16_384

@@ -204,8 +204,7 @@ struct SimilarJSON: Encodable {
 }
 
 struct AllJSON: Encodable {
-    var items: Int
-    var top: Int
+    var items, top: Int
     var metric: String
     var minRatings: Int
     var minRatingsSource: String
