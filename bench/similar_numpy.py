@@ -2,7 +2,6 @@
 embtool vs NumPy (normalise, matmul, argpartition), for one query and for every
 item's top 10. Same matrix, REPS runs each; prints medians and the speed-ups, and
 checks that both find the same neighbours."""
-import argparse
 import csv
 import json
 import os
@@ -12,17 +11,9 @@ import time
 
 import numpy as np
 
-import machine
-from pca_similar_data import ROWS, FACTORS, factor_table, parse_timing, write_model
+from pca_similar_data import ROWS, FACTORS, arguments, factor_table, parse_timing, write_model
 
-p = argparse.ArgumentParser()
-p.add_argument("--embtool", required=True)
-p.add_argument("--out", required=True)
-p.add_argument("--reps", type=int, default=3)
-p.add_argument("--top", type=int, default=10)
-a = p.parse_args()
-MACHINE = machine.describe(a.embtool)
-load_before = open("/proc/loadavg").read().split()[0]
+a, MACHINE, load_before = arguments(3, top=10)
 k = a.top
 
 x = factor_table()

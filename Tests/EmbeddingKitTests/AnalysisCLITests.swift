@@ -5,9 +5,6 @@
 @testable import EmbeddingAnalysis
 @testable import EmbeddingRender
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import XCTest
 
 /// Runs the `embtool` binary built beside the tests, as a user would.
