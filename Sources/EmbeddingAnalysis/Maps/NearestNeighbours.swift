@@ -467,8 +467,7 @@ struct NNDescent {
 /// Per-row bounded max-heaps of (distance, index, new-flag), `rows × k`:
 /// the root is the worst neighbour kept, so a closer offer replaces it.
 final class NeighbourHeaps: @unchecked Sendable {
-    let rows: Int
-    let k: Int
+    let rows, k: Int
     let distances: UnsafeMutablePointer<Float>
     let indices: UnsafeMutablePointer<Int32>
     let flags: UnsafeMutablePointer<UInt8>
