@@ -2,12 +2,27 @@
 item-factor table (59,047 movies x 50 factors, float32) with the structure a
 trained embedding has (a decaying spectrum, popular-item length), written as a
 safetensors file with fastai's tensor name so `embtool --model FILE` reads it."""
+import argparse
 import os
 
 import numpy as np
 from safetensors.numpy import save_file
 
 ROWS, FACTORS = 59_047, 50
+
+
+def arguments(reps, **extra):
+    """--embtool, --out, --reps and the script's own integer options (name=default),
+    with the machine's description and its load average before the run."""
+    import machine
+    p = argparse.ArgumentParser()
+    p.add_argument("--embtool", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--reps", type=int, default=reps)
+    for name, default in extra.items():
+        p.add_argument(f"--{name}", type=int, default=default)
+    a = p.parse_args()
+    return a, machine.describe(a.embtool), open("/proc/loadavg").read().split()[0]
 
 
 def factor_table(seed=0):

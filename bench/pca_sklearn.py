@@ -1,7 +1,6 @@
 """PCA of a 59,047 x 50 item-factor table: embtool vs scikit-learn's
 PCA(svd_solver='full'), same matrix, REPS runs each; prints medians, the
 speed ratio, and checks that the explained variance ratios agree to 1e-4."""
-import argparse
 import json
 import os
 import statistics
@@ -12,17 +11,9 @@ import numpy as np
 import sklearn
 from sklearn.decomposition import PCA
 
-import machine
-from pca_similar_data import ROWS, FACTORS, factor_table, parse_timing, write_model
+from pca_similar_data import ROWS, FACTORS, arguments, factor_table, parse_timing, write_model
 
-p = argparse.ArgumentParser()
-p.add_argument("--embtool", required=True)
-p.add_argument("--out", required=True)
-p.add_argument("--reps", type=int, default=5)
-p.add_argument("--components", type=int, default=3)
-a = p.parse_args()
-MACHINE = machine.describe(a.embtool)
-load_before = open("/proc/loadavg").read().split()[0]
+a, MACHINE, load_before = arguments(5, components=3)
 
 x = factor_table()
 model = write_model(f"{a.out}/factors-{ROWS}x{FACTORS}.safetensors", x)

@@ -8,14 +8,13 @@ import EmbeddingCore
 public enum NeighbourStability {
     /// For each row in `neighbours`: the fraction of `samples` (item tables
     /// `items × k`, rows as in the model) in which it is among the `top`
-    /// closest `candidates` to `row` by `metric`, found as `SimilarityIndex`
+    /// closest `candidates` to `row` by `metric`, found as `SimilarityScan`
     /// finds the model's own list.
     public static func shares(of neighbours: [Int], query row: Int, samples: [Matrix], candidates: [Int],
                               metric: SimilarityMetric, top: Int) -> [Double] {
         var hits = [Int](repeating: 0, count: neighbours.count)
         for sample in samples {
-            let index = SimilarityIndex(table: sample, candidates: candidates, metric: metric)
-            let listed = Set(index.neighbours(of: row, top: top).map(\.row))
+            let listed = Set(SimilarityScan.neighbours(of: row, in: sample, candidates: candidates, metric: metric, top: top).map(\.row))
             for (j, n) in neighbours.enumerated() where listed.contains(n) { hits[j] += 1 }
         }
         return hits.map { samples.isEmpty ? 0 : Double($0) / Double(samples.count) }

@@ -82,7 +82,7 @@ public enum RankingMetrics {
         guard !users.isEmpty else { return Score(k: k, precision: .nan, recall: .nan, ndcg: .nan, users: 0) }
         let seen = Recommender.seenRows(users: users, ratings: train, model: model)
         let candidates = Array(model.meta.firstItemRow..<model.itemCount)
-        let lists: AllUserRecommendations
+        let lists: TopLists
         if let factors = model as? FactorModel {
             lists = try Recommender.bestForUsers(factors, users: users, rows: candidates, excluded: seen, count: k)
         } else {

@@ -14,20 +14,6 @@ import EmbeddingLinalg
 /// again by the model's own `predict`, and those are ranked as
 /// `Recommender.best` ranks (prediction, then row). The result is the list
 /// `recommend --user` gives, item for item and bit for bit (see `margin`).
-public struct AllUserRecommendations: Sendable {
-    /// Model user rows, in the order asked for.
-    public let users: [Int]
-    public let top: Int
-    /// `rows[u·top ..< u·top + filled[u]]`: item rows of user position u, best first.
-    public let rows: [Int32]
-    public let predictions: [Float]
-    public let filled: [Int]
-
-    public func recommendations(ofPosition p: Int) -> [Recommendation] {
-        (0..<filled[p]).map { Recommendation(row: Int(rows[p * top + $0]), predictedRating: predictions[p * top + $0]) }
-    }
-}
-
 extension Recommender {
     /// For each model user row in `users`, the `count` best-predicted rows among
     /// `rows` that are not in `excluded[u]` (the user's seen items, model rows),
@@ -40,7 +26,7 @@ extension Recommender {
     ///   - rows: candidate item rows, e.g. `Catalog.rows(minRatings:)`.
     ///   - excluded: per position in `users`, the item rows to skip (any order, repeats allowed).
     public static func bestForUsers(_ model: FactorModel, users: [Int], rows: [Int], excluded: [[Int]], count: Int,
-                                    threads: Int = Parallel.cores, blockUsers: Int = 64) throws -> AllUserRecommendations {
+                                    threads: Int = Parallel.cores, blockUsers: Int = 64) throws -> TopLists {
         guard let uf = model.userFactors else {
             throw EmbtoolError.data("the model has no user factors (only item vectors were loaded)")
         }
@@ -49,9 +35,7 @@ extension Recommender {
         var outRows = [Int32](repeating: -1, count: n * top)
         var outPredictions = [Float](repeating: .nan, count: n * top)
         var filled = [Int](repeating: 0, count: n)
-        guard n > 0, m > 0, top > 0 else {
-            return AllUserRecommendations(users: users, top: top, rows: outRows, predictions: outPredictions, filled: filled)
-        }
+        guard n > 0, m > 0, top > 0 else { return TopLists(queries: users, top: top) }
         let items = model.itemFactors.gathering(rows)
         let itemBias = rows.map { model.itemBias?[$0] ?? 0 }
         // position[row] = the row's column in S, or -1.
@@ -96,7 +80,7 @@ extension Recommender {
                 }
             }
         }}}
-        return AllUserRecommendations(users: users, top: top, rows: outRows, predictions: outPredictions, filled: filled)
+        return TopLists(queries: users, top: top, rows: outRows, scores: outPredictions, filled: filled)
     }
 
     /// `bestForUsers` for a model scored only through its own predictions
@@ -104,7 +88,7 @@ extension Recommender {
     /// block): every candidate of a block of users in one batch, each user's
     /// list then ranked by `best`.
     public static func bestForUsers(predicting model: some RatingModel, users: [Int], rows: [Int], excluded: [[Int]], count: Int,
-                                    blockUsers: Int = 64) -> AllUserRecommendations {
+                                    blockUsers: Int = 64) -> TopLists {
         precondition(excluded.count == users.count, "bestForUsers: one exclusion list per user")
         let top = max(0, count), m = rows.count
         var outRows = [Int32](repeating: -1, count: users.count * top)
@@ -126,7 +110,7 @@ extension Recommender {
                 filled[p] = list.count
             }
         }
-        return AllUserRecommendations(users: users, top: top, rows: outRows, predictions: outPredictions, filled: filled)
+        return TopLists(queries: users, top: top, rows: outRows, scores: outPredictions, filled: filled)
     }
 
     /// Copies the factor rows of `users` into the row-major `block`.

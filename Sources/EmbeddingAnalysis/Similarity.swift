@@ -21,14 +21,14 @@ public struct Neighbour: Equatable, Sendable {
     }
 }
 
-/// Nearest neighbours among a set of candidate rows of a factor table.
+/// Every candidate's nearest neighbours among a set of candidate rows of a
+/// factor table. (One query needs no index: `SimilarityScan`.)
 ///
 /// Building the index reads the table once, for the length of every
 /// candidate; the vectors themselves are not copied when the candidates are
-/// a contiguous run of rows (all items, the usual case). One query is then
-/// one sgemv, `s = V·x`, scaled by the candidates' inverse lengths for
-/// cosine, and a top-k selection. All queries are sgemm tiles `S = V̂·V̂ᵀ` of
-/// the normalised vectors, each followed by a top-k selection per row.
+/// a contiguous run of rows (all items, the usual case). All queries are then
+/// sgemm tiles `S = V̂·V̂ᵀ` of the normalised vectors, each followed by a
+/// top-k selection per row.
 /// Euclidean distance rides on the same products:
 /// `‖x − v‖² = ‖x‖² − (2·x·v − ‖v‖²)`, and the bracket is what is ranked (for
 /// a fixed x the order is the distance order).
@@ -44,11 +44,6 @@ public struct SimilarityIndex: Sendable {
     let squaredNorms: [Float]
     /// `1/‖v‖` per candidate, 0 for a zero vector (cosine scales by it).
     let inverseLengths: [Double]
-    /// Candidates shorter than `tinyLength`, whose float32 products with a
-    /// query would fall into the subnormal range and lose their digits: one
-    /// query's cosines with them are recomputed in double precision.
-    let tinyPositions: [Int]
-    static let tinyLength = 0x1p-60
     let table: Matrix
 
     /// - Parameters:
@@ -71,8 +66,6 @@ public struct SimilarityIndex: Sendable {
         }
         squaredNorms = norms.map { Float($0) }
         inverseLengths = norms.map(SimilarityIndex.inverseLength)
-        let tiny = SimilarityIndex.tinyLength * SimilarityIndex.tinyLength
-        tinyPositions = norms.indices.filter { norms[$0] > 0 && norms[$0] < tiny }
     }
 
     /// `‖row‖²` for each row of a row-major buffer, summed in double
@@ -107,79 +100,10 @@ public struct SimilarityIndex: Sendable {
     @inline(__always)
     static func inverseLength(_ squared: Double) -> Double { squared > 0 ? 1 / squared.squareRoot() : 0 }
 
-    /// The query vector for table row `row`: unit length for cosine.
-    func query(_ row: Int) -> [Float] {
-        var x = Array(table.row(row))
-        if metric == .cosine {
-            let scale = SimilarityIndex.inverseLength(x.withUnsafeBufferPointer {
-                SimilarityIndex.squaredLength($0.baseAddress!, count: $0.count)
-            })
-            x = x.map { Float(Double($0) * scale) }
-        }
-        return x
-    }
-
     /// The public score from the ranked quantity: −distance for euclidean.
     @inline(__always)
     func finish(_ ranked: Float, queryNorm2: Float) -> Float {
         metric == .euclidean ? -max(0, queryNorm2 - ranked).squareRoot() : ranked
-    }
-
-    /// The `top` candidates closest to table row `row`, closest first, never
-    /// `row` itself. One sgemv over the candidates and one selection pass.
-    public func neighbours(of row: Int, top: Int) -> [Neighbour] {
-        let m = candidates.count, k = table.cols
-        let x = query(row)
-        let skip = candidatePosition(row) ?? -1
-        let top = min(top, m - (skip >= 0 ? 1 : 0))
-        guard top > 0 else { return [] }
-        var s = [Float](repeating: 0, count: m)
-        var scores = [Float](repeating: 0, count: top)
-        var indices = [Int32](repeating: 0, count: top)
-        var filled = 0
-        vectors.data.withUnsafeBufferPointer { v in
-            x.withUnsafeBufferPointer { xp in
-                s.withUnsafeMutableBufferPointer { sp in
-                    BLAS.gemv(rows: m, cols: k, a: v.baseAddress! + offset * k, lda: k, x: xp.baseAddress!, y: sp.baseAddress!)
-                    switch metric {
-                    case .cosine:
-                        inverseLengths.withUnsafeBufferPointer { inv in
-                            for j in 0..<m { sp[j] = Float(Double(sp[j]) * inv[j]) }
-                            for j in tinyPositions {
-                                let row = v.baseAddress! + (offset + j) * k
-                                var dot = 0.0
-                                for i in 0..<k { dot += Double(xp[i]) * Double(row[i]) }
-                                sp[j] = Float(dot * inv[j])
-                            }
-                        }
-                    case .euclidean:
-                        squaredNorms.withUnsafeBufferPointer { n2 in
-                            for j in 0..<m { sp[j] = 2 * sp[j] - n2[j] }
-                        }
-                    case .dot: break
-                    }
-                    scores.withUnsafeMutableBufferPointer { sc in
-                        indices.withUnsafeMutableBufferPointer { ix in
-                            TopK.start(k: top, scores: sc.baseAddress!, indices: ix.baseAddress!, filled: &filled)
-                            TopK.offer(sp.baseAddress!, count: m, base: 0, skip: skip, k: top,
-                                       scores: sc.baseAddress!, indices: ix.baseAddress!, filled: &filled)
-                        }
-                    }
-                }
-            }
-        }
-        let x2 = x.reduce(0) { $0 + $1 * $1 }
-        return (0..<filled).map { Neighbour(row: candidates[Int(indices[$0])], score: finish(scores[$0], queryNorm2: x2)) }
-    }
-
-    /// Position of table row `row` among the candidates, if it is one.
-    func candidatePosition(_ row: Int) -> Int? {
-        var lo = 0, hi = candidates.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if candidates[mid] < row { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < candidates.count && candidates[lo] == row ? lo : nil
     }
 
     /// The candidates' vectors as the all-pairs products need them: a
@@ -208,13 +132,13 @@ public struct SimilarityIndex: Sendable {
     /// running OpenBLAS single-threaded. (59k × 59k × 50 is 3.5·10¹¹ flops:
     /// the sgemm is the cost; the selection scan is a small fraction.)
     /// For euclidean, each tile starts at `−‖v‖²` and the sgemm adds `2·x·v`.
-    public func allNeighbours(top: Int, threads: Int = 2, blockRows: Int = 512, tileColumns: Int = 256) -> AllNeighbours {
+    public func allNeighbours(top: Int, threads: Int = 2, blockRows: Int = 512, tileColumns: Int = 256) -> TopLists {
         let m = candidates.count, k = table.cols
         let top = max(0, min(top, m - 1))
         var scores = [Float](repeating: 0, count: m * top)
         var indices = [Int32](repeating: -1, count: m * top)
         var filledCounts = [Int](repeating: 0, count: m)
-        guard top > 0 else { return AllNeighbours(rows: candidates, top: top, neighbourRows: [], scores: [], filled: filledCounts) }
+        guard top > 0 else { return TopLists(queries: candidates, top: 0) }
         let blocks = (m + blockRows - 1) / blockRows
         let workers = max(1, min(threads, blocks))
         let alpha: Float = metric == .euclidean ? 2 : 1
@@ -278,20 +202,6 @@ public struct SimilarityIndex: Sendable {
                 scores[q * top + t] = finish(scores[q * top + t], queryNorm2: x2)
             }
         }
-        return AllNeighbours(rows: candidates, top: top, neighbourRows: rows, scores: scores, filled: filledCounts)
-    }
-}
-
-/// Each candidate's nearest neighbours, flat: the neighbours of `rows[q]` are
-/// `neighbourRows[q·top ..< q·top + filled[q]]` with `scores` alongside.
-public struct AllNeighbours: Sendable {
-    public let rows: [Int]
-    public let top: Int
-    public let neighbourRows: [Int32]
-    public let scores: [Float]
-    public let filled: [Int]
-
-    public func neighbours(ofPosition q: Int) -> [Neighbour] {
-        (0..<filled[q]).map { Neighbour(row: Int(neighbourRows[q * top + $0]), score: scores[q * top + $0]) }
+        return TopLists(queries: candidates, top: top, rows: rows, scores: scores, filled: filledCounts)
     }
 }

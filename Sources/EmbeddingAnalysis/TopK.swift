@@ -55,3 +55,36 @@ enum TopK {
         while j < n { insert(j); j += 1 }
     }
 }
+
+/// Many queries' top-k lists in flat arrays: query position q's entries are
+/// `rows[q·top ..< q·top + filled[q]]`, best first, with `scores` alongside
+/// (a similarity, or a predicted rating). What `SimilarityIndex.allNeighbours`
+/// and `Recommender.bestForUsers` return.
+public struct TopLists: Sendable {
+    /// The queries' model rows (items or users), in the order asked for.
+    public let queries: [Int]
+    public let top: Int
+    public let rows: [Int32]
+    public let scores: [Float]
+    public let filled: [Int]
+
+    /// No entries yet: every slot empty.
+    init(queries: [Int], top: Int) {
+        self.init(queries: queries, top: top, rows: [Int32](repeating: -1, count: queries.count * top),
+                  scores: [Float](repeating: .nan, count: queries.count * top), filled: [Int](repeating: 0, count: queries.count))
+    }
+
+    init(queries: [Int], top: Int, rows: [Int32], scores: [Float], filled: [Int]) {
+        (self.queries, self.top, self.rows, self.scores, self.filled) = (queries, top, rows, scores, filled)
+    }
+
+    /// Query position q's neighbours (`allNeighbours`).
+    public func neighbours(ofPosition q: Int) -> [Neighbour] {
+        (0..<filled[q]).map { Neighbour(row: Int(rows[q * top + $0]), score: scores[q * top + $0]) }
+    }
+
+    /// Query position q's recommendations (`bestForUsers`).
+    public func recommendations(ofPosition q: Int) -> [Recommendation] {
+        (0..<filled[q]).map { Recommendation(row: Int(rows[q * top + $0]), predictedRating: scores[q * top + $0]) }
+    }
+}

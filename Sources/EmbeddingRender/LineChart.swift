@@ -26,8 +26,7 @@ public struct LineChart {
 
     public var title: String
     public var subtitle = ""
-    public var xTitle: String
-    public var yTitle: String
+    public var xTitle, yTitle: String
     public var series: [Series]
     /// Labelled points over the lines, in the legend after the series.
     public var marks: [Mark] = []

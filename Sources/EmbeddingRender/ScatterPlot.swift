@@ -20,8 +20,7 @@ public struct ScatterPlot {
 
     public var title: String
     public var subtitle: String = ""
-    public var xTitle: String
-    public var yTitle: String
+    public var xTitle, yTitle: String
     public var points: [Point]
     /// Indices of the points to label, most important first.
     public var labelled: [Int] = []

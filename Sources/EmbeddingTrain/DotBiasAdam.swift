@@ -211,9 +211,7 @@ final class DotBiasAdam: FactorNet {
 /// the current batch, plus which rows that batch touched.
 final class ParameterBlock {
     let rows: Int, width: Int
-    let params: UnsafeMutablePointer<Float>
-    let grad: UnsafeMutablePointer<Float>
-    let gradAvg: UnsafeMutablePointer<Float>
+    let params, grad, gradAvg: UnsafeMutablePointer<Float>
     /// Adam's `sqrt(v)` (see `AdamStep`).
     let sqrtSqrAvg: UnsafeMutablePointer<Float>
     let touched: UnsafeMutablePointer<UInt8>

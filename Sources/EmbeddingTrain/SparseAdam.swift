@@ -137,11 +137,9 @@ final class SparseAdam: FactorNet {
         }
 
         struct View {
-            let weightDecay: UnsafePointer<Double>
-            let momentum: UnsafePointer<Double>
+            let weightDecay, momentum: UnsafePointer<Double>
             let steps: UnsafePointer<AdamStep>
-            let rho: UnsafePointer<Float>
-            let sqrDecay: UnsafePointer<Float>
+            let rho, sqrDecay: UnsafePointer<Float>
             let sqrDecayCount: Int
             let logSqrtSqrMom: Float
         }

@@ -130,11 +130,9 @@ struct AxisJSON: Encodable {
 
 /// `--json` of a two-dimensional map: what was drawn, its axes and every point.
 struct MapJSON: Encodable {
-    var layout: String
-    var selection: String
+    var layout, selection: String
     var items: Int
-    var xAxis: String
-    var yAxis: String
+    var xAxis, yAxis: String
     /// Wall time of the layout itself (not loading or writing), seconds.
     var seconds: Double
     /// The x and y axes with their correlates.

@@ -48,15 +48,6 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Decoupled weight decay: each step multiplies every parameter by 1 - lr*wd (recipes fastai and sparse).", valueName: "wd"))
     var wd: Float = 0.1
 
-    @Option(name: .customLong("bs"), help: ArgumentHelp("Ratings per mini-batch (recipes fastai and sparse); fastai drops the last incomplete batch of an epoch.", valueName: "n"))
-    var batchSize = 64
-
-    @Option(help: ArgumentHelp(
-        "How recipe fastai draws each epoch's batches: 'shuffle' (every rating once, fastbook's fastai) or 'replacement' (fastai 2.8's default loader).",
-        discussion: "replacement: n uniform draws with replacement from the n training ratings per epoch, as fastai 2.8's TabWeightedDL does (about 63% of the ratings seen); u1 RMSE about 0.02 higher.",
-        valueName: "sampling"))
-    var sampling: Sampling = .shuffle
-
     @Option(help: ArgumentHelp("Gibbs sweeps (recipe best); the first \(TrainConfig().burnIn) are burn-in.", valueName: "n"))
     var sweeps = TrainConfig().sweeps
 
@@ -66,32 +57,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Store this many thinned posterior samples of the item factors in the model (recipe best; for similar --stability).", valueName: "n"))
     var keepSamples = 0
 
-    @Option(help: ArgumentHelp("Latent factors per user and item (default 50; --arch dot).", valueName: "k"))
-    var factors: Int?
-
-    @Option(help: ArgumentHelp("Seed of the initial factors and of the batch order (or of the sampler).", valueName: "n"))
-    var seed: UInt64 = 42
-
-    @Flag(help: "Train fastbook's DotProduct: no user or item biases (--arch dot).")
-    var noBias = false
-
-    @Option(help: ArgumentHelp("Squash predictions into LOW,HIGH with sigmoid_range, or 'none' for the raw dot product.", valueName: "LOW,HIGH|none"))
-    var yRange = "0,5.5"
-
-    @Option(help: ArgumentHelp("Threads (default: 2, or 1 on a single core). Results do not depend on it.", valueName: "n"))
-    var threads: Int?
-
-    func parsedYRange() throws -> ModelMetadata.YRange? { try Self.parseYRange(yRange) }
-
-    /// `--y-range`'s text: 'none' or LOW,HIGH.
-    static func parseYRange(_ yRange: String) throws -> ModelMetadata.YRange? {
-        if yRange.lowercased() == "none" { return nil }
-        let parts = yRange.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 2, let low = parts[0], let high = parts[1], low.isFinite, high.isFinite, low < high else {
-            throw ValidationError("--y-range must be 'none' or LOW,HIGH with LOW < HIGH, e.g. 0,5.5")
-        }
-        return .init(low: low, high: high)
-    }
+    @OptionGroup var model: ModelShapeOptions
 
     /// `--layers`' text: widths separated by commas.
     static func parseLayers(_ text: String) throws -> [Int] {
@@ -108,19 +74,13 @@ struct TrainingOptions: ParsableArguments {
         c.recipe = recipe
         c.architecture = architecture
         if let layers { c.layers = try Self.parseLayers(layers) }
-        if let factors { c.factors = factors }
         c.epochs = epochs
         c.lr = lr
         c.wd = wd
-        c.batchSize = batchSize
-        c.seed = seed
-        c.sampling = sampling
-        c.useBias = !noBias
-        c.yRange = try parsedYRange()
         c.sweeps = sweeps
         c.samplerFactors = samplerFactors
         c.keptSamples = keepSamples
-        if let threads { c.threads = threads }
+        try model.apply(to: &c)
         return c
     }
 
@@ -129,11 +89,59 @@ struct TrainingOptions: ParsableArguments {
         case .dot:
             if layers != nil { throw ValidationError("--layers sets the hidden layers of --arch nn; the dot model has none") }
         case .nn:
-            if factors != nil {
+            if model.factors != nil {
                 throw ValidationError("--factors sets the dot model's width; --arch nn sizes its embeddings by fastai's rule (drop --factors)")
             }
-            if noBias { throw ValidationError("--no-bias applies to --arch dot: --arch nn has no biases (drop --no-bias)") }
+            if model.noBias { throw ValidationError("--no-bias applies to --arch dot: --arch nn has no biases (drop --no-bias)") }
         }
         do { try config().validate() } catch let error as EmbtoolError { throw ValidationError(cliMessage(error)) }
+    }
+}
+
+/// The model and how its mini-batches are drawn: what `train` and `lr-find` share.
+struct ModelShapeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Latent factors per user and item (default \(TrainConfig().factors)).", valueName: "k"))
+    var factors: Int?
+
+    @Flag(help: "Train fastbook's DotProduct: no user or item biases.")
+    var noBias = false
+
+    @Option(help: ArgumentHelp("Squash predictions into LOW,HIGH with sigmoid_range, or 'none' for the raw dot product.", valueName: "LOW,HIGH|none"))
+    var yRange = "0,5.5"
+
+    @Option(name: .customLong("bs"), help: ArgumentHelp("Ratings per mini-batch (recipes fastai and sparse); fastai drops the last incomplete batch of an epoch.", valueName: "n"))
+    var batchSize = 64
+
+    @Option(help: ArgumentHelp(
+        "How recipe fastai draws each epoch's batches: 'shuffle' (every rating once, fastbook's fastai) or 'replacement' (fastai 2.8's default loader).",
+        discussion: "replacement: n uniform draws with replacement from the n training ratings per epoch, as fastai 2.8's TabWeightedDL does (about 63% of the ratings seen); u1 RMSE about 0.02 higher.",
+        valueName: "sampling"))
+    var sampling: Sampling = .shuffle
+
+    @Option(help: ArgumentHelp("Seed of the initial factors and of the batch order (or of the sampler).", valueName: "n"))
+    var seed: UInt64 = 42
+
+    @Option(help: ArgumentHelp("Threads (default: 2, or 1 on a single core). Results do not depend on it.", valueName: "n"))
+    var threads: Int?
+
+    /// Sets these options' fields of `c`.
+    func apply(to c: inout TrainConfig) throws {
+        if let factors { c.factors = factors }
+        c.useBias = !noBias
+        c.yRange = try Self.parseYRange(yRange)
+        c.batchSize = batchSize
+        c.sampling = sampling
+        c.seed = seed
+        if let threads { c.threads = threads }
+    }
+
+    /// `--y-range`'s text: 'none' or LOW,HIGH.
+    static func parseYRange(_ yRange: String) throws -> ModelMetadata.YRange? {
+        if yRange.lowercased() == "none" { return nil }
+        let parts = yRange.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let low = parts[0], let high = parts[1], low.isFinite, high.isFinite, low < high else {
+            throw ValidationError("--y-range must be 'none' or LOW,HIGH with LOW < HIGH, e.g. 0,5.5")
+        }
+        return .init(low: low, high: high)
     }
 }

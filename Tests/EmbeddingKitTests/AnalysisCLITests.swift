@@ -5,9 +5,6 @@
 @testable import EmbeddingAnalysis
 @testable import EmbeddingRender
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import XCTest
 
 /// Runs the `embtool` binary built beside the tests, as a user would.
@@ -80,7 +77,7 @@ final class AnalysisCLIGeneratedTests: XCTestCase {
         XCTAssertEqual(json["query"] as? String, "Item 7 (1957)")
         XCTAssertEqual(json["count"] as? Int, model.meta.itemCounts[7])
         let neighbours = try XCTUnwrap(json["neighbours"] as? [[String: Any]])
-        let expected = SimilarityIndex(table: model.itemFactors, candidates: Array(1..<61), metric: .cosine).neighbours(of: 7, top: 5)
+        let expected = SimilarityScan.neighbours(of: 7, in: model.itemFactors, candidates: Array(1..<61), metric: .cosine, top: 5)
         XCTAssertEqual(neighbours.map { $0["label"] as? String }, expected.map { model.meta.itemLabels[$0.row] })
         for (n, e) in zip(neighbours, expected) {
             XCTAssertEqual((n["similarity"] as? Double) ?? .nan, Double(e.score), accuracy: 1e-5)
@@ -219,8 +216,7 @@ struct AnalysisOfTheDefaultModel {
         let catalog = try Catalog(model: model)
         let row = try TitleResolver(labels: catalog.labels, rows: Array(catalog.rows)).row(for: d.star.query)
         XCTAssertEqual(catalog.labels[row], d.star.title)
-        let top5 = SimilarityIndex(table: model.itemFactors, candidates: Array(catalog.rows), metric: .cosine)
-            .neighbours(of: row, top: 5).map { catalog.labels[$0.row] }
+        let top5 = SimilarityScan.neighbours(of: row, in: model.itemFactors, candidates: Array(catalog.rows), metric: .cosine, top: 5).map { catalog.labels[$0.row] }
         for sequel in d.star.sequels { XCTAssertTrue(top5.contains(sequel), "\(sequel) not in \(top5)") }
 
         // The same through the command, on the default model, with no data at hand.
@@ -238,8 +234,7 @@ struct AnalysisOfTheDefaultModel {
         let counted = ratings.itemCounts()
         let countOf = Dictionary(uniqueKeysWithValues: ratings.itemLabels.enumerated().map { ($1, counted[$0]) })
         let eligible = catalog.rows.filter { (countOf[catalog.labels[$0]] ?? 0) >= 20 }
-        let expected = SimilarityIndex(table: model.itemFactors, candidates: eligible, metric: .cosine)
-            .neighbours(of: row, top: 10).map { catalog.labels[$0.row] }
+        let expected = SimilarityScan.neighbours(of: row, in: model.itemFactors, candidates: eligible, metric: .cosine, top: 10).map { catalog.labels[$0.row] }
 
         let r = try EmbtoolCLI.run(["similar", d.star.query, "--json"], home: home)
         XCTAssertEqual(r.status, 0, r.stderr)

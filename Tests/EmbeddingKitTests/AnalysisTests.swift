@@ -215,19 +215,51 @@ final class SimilarityTests: XCTestCase {
         }
     }
 
-    func testOneQueryEqualsDirectComputation() {
-        let t = Generated.matrix(120, 9, seed: 21)
-        let candidates = Array(stride(from: 1, to: 120, by: 2)) + [4]
+    func testScanEqualsDirectComputation() {
+        // k = 11: two full lanes of four and a tail of three.
+        let t = Generated.matrix(300, 11, seed: 5)
+        let candidates = Array(stride(from: 2, to: 300, by: 3)) + [7]
         for metric in SimilarityMetric.allCases {
-            let index = SimilarityIndex(table: t, candidates: candidates.sorted(), metric: metric)
-            for q in [3, 4, 77] {
-                let got = index.neighbours(of: q, top: 7)
+            for q in [7, 8, 299] {
+                let got = SimilarityScan.neighbours(of: q, in: t, candidates: candidates.sorted(), metric: metric, top: 9, threads: 1)
                 let expected = candidates.filter { $0 != q }
                     .map { ($0, direct(t, q, $0, metric)) }
-                    .sorted { $0.1 > $1.1 }.prefix(7)
+                    .sorted { $0.1 > $1.1 }.prefix(9)
                 XCTAssertEqual(got.map(\.row), expected.map(\.0), "\(metric) query \(q)")
                 for (g, e) in zip(got, expected) { XCTAssertEqual(Double(g.score), e.1, accuracy: 1e-4) }
                 XCTAssertFalse(got.contains { $0.row == q }, "the query is never its own neighbour")
+            }
+        }
+    }
+
+    func testScanDoesNotDependOnItsWorkers() {
+        // Enough candidates for two workers (each takes at least 8,192).
+        let t = Generated.matrix(20_000, 7, seed: 13)
+        let candidates = Array(0..<20_000).filter { $0 % 7 != 3 }
+        for metric in SimilarityMetric.allCases {
+            for q in [0, 3, 19_999] {
+                let one = SimilarityScan.neighbours(of: q, in: t, candidates: candidates, metric: metric, top: 10, threads: 1)
+                let two = SimilarityScan.neighbours(of: q, in: t, candidates: candidates, metric: metric, top: 10, threads: 2)
+                XCTAssertEqual(one, two, "\(metric) query \(q)")
+                let expected = candidates.filter { $0 != q }.map { ($0, direct(t, q, $0, metric)) }.sorted { $0.1 > $1.1 }.prefix(10)
+                XCTAssertEqual(one.map(\.row), expected.map(\.0), "\(metric) query \(q)")
+            }
+        }
+    }
+
+    func testScanKeepsTheDirectionOfVectorsAtFloatsEdges() {
+        // A row whose squares leave float32's normal range (1e-25's square
+        // underflows to 0, 1e-44 is itself subnormal, 1e20's square is ∞):
+        // its cosines as double precision gives them.
+        let base = Generated.matrix(40, 6, seed: 9)
+        for scale: Float in [1e-25, 1e-44, 1e20] {
+            var t = base
+            for j in 0..<6 { t[14, j] = base[14, j] * scale }
+            for q in [0, 14] {
+                let got = SimilarityScan.neighbours(of: q, in: t, candidates: Array(0..<40), metric: .cosine, top: 39)
+                let want = (0..<40).filter { $0 != q }.map { ($0, direct(t, q, $0, .cosine)) }.sorted { $0.1 > $1.1 }
+                XCTAssertEqual(got.map(\.row), want.map(\.0), "scale \(scale) query \(q)")
+                for (g, w) in zip(got, want) { XCTAssertEqual(Double(g.score), w.1, accuracy: 1e-5, "scale \(scale)") }
             }
         }
     }
@@ -239,9 +271,9 @@ final class SimilarityTests: XCTestCase {
             let index = SimilarityIndex(table: t, candidates: candidates, metric: metric)
             // Odd block and tile sizes so that edges of both are crossed; two workers.
             let all = index.allNeighbours(top: 6, threads: 2, blockRows: 7, tileColumns: 33)
-            XCTAssertEqual(all.rows, candidates)
+            XCTAssertEqual(all.queries, candidates)
             for (q, row) in candidates.enumerated() {
-                let one = index.neighbours(of: row, top: 6)
+                let one = SimilarityScan.neighbours(of: row, in: t, candidates: candidates, metric: metric, top: 6)
                 let many = all.neighbours(ofPosition: q)
                 XCTAssertEqual(many.map(\.row), one.map(\.row), "\(metric) row \(row)")
                 for (a, b) in zip(many, one) { XCTAssertEqual(a.score, b.score, accuracy: 1e-4) }
@@ -275,11 +307,12 @@ final class SimilarityTests: XCTestCase {
     func testZeroVectorsDoNotPoisonCosine() {
         var t = Generated.matrix(10, 3, seed: 4)
         for c in 0..<3 { t[2, c] = 0 }
-        let index = SimilarityIndex(table: t, candidates: Array(0..<10), metric: .cosine)
-        let n = index.neighbours(of: 0, top: 9)
-        XCTAssertEqual(n.count, 9)
-        XCTAssertTrue(n.allSatisfy { $0.score.isFinite })
-        XCTAssertEqual(n.first { $0.row == 2 }?.score, 0)
+        let all = SimilarityIndex(table: t, candidates: Array(0..<10), metric: .cosine).allNeighbours(top: 9, threads: 1)
+        for n in [SimilarityScan.neighbours(of: 0, in: t, candidates: Array(0..<10), metric: .cosine, top: 9), all.neighbours(ofPosition: 0)] {
+            XCTAssertEqual(n.count, 9)
+            XCTAssertTrue(n.allSatisfy { $0.score.isFinite })
+            XCTAssertEqual(n.first { $0.row == 2 }?.score, 0)
+        }
     }
 }
 

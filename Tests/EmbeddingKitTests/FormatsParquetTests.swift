@@ -203,12 +203,11 @@ final class FormatsParquetTests: XCTestCase {
         XCTAssertEqual(m.factors, 4)
 
         // Cosine neighbours as `similar` ranks them, against NumPy's from the same factors.
-        let index = SimilarityIndex(table: m.itemFactors, candidates: Array(0..<m.itemCount), metric: .cosine)
         let neighbours = try XCTUnwrap(spark["neighbours"] as? [String: [String: [Double]]])
         XCTAssertEqual(neighbours.count, m.itemCount)
         for (id, expected) in neighbours {
             let row = try XCTUnwrap(m.meta.itemKeys.firstIndex(of: id))
-            let got = index.neighbours(of: row, top: 5)
+            let got = SimilarityScan.neighbours(of: row, in: m.itemFactors, candidates: Array(0..<m.itemCount), metric: .cosine, top: 5)
             XCTAssertEqual(got.map { m.meta.itemKeys[$0.row] }, try XCTUnwrap(expected["ids"]).map { String(Int($0)) }, "neighbours of \(id)")
             for (n, cosine) in zip(got, try XCTUnwrap(expected["cosine"])) {
                 XCTAssertEqual(Double(n.score), cosine, accuracy: 1e-4, "cosine \(id)–\(m.meta.itemKeys[n.row])")

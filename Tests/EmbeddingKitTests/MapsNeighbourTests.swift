@@ -144,8 +144,8 @@ final class NearestNeighbourTests: XCTestCase {
         let b = try KNNGraph.build(large, k: 5, metric: .cosine, method: .exact, seed: 2, threads: 2, progress: nil)
         XCTAssertEqual(a.indices, b.indices)
         for (da, db) in zip(a.distances, b.distances) { XCTAssertEqual(da, db, accuracy: 1e-6) }
-        let scaled = SimilarityIndex(table: tiny, candidates: Array(0..<60), metric: .cosine).neighbours(of: 14, top: 10)
-        let reference = SimilarityIndex(table: large, candidates: Array(0..<60), metric: .cosine).neighbours(of: 14, top: 10)
+        let scaled = SimilarityScan.neighbours(of: 14, in: tiny, candidates: Array(0..<60), metric: .cosine, top: 10)
+        let reference = SimilarityScan.neighbours(of: 14, in: large, candidates: Array(0..<60), metric: .cosine, top: 10)
         XCTAssertEqual(scaled.map(\.row), reference.map(\.row))
         for (s, r) in zip(scaled, reference) { XCTAssertEqual(s.score, r.score, accuracy: 1e-6) }
         let all = SimilarityIndex(table: tiny, candidates: Array(0..<60), metric: .cosine).allNeighbours(top: 10, threads: 1)
@@ -155,8 +155,8 @@ final class NearestNeighbourTests: XCTestCase {
         var subnormal = large
         for j in 0..<6 { subnormal[14, j] = large[14, j] * 1e-44 }
         for query in [0, 3, 20] {
-            let got = SimilarityIndex(table: subnormal, candidates: Array(0..<60), metric: .cosine).neighbours(of: query, top: 59)
-            let want = SimilarityIndex(table: large, candidates: Array(0..<60), metric: .cosine).neighbours(of: query, top: 59)
+            let got = SimilarityScan.neighbours(of: query, in: subnormal, candidates: Array(0..<60), metric: .cosine, top: 59)
+            let want = SimilarityScan.neighbours(of: query, in: large, candidates: Array(0..<60), metric: .cosine, top: 59)
             let g = got.first { $0.row == 14 }!.score, w = want.first { $0.row == 14 }!.score
             XCTAssertEqual(g, w, accuracy: 1e-5, "query \(query)")   // 1e-44 and -2e-44: 7 and -14 units, the same direction
         }

@@ -7,6 +7,15 @@ import XCTest
 /// Independent references for the t-SNE tests: brute-force neighbours, the
 /// exact O(n²) repulsion and KL divergence, a direct DFT.
 enum TSNEReference {
+    /// The exact `k`-neighbour graph of `x`, its conditional probabilities and
+    /// their joint P, as `embtool tsne` builds them.
+    static func jointProbabilities(_ x: Matrix, k: Int, perplexity: Double) -> (graph: KNNGraph, conditional: [Float], p: SparseGraph) {
+        let exact = graph(x, k: k, metric: .euclidean)
+        let c = TSNE.conditionalProbabilities(squaredDistances: TSNE.squaredDistances(exact, metric: .euclidean),
+                                              count: x.rows, k: k, perplexity: perplexity, threads: 2)
+        return (exact, c, TSNE.symmetrise(c, graph: exact, threads: 2))
+    }
+
     /// Exact neighbours by sorting all distances (1 − cos for cosine, as `KNNGraph`).
     static func graph(_ x: Matrix, k: Int, metric: SimilarityMetric) -> KNNGraph {
         let n = x.rows, d = x.cols
@@ -292,10 +301,7 @@ final class TSNEAffinityTests: XCTestCase {
     func testJointProbabilitiesAreTheSymmetrisedConditionals() {
         let n = 120, k = 15
         let x = Generated.matrix(n, 6, seed: 2)
-        let graph = TSNEReference.graph(x, k: k, metric: .euclidean)
-        let c = TSNE.conditionalProbabilities(squaredDistances: TSNE.squaredDistances(graph, metric: .euclidean),
-                                              count: n, k: k, perplexity: 5, threads: 2)
-        let p = TSNE.symmetrise(c, graph: graph, threads: 2)
+        let (graph, c, p) = TSNEReference.jointProbabilities(x, k: k, perplexity: 5)
         var dense = [Double](repeating: 0, count: n * n)
         for i in 0..<n {
             for t in 0..<k {
@@ -341,10 +347,7 @@ final class TSNELayoutTests: XCTestCase {
     /// below where it started.
     func testKLDivergenceDecreases() {
         let x = TSNEReference.clusters(150, dims: 10, separation: 6, seed: 3)
-        let graph = TSNEReference.graph(x, k: 60, metric: .euclidean)
-        let c = TSNE.conditionalProbabilities(squaredDistances: TSNE.squaredDistances(graph, metric: .euclidean),
-                                              count: 300, k: 60, perplexity: 20, threads: 2)
-        let p = TSNE.symmetrise(c, graph: graph, threads: 2)
+        let p = TSNEReference.jointProbabilities(x, k: 60, perplexity: 20).p
         let start = try! TSNE.initialEmbedding(x, seed: 7)
         for method in [TSNE.Method.fft, .barnesHut] {
             let kl = [250, 300, 450, 750].map { TSNEReference.klDivergence(p, TSNE.optimise(p, from: start, config: config(method, iterations: $0), threads: 2)) }
@@ -412,10 +415,7 @@ final class TSNEAttractionTests: XCTestCase {
     func testAttractionIsTheSumOverEveryEntryOfP() {
         let n = 500, k = 20
         let x = Generated.matrix(n, 6, seed: 12)
-        let graph = TSNEReference.graph(x, k: k, metric: .euclidean)
-        let c = TSNE.conditionalProbabilities(squaredDistances: TSNE.squaredDistances(graph, metric: .euclidean),
-                                              count: n, k: k, perplexity: 6, threads: 2)
-        let p = TSNE.symmetrise(c, graph: graph, threads: 2)
+        let p = TSNEReference.jointProbabilities(x, k: k, perplexity: 6).p
         var rng = SplitMix64(seed: 4)
         let y = (0..<(2 * n)).map { _ in 10 * rng.nextGaussian() }
         // Points renumbered as the optimiser does: position i holds point order[i].

@@ -166,13 +166,7 @@ final class TrainBayesTests: XCTestCase {
         let noise: Float = 0.2
         let data = try LowRank.ratings(users: 150, items: 120, rank: 3, density: 0.3, noise: noise, seed: 21)
         let (train, valid) = Split.fold(2).apply(data)
-        var config = TrainConfig()
-        config.recipe = .best
-        config.sweeps = 60
-        config.samplerFactors = 5
-        config.factors = 8
-        config.yRange = nil
-        config.threads = 1
+        var config = TrainConfig.gibbs(sweeps: 60, samplerFactors: 5, factors: 8)
         let one = try Trainer.train(train, valid: valid, config: config)
         let score = Evaluation.score(one.model, on: valid)
         XCTAssertLessThan(score.rmse, 1.4 * Double(noise), "held-out error should approach the noise (\(noise))")

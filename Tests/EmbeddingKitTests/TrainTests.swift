@@ -8,6 +8,20 @@ import Foundation
 import XCTest
 
 /// Ratings generated from a known low-rank model plus Gaussian noise.
+extension TrainConfig {
+    /// Recipe best on one thread, without a y-range: the small Gibbs runs the tests replay.
+    static func gibbs(sweeps: Int, samplerFactors: Int, factors: Int) -> TrainConfig {
+        var config = TrainConfig()
+        config.recipe = .best
+        config.sweeps = sweeps
+        config.samplerFactors = samplerFactors
+        config.factors = factors
+        config.yRange = nil
+        config.threads = 1
+        return config
+    }
+}
+
 enum LowRank {
     /// `rating = mean + u_weight[u] · i_weight[i] + b_u + b_i + N(0, noise²)` for a
     /// random `density` of the pairs; factors ~ N(0, scale²/rank) so dot products

@@ -42,14 +42,10 @@ final class TrainUncertaintyTests: XCTestCase {
     /// quantities by plain Double loops: the stored sds are those of the replayed samples.
     func testStoredSpreadEqualsTheSpreadOfTheReplayedSamples() throws {
         let data = try LowRank.ratings(users: 40, items: 30, rank: 2, density: 0.4, noise: 0.3, seed: 3)
-        var config = TrainConfig()
-        config.recipe = .best
-        config.sweeps = 25
+        var config = TrainConfig.gibbs(sweeps: 25, samplerFactors: 3, factors: 3)
+        config.yRange = TrainConfig().yRange
         config.burnIn = 5
-        config.samplerFactors = 3
-        config.factors = 3
         config.keptSamples = 20
-        config.threads = 1
         config.seed = 17
         let model = try BayesianMF.train(data, valid: nil, config: config, meta: ModelMetadata(ratings: data), progress: nil).factors
         let posterior = try XCTUnwrap(model.posterior)
@@ -148,14 +144,8 @@ final class TrainUncertaintyTests: XCTestCase {
             }
         }
         let data = try Ratings(raw, itemKey: .id)
-        var config = TrainConfig()
-        config.recipe = .best
-        config.sweeps = 80
+        var config = TrainConfig.gibbs(sweeps: 80, samplerFactors: 2, factors: 2)
         config.burnIn = 20
-        config.samplerFactors = 2
-        config.factors = 2
-        config.yRange = nil
-        config.threads = 1
         let model = try BayesianMF.train(data, valid: nil, config: config, meta: ModelMetadata(ratings: data), progress: nil).factors
         let sd = try XCTUnwrap(model.posterior).itemBiasSD
         let rowOf = Dictionary(uniqueKeysWithValues: data.items.labels.enumerated().map { ($1, $0) })
@@ -177,7 +167,7 @@ final class TrainUncertaintyTests: XCTestCase {
         let samples = (0..<7).map { _ in Matrix(rows: items, cols: k, data: base.map { $0 + 0.6 * rng.nextGaussian() }) }
         let candidates = Array(1..<items)
         let model = Matrix(rows: items, cols: k, data: base)
-        let listed = SimilarityIndex(table: model, candidates: candidates, metric: .cosine).neighbours(of: query, top: top).map(\.row)
+        let listed = SimilarityScan.neighbours(of: query, in: model, candidates: candidates, metric: .cosine, top: top).map(\.row)
         let shares = NeighbourStability.shares(of: listed, query: query, samples: samples, candidates: candidates, metric: .cosine, top: top)
         func cosine(_ m: Matrix, _ a: Int, _ b: Int) -> Double {
             var dot = 0.0, na = 0.0, nb = 0.0

@@ -97,7 +97,7 @@ public struct KNNGraph: Sendable {
         let n = vectors.rows
         let all = SimilarityIndex(table: vectors, candidates: Array(0..<n), metric: metric).allNeighbours(top: k, threads: threads)
         let distances = all.scores.map { metric == .cosine ? max(0, 1 - $0) : -$0 }
-        return KNNGraph(count: n, k: k, indices: all.neighbourRows, distances: distances)
+        return KNNGraph(count: n, k: k, indices: all.rows, distances: distances)
     }
 
     /// The share of `truth`'s neighbours (same k or more) that `self` found,
@@ -131,18 +131,15 @@ public struct KNNGraph: Sendable {
 /// pieces whose boundaries do not depend on the threads, and the heaps are
 /// updated by destination ranges, each heap receiving its offers in piece order.
 struct NNDescent {
-    let n: Int
-    let dims: Int
-    let k: Int
+    /// Points, their dimensions, neighbours sought per point.
+    let n, dims, k: Int
     let metric: SimilarityMetric
     let seed: UInt64
     let threads: Int
     /// Unit rows for cosine (so 1 − x·y is the distance), the rows as given for euclidean.
     let points: [Float]
-    let trees: Int
-    let leafSize: Int
-    let maxCandidates: Int
-    let iterations: Int
+    /// The random-projection forest that seeds the graph, then the descent's limits (pynndescent's names).
+    let trees, leafSize, maxCandidates, iterations: Int
     let delta: Float = 0.001
     /// Rows per threshold refresh during the local join (pynndescent's block).
     let vertexBlock = 16_384
@@ -470,8 +467,7 @@ struct NNDescent {
 /// Per-row bounded max-heaps of (distance, index, new-flag), `rows × k`:
 /// the root is the worst neighbour kept, so a closer offer replaces it.
 final class NeighbourHeaps: @unchecked Sendable {
-    let rows: Int
-    let k: Int
+    let rows, k: Int
     let distances: UnsafeMutablePointer<Float>
     let indices: UnsafeMutablePointer<Int32>
     let flags: UnsafeMutablePointer<UInt8>
@@ -515,18 +511,26 @@ final class NeighbourHeaps: @unchecked Sendable {
     @inline(__always)
     static func siftDown(_ dist: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>,
                          _ flag: UnsafeMutablePointer<UInt8>, _ k: Int, _ d: Float, _ q: Int32, _ f: UInt8) {
+        let i = rootSlot(dist, k, d) { from, to in idx[to] = idx[from]; flag[to] = flag[from] }
+        dist[i] = d; idx[i] = q; flag[i] = f
+    }
+
+    /// Where a new root key `d` settles in a max-heap of `k` keys: children
+    /// larger than `d` move up a level (`move(from, to)` carries their
+    /// payload) and the freed slot is returned.
+    @inline(__always)
+    static func rootSlot(_ keys: UnsafeMutablePointer<Float>, _ k: Int, _ d: Float, move: (Int, Int) -> Void) -> Int {
         var i = 0
         while true {
             let l = 2 * i + 1, r = l + 1
             var swap = i
             var top = d
-            if l < k && dist[l] > top { swap = l; top = dist[l] }
-            if r < k && dist[r] > top { swap = r }
-            if swap == i { break }
-            dist[i] = dist[swap]; idx[i] = idx[swap]; flag[i] = flag[swap]
+            if l < k && keys[l] > top { swap = l; top = keys[l] }
+            if r < k && keys[r] > top { swap = r }
+            if swap == i { return i }
+            keys[i] = keys[swap]; move(swap, i)
             i = swap
         }
-        dist[i] = d; idx[i] = q; flag[i] = f
     }
 
     /// The same max-heap push keyed by priority, for candidate sampling
@@ -535,17 +539,7 @@ final class NeighbourHeaps: @unchecked Sendable {
     static func priorityPush(_ pri: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>, _ m: Int, _ p: Float, _ q: Int32) {
         if !(p < pri[0]) { return }
         for j in 0..<m where idx[j] == q { return }
-        var i = 0
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var swap = i
-            var top = p
-            if l < m && pri[l] > top { swap = l; top = pri[l] }
-            if r < m && pri[r] > top { swap = r }
-            if swap == i { break }
-            pri[i] = pri[swap]; idx[i] = idx[swap]
-            i = swap
-        }
+        let i = rootSlot(pri, m, p) { from, to in idx[to] = idx[from] }
         pri[i] = p; idx[i] = q
     }
 

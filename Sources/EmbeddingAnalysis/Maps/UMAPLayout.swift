@@ -242,10 +242,7 @@ struct SampleStream {
 /// a sample's first block (lane 0 the edge) or a continuation (all negative samples).
 struct LaneTerms {
     struct Half {
-        var c0: SIMD4<Float>
-        var c1: SIMD4<Float>
-        var epsilon: SIMD4<Float>
-        var weight: SIMD4<Float>
+        var c0, c1, epsilon, weight: SIMD4<Float>
         /// The lanes' numbers in the block, 0…3 or 4…7.
         var lane: SIMD4<Float>
     }

@@ -85,6 +85,28 @@ public enum DatasetLoader {
         return try Ratings(raw, itemKey: key)
     }
 
+    /// A GroupLens release laid out as a ratings file and a movies file in one
+    /// folder (1M/10M's `.dat`, the CSV releases' `.csv`): the ratings read by
+    /// `parser`, the catalog by `readMovies` when the movies file is there, and
+    /// every rated item checked against it.
+    static func loadGroupLensFolder(_ path: String, ratingsFile: String, moviesFile: String,
+                                    readMovies: (String) throws -> [String: ItemMeta],
+                                    parser: (String) throws -> RatingsParser) throws -> RawRatings {
+        let (folder, dataPath, name) = folderAndName(path, ratingsFile: ratingsFile)
+        var raw = RawRatings()
+        raw.name = name
+        let moviesPath = folder + "/" + moviesFile
+        if FileManager.default.fileExists(atPath: moviesPath) {
+            raw.catalog = try readMovies(moviesPath)
+        }
+        let ratings = try parser(dataPath)
+        try ratings.read(into: &raw)
+        try checkCatalog(raw, parser: ratings, itemFile: moviesFile)
+        raw.genreNames = genreNames(raw.catalog)
+        raw.sources = [dataPath] + (raw.catalog.isEmpty ? [] : [moviesPath])
+        return raw
+    }
+
     /// The folder holding the dataset at `path` (a file's parent folder), its ratings file and its name.
     static func folderAndName(_ path: String, ratingsFile: String) -> (folder: String, ratings: String, name: String) {
         var isDir: ObjCBool = false

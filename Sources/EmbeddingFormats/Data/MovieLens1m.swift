@@ -10,19 +10,9 @@ public enum MovieLens1m {
 
     /// Reads the folder at `path`, or the folder of the `ratings.dat` file at `path`.
     public static func load(path: String) throws -> RawRatings {
-        let (folder, dataPath, name) = DatasetLoader.folderAndName(path, ratingsFile: "ratings.dat")
-        var raw = RawRatings()
-        raw.name = name
-        let moviesPath = folder + "/movies.dat"
-        if FileManager.default.fileExists(atPath: moviesPath) {
-            raw.catalog = try readMovies(moviesPath)
+        try DatasetLoader.loadGroupLensFolder(path, ratingsFile: "ratings.dat", moviesFile: "movies.dat", readMovies: readMovies) {
+            RatingsParser(file: try MappedFile($0), layout: layout, dataStart: 0, encoding: .utf8)
         }
-        let parser = RatingsParser(file: try MappedFile(dataPath), layout: layout, dataStart: 0, encoding: .utf8)
-        try parser.read(into: &raw)
-        try DatasetLoader.checkCatalog(raw, parser: parser, itemFile: "movies.dat")
-        raw.genreNames = genreNames(raw.catalog)
-        raw.sources = [dataPath] + (raw.catalog.isEmpty ? [] : [moviesPath])
-        return raw
     }
 
     static func readMovies(_ path: String) throws -> [String: ItemMeta] {

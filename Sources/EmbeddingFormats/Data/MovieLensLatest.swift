@@ -8,19 +8,9 @@ import EmbeddingCore
 public enum MovieLensLatest {
     /// Reads the folder at `path`, or the folder of the `ratings.csv` file at `path`.
     public static func load(path: String) throws -> RawRatings {
-        let (folder, dataPath, name) = DatasetLoader.folderAndName(path, ratingsFile: "ratings.csv")
-        var raw = RawRatings()
-        raw.name = name
-        let moviesPath = folder + "/movies.csv"
-        if FileManager.default.fileExists(atPath: moviesPath) {
-            raw.catalog = try readMovies(moviesPath)
+        try DatasetLoader.loadGroupLensFolder(path, ratingsFile: "ratings.csv", moviesFile: "movies.csv", readMovies: readMovies) {
+            try DelimitedRatings.parser(path: $0, separator: [UInt8(ascii: ",")], columns: nil)
         }
-        let parser = try DelimitedRatings.parser(path: dataPath, separator: [UInt8(ascii: ",")], columns: nil)
-        try parser.read(into: &raw)
-        try DatasetLoader.checkCatalog(raw, parser: parser, itemFile: "movies.csv")
-        raw.genreNames = genreNames(raw.catalog)
-        raw.sources = [dataPath] + (raw.catalog.isEmpty ? [] : [moviesPath])
-        return raw
     }
 
     /// Whether the file starts with ml-latest's `userId,movieId,...` header.

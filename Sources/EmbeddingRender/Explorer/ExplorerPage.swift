@@ -244,16 +244,13 @@ public struct ExplorerPage {
         struct Vectors: Encodable { var encoding: String; var data: String; var scales: String?; var exponents: String? }
         struct LayoutData: Encodable { var name: String; var x: String; var y: String; var coords: String }
         struct Recommend: Encodable {
-            var like: Float
-            var dislike: Float
+            var like, dislike: Float
             var meanUserBias: Double
             var yRange: [Float]?
             var ridge: Double
         }
-        var title: String
-        var subtitle: String
-        var items: Int
-        var factors: Int
+        var title, subtitle: String
+        var items, factors: Int
         var labels: [String]
         var counts: [Int]?
         /// float32 as `Base85` text, NaN where unknown.

@@ -176,19 +176,13 @@ struct CompareReport: Encodable {
         @NullWhenAbsent var count: Int?
         var overlap: Double
         var shared: Int
-        var onlyInModel: [String]
-        var onlyInWith: [String]
+        var onlyInModel, onlyInWith: [String]
     }
-    var model: String
-    var with: String
-    var itemsCompared: Int
-    var factorsModel: Int
-    var factorsWith: Int
-    var top: Int
-    var minRatings: Int
+    var model, with: String
+    var itemsCompared, factorsModel, factorsWith: Int
+    var top, minRatings: Int
     var procrustesResidual: Double
-    var neighbourOverlapMean: Double
-    var neighbourOverlapMedian: Double
+    var neighbourOverlapMean, neighbourOverlapMedian: Double
     var overlapHistogram: [Bucket]
     /// Null unless both models have item biases.
     @NullWhenAbsent var biasSpearman: Double?

@@ -43,14 +43,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Length of the ranked list for precision@k, recall@k and NDCG@k.", valueName: "k"))
     var k = 10
 
-    @Option(help: ArgumentHelp("Held-out ratings: 'random', 'u1'...'u5' or 'none' (score every rating). Default: the model's training split.", valueName: "split"))
-    var split: String?
-
-    @Option(help: ArgumentHelp("Fraction held out by --split random (default: the model's).", valueName: "fraction"))
-    var validPct: Double?
-
-    @Option(help: ArgumentHelp("Seed of --split random (default: the model's).", valueName: "n"))
-    var splitSeed: UInt64?
+    @OptionGroup(title: "Held-out ratings (--split none scores every rating)")
+    var heldOut: SplitOptions
 
     @Option(help: ArgumentHelp("Also write each held-out rating with the model's prediction to this CSV (user,item,rating,prediction).", valueName: "path"))
     var predictions: String?
@@ -59,28 +53,12 @@ struct EvaluateCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let validPct, !(validPct > 0 && validPct < 1) { throw ValidationError("--valid-pct must be between 0 and 1") }
         if k < 1 { throw ValidationError("--k must be at least 1") }
         if cv {
             if modelOptions.model != nil { throw ValidationError("--cv trains a model per fold: give the training options, not --model") }
-            if split != nil || validPct != nil || splitSeed != nil { throw ValidationError("--cv uses GroupLens' folds u1...u5: drop --split, --valid-pct and --split-seed") }
+            if heldOut.anyGiven { throw ValidationError("--cv uses GroupLens' folds u1...u5: drop --split, --valid-pct and --split-seed") }
             if predictions != nil { throw ValidationError("--predictions writes one model's predictions: not with --cv") }
         }
-    }
-
-    /// `--split` (a random one takes `--valid-pct` and `--split-seed`, else the
-    /// model's random split's, else `train`'s defaults), or the split the model records.
-    func heldOutSplit(_ model: some RatingModel) throws -> Split {
-        let recorded = model.meta.recipe.split
-        guard let split else {
-            guard let recorded else {
-                throw EmbtoolError.usage("the model does not record its training split; pass --split u1...u5, random or none")
-            }
-            return try recorded.replacing(validPct: validPct, seed: splitSeed)
-        }
-        var base = (validPct: Split.defaultValidPct, seed: Split.defaultSeed)
-        if case .random(let pct, let seed)? = recorded { base = (pct, seed) }
-        return try Split(name: split, validPct: validPct ?? base.validPct, seed: splitSeed ?? base.seed)
     }
 
     func run() throws {
@@ -89,7 +67,7 @@ struct EvaluateCommand: ParsableCommand {
         guard model.userCount > 0 else {
             throw EmbtoolError.data("\(modelOptions.model ?? "the model") has no user factors, so it cannot predict ratings")
         }
-        let splitter = try heldOutSplit(model)
+        let splitter = try heldOut.resolved(recordedBy: model)
         let splitName = splitter.name
         // Items keyed as the model keys them, whatever --item-key says.
         let ratings = try Ratings(data.loadRaw(), itemKey: model.meta.itemKey)

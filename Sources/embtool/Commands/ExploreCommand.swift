@@ -149,8 +149,7 @@ extension ExplorerPage.VectorEncoding: ExpressibleByArgument {}
 
 struct ExploreJSON: Encodable {
     var file: String
-    var items: Int
-    var factors: Int
+    var items, factors: Int
     var layouts: [String]
     var vectors: String
     var minRatings: Int

@@ -23,14 +23,8 @@ struct LRFindCommand: ParsableCommand {
 
     @OptionGroup var data: DataOptions
 
-    @Option(help: ArgumentHelp("Held-out ratings, left out of the sweep: 'random' (--valid-pct of them), 'u1'...'u5', or 'none'.", valueName: "split"))
-    var split = "random"
-
-    @Option(help: ArgumentHelp("Fraction held out by --split random.", valueName: "fraction"))
-    var validPct = Split.defaultValidPct
-
-    @Option(help: ArgumentHelp("Seed of --split random.", valueName: "n"))
-    var splitSeed = Split.defaultSeed
+    @OptionGroup(title: "Held-out ratings (left out of the sweep)")
+    var heldOut: SplitOptions
 
     @Option(help: ArgumentHelp("Learning rate of the first mini-batch.", valueName: "rate"))
     var startLR = LRFinder().startLR
@@ -44,26 +38,8 @@ struct LRFindCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Decoupled weight decay during the sweep: fastai's Adam default, as lr_find uses it before any fit.", valueName: "wd"))
     var wd: Float = 0.01
 
-    @Option(help: ArgumentHelp("Latent factors per user and item.", valueName: "k"))
-    var factors = 50
-
-    @Flag(help: "Sweep fastbook's DotProduct: no user or item biases.")
-    var noBias = false
-
-    @Option(help: ArgumentHelp("Squash predictions into LOW,HIGH with sigmoid_range, or 'none'.", valueName: "LOW,HIGH|none"))
-    var yRange = "0,5.5"
-
-    @Option(name: .customLong("bs"), help: ArgumentHelp("Ratings per mini-batch.", valueName: "n"))
-    var batchSize = 64
-
-    @Option(help: ArgumentHelp("How the mini-batches are drawn: 'shuffle' or 'replacement' (as in train).", valueName: "sampling"))
-    var sampling: Sampling = .shuffle
-
-    @Option(help: ArgumentHelp("Seed of the initial factors and of the batch order.", valueName: "n"))
-    var seed: UInt64 = 42
-
-    @Option(help: ArgumentHelp("Threads (default: 2, or 1 on a single core). Results do not depend on it.", valueName: "n"))
-    var threads: Int?
+    @OptionGroup(title: "The model swept (as in train)")
+    var model: ModelShapeOptions
 
     @Option(help: ArgumentHelp("Also draw the loss against the learning rate (log axis), suggestions marked, as an SVG at this path.", valueName: "file"))
     var svg: String?
@@ -82,19 +58,12 @@ struct LRFindCommand: ParsableCommand {
     func config() throws -> TrainConfig {
         var c = TrainConfig()
         c.recipe = .fastai
-        c.factors = factors
         c.wd = wd
-        c.batchSize = batchSize
-        c.seed = seed
-        c.sampling = sampling
-        c.useBias = !noBias
-        c.yRange = try TrainingOptions.parseYRange(yRange)
-        if let threads { c.threads = threads }
+        try model.apply(to: &c)
         return c
     }
 
     func validate() throws {
-        guard validPct > 0, validPct < 1 else { throw ValidationError("--valid-pct must be between 0 and 1") }
         guard startLR.isFinite, endLR.isFinite, startLR > 0, endLR > startLR else {
             throw ValidationError("--start-lr and --end-lr need 0 < START < END")
         }
@@ -103,11 +72,11 @@ struct LRFindCommand: ParsableCommand {
     }
 
     func run() throws {
-        let splitter = try Split(name: split, validPct: validPct, seed: splitSeed)
+        let splitter = try heldOut.resolved()
         let config = try config()
         let ratings = try data.load()
         let train = splitter == .none ? ratings : splitter.apply(ratings).train
-        note("sweeping the learning rate from \(startLR) to \(endLR) over \(numIt) mini-batches of \(batchSize) from \(train.count) ratings of \(ratings.name) (\(splitter.name))")
+        note("sweeping the learning rate from \(startLR) to \(endLR) over \(numIt) mini-batches of \(model.batchSize) from \(train.count) ratings of \(ratings.name) (\(splitter.name))")
         let started = DispatchTime.now().uptimeNanoseconds
         let result = try finder().run(train, config: config)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9

@@ -180,8 +180,7 @@ struct RecommendAllJSON: Encodable {
         var user: String
         var items: [RecommendJSON.Item]
     }
-    var users: Int
-    var top: Int
+    var users, top: Int
     /// Wall time of the ranking alone.
     var seconds: Double
     @NullWhenAbsent var csv: String?
@@ -197,8 +196,7 @@ struct RecommendJSON: Encodable {
         @NullWhenAbsent var count: Int?
     }
     var user: String?
-    var like: [String]?
-    var dislike: [String]?
+    var like, dislike: [String]?
     var minRatings: Int
     var minRatingsSource: String
     var items: [Item]

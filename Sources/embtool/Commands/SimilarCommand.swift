@@ -63,7 +63,7 @@ struct SimilarCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --stability: use the first n stored posterior samples (default: all).", valueName: "n"))
     var samples: Int?
 
-    @Flag(help: "Print how long each phase took (load, index, query) on stderr.")
+    @Flag(help: "Print how long each phase took on stderr (load, then resolve and query, or index and all-neighbours).")
     var timing = false
 
     @OptionGroup var modelOptions: ModelOptions
@@ -98,25 +98,25 @@ struct SimilarCommand: ParsableCommand {
         clock.lap("load")
         let floor = try RatingFloor.resolve(minRatings, catalog)
         let candidates = try catalog.rows(minRatings: floor.minRatings)
-        let index = SimilarityIndex(table: model.itemFactors, candidates: candidates, metric: metric)
-        let draws = stability ? try posteriorSamples(model) : []
-        clock.lap("index")
         if all {
+            let index = SimilarityIndex(table: model.itemFactors, candidates: candidates, metric: metric)
+            clock.lap("index")
             try runAll(index: index, catalog: catalog, floor: floor, clock: &clock)
         } else {
-            try runOne(index: index, catalog: catalog, floor: floor, draws: draws, clock: &clock)
+            try runOne(model, candidates: candidates, catalog: catalog, floor: floor, clock: &clock)
         }
         clock.report()
     }
 
-    func runOne(index: SimilarityIndex, catalog: Catalog, floor: RatingFloor, draws: [Matrix], clock: inout Stopwatch) throws {
+    func runOne(_ model: FactorModel, candidates: [Int], catalog: Catalog, floor: RatingFloor, clock: inout Stopwatch) throws {
+        let draws = stability ? try posteriorSamples(model) : []
         let resolver = TitleResolver(labels: catalog.labels, rows: Array(catalog.rows), popularity: catalog.counts)
         let row = try resolver.row(for: query!)
         clock.lap("resolve")
-        let neighbours = index.neighbours(of: row, top: top)
+        let neighbours = SimilarityScan.neighbours(of: row, in: model.itemFactors, candidates: candidates, metric: metric, top: top)
         clock.lap("query")
         let shares: [Double]? = stability
-            ? NeighbourStability.shares(of: neighbours.map(\.row), query: row, samples: draws, candidates: index.candidates,
+            ? NeighbourStability.shares(of: neighbours.map(\.row), query: row, samples: draws, candidates: candidates,
                                         metric: metric, top: top)
             : nil
         if stability { clock.lap("stability") }
@@ -163,7 +163,7 @@ struct SimilarCommand: ParsableCommand {
         let result = index.allNeighbours(top: top, threads: ProcessInfo.processInfo.activeProcessorCount)
         clock.lap("all-neighbours")
         var table = CSVTable(header: ["label", "rank", "neighbour", "similarity", "neighbour_count"])
-        for (q, row) in result.rows.enumerated() {
+        for (q, row) in result.queries.enumerated() {
             for (r, n) in result.neighbours(ofPosition: q).enumerated() {
                 table.appendRow([catalog.labels[row], String(r + 1), catalog.labels[n.row], CSVTable.number(n.score),
                                  catalog.count(n.row).map(String.init) ?? ""])
@@ -172,10 +172,10 @@ struct SimilarCommand: ParsableCommand {
         try writeOutput(table.bytes, to: csv!)
         clock.lap("write")
         if json {
-            try printJSON(AllJSON(items: result.rows.count, top: result.top, metric: metric.rawValue,
+            try printJSON(AllJSON(items: result.queries.count, top: result.top, metric: metric.rawValue,
                                   minRatings: floor.minRatings, minRatingsSource: floor.source.rawValue, csv: csv!))
         } else {
-            print("\(result.rows.count) items, \(result.top) \(metric.rawValue) neighbours each, in \(csv!)")
+            print("\(result.queries.count) items, \(result.top) \(metric.rawValue) neighbours each, in \(csv!)")
             print(floor.sentence)
         }
     }
@@ -204,8 +204,7 @@ struct SimilarJSON: Encodable {
 }
 
 struct AllJSON: Encodable {
-    var items: Int
-    var top: Int
+    var items, top: Int
     var metric: String
     var minRatings: Int
     var minRatingsSource: String

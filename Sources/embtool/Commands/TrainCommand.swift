@@ -38,14 +38,7 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var data: DataOptions
 
-    @Option(help: ArgumentHelp("Held-out ratings: 'random' (--valid-pct of them), GroupLens' folds 'u1'...'u5', or 'none'.", valueName: "split"))
-    var split = "random"
-
-    @Option(help: ArgumentHelp("Fraction held out by --split random.", valueName: "fraction"))
-    var validPct = Split.defaultValidPct
-
-    @Option(help: ArgumentHelp("Seed of --split random, kept apart from --seed so that seeds compare on one split.", valueName: "n"))
-    var splitSeed = Split.defaultSeed
+    @OptionGroup var heldOut: SplitOptions
 
     @OptionGroup(title: "Training")
     var training: TrainingOptions
@@ -60,12 +53,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout instead of the table.")
     var json = false
 
-    func validate() throws {
-        guard validPct > 0, validPct < 1 else { throw ValidationError("--valid-pct must be between 0 and 1") }
-    }
-
     func run() throws {
-        let splitter = try Split(name: split, validPct: validPct, seed: splitSeed)
+        let splitter = try heldOut.resolved()
         let config = try training.config(split: splitter)
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let ratings = try data.load()
@@ -140,16 +129,14 @@ struct TrainReport: Encodable {
     @NullWhenAbsent var validMAE: Double?
     /// Wall time of training, without loading data or writing the model.
     var seconds: Double
-    var model: String
-    var recipe: String
+    var model, recipe: String
     /// How training visited the ratings (`shuffle`, `replacement`, `blocks`); null for recipe best.
     @NullWhenAbsent var sampling: String?
     /// The network, `dot` or `nn`, and the hidden-layer widths of `nn` (null for `dot`).
     var arch: String
     @NullWhenAbsent var layers: [Int]?
     var split: String
-    var trainRatings: Int
-    var validRatings: Int
+    var trainRatings, validRatings: Int
 }
 
 /// fastai's results table (epoch, train_loss, valid_loss, time) on stdout, one

@@ -93,14 +93,8 @@ extension Parquet.SchemaElement {
     init(_ r: inout ThriftCompact, _ type: ThriftCompact.FieldType) throws {
         try r.structure(type) { r, id, t in
             switch id {
-            case 1:
-                let v = try r.i32(t)
-                guard let physical = Parquet.PhysicalType(rawValue: v) else { throw r.corrupt("unknown physical type \(v)") }
-                self.type = physical
-            case 3:
-                let v = try r.i32(t)
-                guard let rep = Parquet.Repetition(rawValue: v) else { throw r.corrupt("unknown repetition \(v)") }
-                repetition = rep
+            case 1: self.type = try r.enumeration(t, "physical type") as Parquet.PhysicalType
+            case 3: repetition = try r.enumeration(t, "repetition")
             case 4: name = try r.string(t)
             case 5:
                 let v = try r.i32(t)
@@ -139,10 +133,7 @@ extension Parquet.ColumnChunk {
     mutating func readMetaData(_ r: inout ThriftCompact, _ type: ThriftCompact.FieldType) throws {
         try r.structure(type) { r, id, t in
             switch id {
-            case 1:
-                let v = try r.i32(t)
-                guard let physical = Parquet.PhysicalType(rawValue: v) else { throw r.corrupt("unknown physical type \(v)") }
-                self.type = physical
+            case 1: self.type = try r.enumeration(t, "physical type") as Parquet.PhysicalType
             case 3: path = try r.list(t) { r, t in try r.string(t) }
             case 4: codec = try r.i32(t)
             case 5: numValues = try r.integer(t)

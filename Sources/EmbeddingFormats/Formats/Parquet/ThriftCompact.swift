@@ -72,6 +72,13 @@ struct ThriftCompact {
         return small
     }
 
+    /// An i32 field that must name one of `E`'s cases (`what` words the error).
+    mutating func enumeration<E: RawRepresentable>(_ type: FieldType, _ what: String) throws -> E where E.RawValue == Int32 {
+        let v = try i32(type)
+        guard let value = E(rawValue: v) else { throw corrupt("unknown \(what) \(v)") }
+        return value
+    }
+
     /// A boolean field: its value is the type nibble itself.
     func bool(_ type: FieldType) throws -> Bool {
         switch type {
