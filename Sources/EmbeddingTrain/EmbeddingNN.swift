@@ -30,12 +30,10 @@ final class EmbeddingNN: MiniBatchNet {
     let shape: EmbeddingNNShape
     let yRange: ModelMetadata.YRange?
     /// `embeds.0` [users, userWidth] and `embeds.1` [items, itemWidth], with Adam's state.
-    let userEmbedding: ParameterBlock
-    let itemEmbedding: ParameterBlock
+    let userEmbedding, itemEmbedding: ParameterBlock
     let hidden: [HiddenLayer]
     /// The output layer's `Linear(n, 1)`: weight [1, n] and bias [1].
-    let outputWeight: DenseParameter
-    let outputBias: DenseParameter
+    let outputWeight, outputBias: DenseParameter
     /// Adam's step counter `t`, shared by all parameters.
     private(set) var steps = 0
     let maxBatch: Int
@@ -45,11 +43,9 @@ final class EmbeddingNN: MiniBatchNet {
     /// The output layer's s, then ∂L/∂s [maxBatch].
     private let score: UnsafeMutablePointer<Float>
     /// Two [maxBatch, widest layer] buffers for the gradients flowing back.
-    private let gradA: UnsafeMutablePointer<Float>
-    private let gradB: UnsafeMutablePointer<Float>
+    private let gradA, gradB: UnsafeMutablePointer<Float>
     /// The distinct user and item rows of the current batch [maxBatch].
-    private let touchedUserRows: UnsafeMutablePointer<Int32>
-    private let touchedItemRows: UnsafeMutablePointer<Int32>
+    private let touchedUserRows, touchedItemRows: UnsafeMutablePointer<Int32>
     /// Every tensor Adam updates at every step (the embeddings apart).
     let denseParameters: [DenseParameter]
 
@@ -60,18 +56,13 @@ final class EmbeddingNN: MiniBatchNet {
         /// `layers.k.0.weight` [outputs, inputs]
         let weight: DenseParameter
         /// BatchNorm1d's γ and β [outputs]
-        let bnWeight: DenseParameter
-        let bnBias: DenseParameter
-        let runningMean: UnsafeMutablePointer<Float>
-        let runningVar: UnsafeMutablePointer<Float>
+        let bnWeight, bnBias: DenseParameter
+        let runningMean, runningVar: UnsafeMutablePointer<Float>
         var batchesTracked = 0
         /// ReLU(x · Wᵀ), x̂, and the layer's output γ x̂ + β, each [maxBatch, outputs].
-        let activated: UnsafeMutablePointer<Float>
-        let normalized: UnsafeMutablePointer<Float>
-        let output: UnsafeMutablePointer<Float>
+        let activated, normalized, output: UnsafeMutablePointer<Float>
         /// The batch's μ and σ² [outputs].
-        let mean: UnsafeMutablePointer<Float>
-        let variance: UnsafeMutablePointer<Float>
+        let mean, variance: UnsafeMutablePointer<Float>
 
         init(inputs: Int, outputs: Int, weight: [Float], maxBatch: Int) {
             (self.inputs, self.outputs) = (inputs, outputs)
@@ -303,10 +294,7 @@ final class EmbeddingNN: MiniBatchNet {
 /// state (`m` and `sqrt(v)`, see `AdamStep`).
 final class DenseParameter {
     let count: Int
-    let value: UnsafeMutablePointer<Float>
-    let grad: UnsafeMutablePointer<Float>
-    let gradAvg: UnsafeMutablePointer<Float>
-    let sqrtSqrAvg: UnsafeMutablePointer<Float>
+    let value, grad, gradAvg, sqrtSqrAvg: UnsafeMutablePointer<Float>
     /// fastai's `do_wd`: false for BatchNorm and bias parameters (`Learner(wd_bn_bias=False)`).
     let decays: Bool
 

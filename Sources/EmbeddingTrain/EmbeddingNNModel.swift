@@ -16,10 +16,8 @@ import EmbeddingLinalg
 /// for every layer) and the BatchNorm1d of the continuous variables,
 /// `bn_cont`, has 0 features (collab data has none).
 public struct EmbeddingNNShape: Equatable, Sendable {
-    public var users: Int
-    public var items: Int
-    public var userWidth: Int
-    public var itemWidth: Int
+    /// Vocabulary sizes (`#na#` included) and the embeddings' widths.
+    public var users, items, userWidth, itemWidth: Int
     /// Widths of the hidden layers (fastbook chapter 8: [100, 50]).
     public var layers: [Int]
 
@@ -62,10 +60,7 @@ public struct EmbeddingNNModel: RatingModel {
         /// `layers.k.0.weight` [outputs, inputs]
         public var weight: Matrix
         /// `layers.k.2.weight`, `.bias`, `.running_mean`, `.running_var` [outputs]
-        public var bnWeight: [Float]
-        public var bnBias: [Float]
-        public var runningMean: [Float]
-        public var runningVar: [Float]
+        public var bnWeight, bnBias, runningMean, runningVar: [Float]
         /// `layers.k.2.num_batches_tracked`: training batches seen.
         public var batchesTracked: Int
 
@@ -75,8 +70,7 @@ public struct EmbeddingNNModel: RatingModel {
 
     public var meta: ModelMetadata
     /// `embeds.0.weight` [users, userWidth], `embeds.1.weight` [items, itemWidth]
-    public var userEmbedding: Matrix
-    public var itemEmbedding: Matrix
+    public var userEmbedding, itemEmbedding: Matrix
     public var hidden: [HiddenLayer]
     /// The last `LinBnDrop`'s `Linear(n, 1)`: `layers.L.0.weight` [1, n] and `layers.L.0.bias` [1].
     public var outputWeight: [Float]
