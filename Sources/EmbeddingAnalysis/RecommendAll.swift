@@ -230,7 +230,7 @@ extension Recommender {
 
     /// The model's user rows a caller can ask for by id: every labelled row but
     /// `#na#`, each label once (its first row, as `recommend --user` finds it).
-    public static func knownUsers(_ model: FactorModel) -> [Int] {
+    public static func knownUsers(_ model: some RatingModel) -> [Int] {
         let labels = model.meta.userLabels
         guard labels.count == model.userCount else { return Array(0..<model.userCount) }
         var seen = Set<String>()

@@ -42,7 +42,13 @@ struct ModelOptions: ParsableArguments {
     /// model through its factors.
     func loadRatingModel(data: DataOptions) throws -> any RatingModel {
         let factors = try load(data: data)
-        guard factors.source?.naming == FactorLoader.embeddingNN, let path = factors.source?.path else { return factors }
+        return try network(of: factors) ?? factors
+    }
+
+    /// The network of `factors` when they are a fastai `EmbeddingNN`'s item
+    /// embeddings (read again from their file, with their metadata), else nil.
+    func network(of factors: FactorModel) throws -> EmbeddingNNModel? {
+        guard factors.source?.naming == FactorLoader.embeddingNN, let path = factors.source?.path else { return nil }
         return try EmbeddingNNModel(stateDict: FactorLoader.stateDict(path: path), meta: factors.meta, file: path)
     }
 

@@ -148,6 +148,14 @@ final class CLIContractTests: XCTestCase {
         XCTAssertEqual(bias.status, 65)
         XCTAssertTrue(bias.stderr.contains("EmbeddingNN, which has no biases"), bias.stderr)
         XCTAssertEqual(try run(["pca", "--model", out, "--data", Self.data]).status, 0)
+        // recommend ranks the network's predictions: one user's list is that user's list among all users'.
+        let one = try json(["recommend", "--model", out, "--data", Self.data, "--user", "1", "--top", "3", "--min-ratings", "0"])
+        let all = try json(["recommend", "--model", out, "--data", Self.data, "--all-users", "--top", "3", "--min-ratings", "0"])
+        func labels(_ items: Any?) -> [String] { (items as? [[String: Any]])?.compactMap { $0["label"] as? String } ?? [] }
+        let mine = (all["recommendations"] as? [[String: Any]])?.first { $0["user"] as? String == "1" }
+        XCTAssertEqual(labels(one["items"]).count, 3)
+        XCTAssertEqual(labels(mine?["items"]), labels(one["items"]))
+        try assertExit(65, ["recommend", "--model", out, "--data", Self.data, "--like", "anything"])
         XCTAssertEqual(try run(["similar", "--all", "--top", "2", "--csv", home + "/all.csv", "--model", out]).status, 0)
 
         for bad in [["--arch", "nn", "--layers", "0"], ["--arch", "nn", "--layers", "20,,10"], ["--layers", "20"],

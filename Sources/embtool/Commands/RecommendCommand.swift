@@ -67,7 +67,9 @@ struct RecommendCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelOptions.load(data: data)
-        if allUsers { return try runAllUsers(model) }
+        // fastai's EmbeddingNN predicts through its network: its user embeddings meet no dot product.
+        let network = try modelOptions.network(of: model)
+        if allUsers { return try runAllUsers(model, network: network) }
         let items: [Recommendation]
         var liked: [String] = [], disliked: [String] = []
         let catalog: Catalog
@@ -75,14 +77,22 @@ struct RecommendCommand: ParsableCommand {
         if let user {
             let ratings = try companionRatings(for: model, data: data, purpose: "the items user \(user) has rated are")
             catalog = try Catalog(model: model, ratings: ratings)
-            guard let u = KeyAlignment.row(of: user, in: model.meta.userLabels), model.userFactors.map({ u < $0.rows }) ?? false else {
+            let userRows = network?.userCount ?? model.userFactors?.rows ?? 0
+            guard userRows > 0 else {
+                throw EmbtoolError.data("\(modelOptions.model ?? "the model") has no user factors, so it cannot recommend to its users")
+            }
+            guard let u = KeyAlignment.row(of: user, in: model.meta.userLabels), u < userRows else {
                 throw EmbtoolError.usage("no user '\(user)' in the model (\(max(0, model.meta.userLabels.count - 1)) users, e.g. '\(model.meta.userLabels.dropFirst().first ?? "1")')")
             }
             let seen = ratings.map { seenRows(user: user, ratings: $0, model: model) } ?? []
-            let predictions = Recommender.predictions(model, user: u)
+            let predictions = network.map { Recommender.predictions($0, user: u) } ?? Recommender.predictions(model, user: u)
             floor = try RatingFloor.resolve(minRatings, catalog)
             items = Recommender.best(predictions, rows: try catalog.rows(minRatings: floor.minRatings), excluded: seen, count: top)
         } else {
+            guard network == nil else {
+                throw EmbtoolError.data("\(modelOptions.model ?? "the model") is fastai's EmbeddingNN: a new user is folded in through "
+                    + "a dot product, which it has none of; recommend --user ID ranks one of its users' predictions")
+            }
             let ratings = data.data != nil ? try companionRatings(for: model, data: data, purpose: "counts are") : nil
             catalog = try Catalog(model: model, ratings: ratings)
             let resolver = TitleResolver(labels: catalog.labels, rows: Array(catalog.rows), popularity: catalog.counts)
@@ -124,18 +134,22 @@ struct RecommendCommand: ParsableCommand {
         print(table.render())
     }
 
-    /// `--all-users`: every user's list by `Recommender.bestForUsers`.
-    func runAllUsers(_ model: FactorModel) throws {
-        guard model.userFactors != nil else {
+    /// `--all-users`: every user's list by `Recommender.bestForUsers` (for an
+    /// EmbeddingNN, the ranking of its network's predictions).
+    func runAllUsers(_ model: FactorModel, network: EmbeddingNNModel?) throws {
+        guard model.userFactors != nil || network != nil else {
             throw EmbtoolError.data("\(modelOptions.model ?? "the model") has no user factors, so it cannot recommend to its users")
         }
         let ratings = try companionRatings(for: model, data: data, purpose: "the items each user has rated are")
         let catalog = try Catalog(model: model, ratings: ratings)
-        let users = Recommender.knownUsers(model)
-        let seen = ratings.map { Recommender.seenRows(users: users, ratings: $0, model: model) } ?? Array(repeating: [], count: users.count)
+        let predictor: any RatingModel = network ?? model
+        let users = Recommender.knownUsers(predictor)
+        let seen = ratings.map { Recommender.seenRows(users: users, ratings: $0, model: predictor) } ?? Array(repeating: [], count: users.count)
         let floor = try RatingFloor.resolve(minRatings, catalog)
         let started = DispatchTime.now().uptimeNanoseconds
-        let result = try Recommender.bestForUsers(model, users: users, rows: try catalog.rows(minRatings: floor.minRatings), excluded: seen, count: top)
+        let rows = try catalog.rows(minRatings: floor.minRatings)
+        let result = try network.map { Recommender.bestForUsers(predicting: $0, users: users, rows: rows, excluded: seen, count: top) }
+            ?? Recommender.bestForUsers(model, users: users, rows: rows, excluded: seen, count: top)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         note(String(format: "recommended %d items to each of %d users in %.3f s", top, users.count, seconds))
         let userLabel = { (u: Int) in u < model.meta.userLabels.count ? model.meta.userLabels[u] : String(u) }
