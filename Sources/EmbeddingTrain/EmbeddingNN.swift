@@ -323,7 +323,7 @@ final class DenseParameter {
         var adam = adam
         if !decays { adam.decay = 1 }
         let e = elements ?? 0..<count, o = e.lowerBound
-        adam.apply(params: value + o, grads: grad + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: e.count)
+        adam.applyWide(params: value + o, grads: grad + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: e.count)
     }
 }
 
@@ -339,7 +339,7 @@ extension ParameterBlock {
             var end = r + 1
             while end < range.upperBound && touched[end] == 0 { end += 1 }
             let o = r * width
-            adam.applyZeroGradient(params: params + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: (end - r) * width)
+            adam.applyZeroGradientWide(params: params + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: (end - r) * width)
             r = end
         }
     }
@@ -361,7 +361,7 @@ extension ParameterBlock {
     func stepRows(_ list: UnsafeBufferPointer<Int32>, _ adam: AdamStep) {
         for r in list {
             let o = Int(r) * width
-            adam.apply(params: params + o, grads: grad + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: width)
+            adam.applyWide(params: params + o, grads: grad + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: width)
             touched[Int(r)] = 0
         }
     }

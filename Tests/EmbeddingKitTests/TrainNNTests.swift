@@ -3,6 +3,7 @@
 @testable import EmbeddingLinalg
 @testable import EmbeddingTrain
 @testable import EmbeddingAnalysis
+import CTrainKernels
 import Foundation
 import XCTest
 
@@ -358,6 +359,35 @@ final class TrainNNTests: XCTestCase {
         list.withUnsafeBufferPointer { blocks[1].stepRows(UnsafeBufferPointer(rebasing: $0[0..<3]), adam) }
         XCTAssertEqual(blocks[0].saved(), blocks[1].saved())
         XCTAssertTrue((0..<rows).allSatisfy { blocks[1].touched[$0] == 0 })
+    }
+
+    /// The C kernels (AVX-512F, AVX and portable variants, as far as this CPU
+    /// runs them) give `AdamStep`'s bits for every length, masked vector tails included.
+    func testAdamKernelsGiveAdamStepsBits() {
+        var rng = SplitMix64(seed: 13)
+        let supported = embtool_adam_supported_level()
+        defer { embtool_adam_set_level(supported) }
+        for level in 0...supported {
+            XCTAssertEqual(embtool_adam_set_level(Int32(level)), Int32(level))
+            for n in Array(0...40) + [74, 102, 1000] {
+                for (t, wd) in [(1, 0.1), (37, 0.0)] {
+                    let adam = AdamStep(lr: 0.004, mom: 0.87, wd: wd, step: t)
+                    let p0 = gaussians(n, &rng), g0 = gaussians(n, &rng).map { $0 * 0.01 }
+                    var m0 = gaussians(n, &rng).map { $0 * 0.001 }, q0 = gaussians(n, &rng).map { abs($0) * 0.001 }
+                    if n > 3 { (m0[1], q0[1], m0[2], q0[2]) = (0, 0, 0, 1e-30) }  // fresh state; a vanishing sqrt(v)
+                    var (p1, g1, m1, q1) = (p0, g0, m0, q0), (p2, g2, m2, q2) = (p0, g0, m0, q0)
+                    adam.apply(params: &p1, grads: &g1, gradAvg: &m1, sqrtSqrAvg: &q1, count: n)
+                    adam.applyWide(params: &p2, grads: &g2, gradAvg: &m2, sqrtSqrAvg: &q2, count: n)
+                    XCTAssertEqual([p1, g1, m1, q1].map { $0.map(\.bitPattern) }, [p2, g2, m2, q2].map { $0.map(\.bitPattern) },
+                                   "full step, level \(level), n \(n)")
+                    (p1, m1, q1, p2, m2, q2) = (p0, m0, q0, p0, m0, q0)
+                    adam.applyZeroGradient(params: &p1, gradAvg: &m1, sqrtSqrAvg: &q1, count: n)
+                    adam.applyZeroGradientWide(params: &p2, gradAvg: &m2, sqrtSqrAvg: &q2, count: n)
+                    XCTAssertEqual([p1, m1, q1].map { $0.map(\.bitPattern) }, [p2, m2, q2].map { $0.map(\.bitPattern) },
+                                   "zero-gradient step, level \(level), n \(n)")
+                }
+            }
+        }
     }
 
     /// Every chunk of every job runs exactly once, with a helper thread or
