@@ -46,8 +46,12 @@ final class EmbeddingNN: MiniBatchNet {
     private let gradA, gradB: UnsafeMutablePointer<Float>
     /// The distinct user and item rows of the current batch [maxBatch].
     private let touchedUserRows, touchedItemRows: UnsafeMutablePointer<Int32>
-    /// Every tensor Adam updates at every step (the embeddings apart).
-    let denseParameters: [DenseParameter]
+    /// Every tensor Adam updates at every step (the embeddings apart), and
+    /// those of them stepped in the shared parts of a step (all but the hidden
+    /// layers' weights, which step with their gradient).
+    let denseParameters, sharedParameters: [DenseParameter]
+    /// Rows of the current batch.
+    private var batchRows = 0
 
     /// One hidden `LinBnDrop`: `Linear(inputs, outputs, bias=False)`, ReLU,
     /// `BatchNorm1d(outputs)`, with the activations of the current batch.
@@ -59,8 +63,8 @@ final class EmbeddingNN: MiniBatchNet {
         let bnWeight, bnBias: DenseParameter
         let runningMean, runningVar: UnsafeMutablePointer<Float>
         var batchesTracked = 0
-        /// ReLU(x · Wᵀ), x̂, and the layer's output γ x̂ + β, each [maxBatch, outputs].
-        let activated, normalized, output: UnsafeMutablePointer<Float>
+        /// ReLU(x · Wᵀ), x̂, the layer's output γ x̂ + β, and ∂L/∂(x · Wᵀ), each [maxBatch, outputs].
+        let activated, normalized, output, delta: UnsafeMutablePointer<Float>
         /// The batch's μ and σ² [outputs].
         let mean, variance: UnsafeMutablePointer<Float>
 
@@ -80,12 +84,13 @@ final class EmbeddingNN: MiniBatchNet {
             activated = buffer(maxBatch * outputs)
             normalized = buffer(maxBatch * outputs)
             output = buffer(maxBatch * outputs)
+            delta = buffer(maxBatch * outputs)
             mean = buffer(outputs)
             variance = buffer(outputs)
         }
 
         deinit {
-            for p in [runningMean, runningVar, activated, normalized, output, mean, variance] { p.deallocate() }
+            for p in [runningMean, runningVar, activated, normalized, output, delta, mean, variance] { p.deallocate() }
         }
     }
 
@@ -139,6 +144,7 @@ final class EmbeddingNN: MiniBatchNet {
         touchedUserRows = .allocate(capacity: maxBatch)
         touchedItemRows = .allocate(capacity: maxBatch)
         denseParameters = hidden.flatMap { [$0.weight, $0.bnWeight, $0.bnBias] } + [outputWeight, outputBias]
+        sharedParameters = hidden.flatMap { [$0.bnWeight, $0.bnBias] } + [outputWeight, outputBias]
     }
 
     deinit {
@@ -153,10 +159,12 @@ final class EmbeddingNN: MiniBatchNet {
     /// `rating`): forward and backward pass in training mode, then Adam over
     /// every parameter. Returns the batch MSE.
     ///
-    /// While this thread computes the pass, the helper (`StepHelper`) takes
-    /// chunks of the zero-gradient step of the untouched embedding rows; then
-    /// the two share the rest of Adam (touched rows, dense tensors). Every
-    /// chunk is the same arithmetic whichever thread runs it.
+    /// While this thread computes the pass (all but the hidden layers' weight
+    /// gradients), the helper (`StepHelper`) takes chunks of the zero-gradient
+    /// step of the untouched embedding rows; then the two share the rest: each
+    /// hidden layer's weight gradient with its Adam step, and Adam on the
+    /// batch's rows and the other tensors. Every chunk is the same arithmetic
+    /// whichever thread runs it.
     func step(rows: UnsafeBufferPointer<Int32>, user: UnsafePointer<Int32>, item: UnsafePointer<Int32>,
               rating: UnsafePointer<Float>, adam: AdamStep) -> Float {
         precondition(rows.count >= 2 && rows.count <= maxBatch)
@@ -171,27 +179,35 @@ final class EmbeddingNN: MiniBatchNet {
         }
         let users = UnsafeBufferPointer(start: touchedUserRows, count: touchedUsers)
         let items = UnsafeBufferPointer(start: touchedItemRows, count: touchedItems)
-        helper.run(chunks: Self.finishingChunks) { k in
-            func share(_ n: Int) -> Range<Int> { (n * k / Self.finishingChunks)..<(n * (k + 1) / Self.finishingChunks) }
+        let layers = hidden.count, parts = Self.finishingChunks
+        helper.run(chunks: layers + parts) { k in
+            guard k >= layers else {
+                hiddenWeightGradient(k)
+                hidden[k].weight.step(adam)
+                return
+            }
+            func share(_ n: Int) -> Range<Int> { (n * (k - layers) / parts)..<(n * (k - layers + 1) / parts) }
             userEmbedding.stepRows(UnsafeBufferPointer(rebasing: users[share(touchedUsers)]), adam)
             itemEmbedding.stepRows(UnsafeBufferPointer(rebasing: items[share(touchedItems)]), adam)
-            for p in denseParameters { p.step(adam, elements: share(p.count)) }
+            for p in sharedParameters { p.step(adam, elements: share(p.count)) }
         }
         return loss
     }
 
     /// Chunks of an embedding's zero-gradient step: about 16k parameters each (~10 µs).
     static func chunks(_ table: ParameterBlock) -> Int { max(1, min(table.rows, table.rows * table.width / 16_384)) }
-    /// Chunks of the rest of Adam (touched rows and dense tensors, each cut into this many parts).
+    /// Chunks of the rest of Adam (touched rows and the tensors other than the hidden weights, each cut into this many parts).
     static let finishingChunks = 4
 
     /// The forward pass (training mode: batch statistics, running statistics
     /// updated) and the backward pass of the batch `rows`: sets the gradient
-    /// of every dense parameter and adds into the embedding rows' gradients.
-    /// Returns the batch MSE.
+    /// of every dense parameter but the hidden layers' weights (their ∂L/∂(x·Wᵀ)
+    /// is kept for `hiddenWeightGradient`) and adds into the embedding rows'
+    /// gradients. Returns the batch MSE.
     func forwardBackward(rows: UnsafeBufferPointer<Int32>, user: UnsafePointer<Int32>, item: UnsafePointer<Int32>,
                          rating: UnsafePointer<Float>) -> Float {
         let n = rows.count
+        batchRows = n
         let (uw, iw, w0) = (shape.userWidth, shape.itemWidth, shape.inputWidth)
         gatherInput(rows: rows, user: user, item: item)
         var x = UnsafePointer(input)
@@ -217,11 +233,11 @@ final class EmbeddingNN: MiniBatchNet {
         var (dOut, spare) = (gradA, gradB)
         for (k, layer) in hidden.enumerated().reversed() {
             NN.BatchNorm1d.backward(dOut, normalized: layer.normalized, variance: layer.variance, weight: layer.bnWeight.value,
-                                    rows: n, features: layer.outputs, dWeight: layer.bnWeight.grad, dBias: layer.bnBias.grad, dA: dOut)
-            NN.ReLU.backward(dOut, output: layer.activated, count: n * layer.outputs)
-            let layerInput = k == 0 ? UnsafePointer(input) : UnsafePointer(hidden[k - 1].output)
-            NN.Linear.backward(dOut, x: layerInput, weight: layer.weight.value, rows: n, inputs: layer.inputs, outputs: layer.outputs,
-                               dWeight: layer.weight.grad, dBias: nil, dX: spare)
+                                    rows: n, features: layer.outputs, dWeight: layer.bnWeight.grad, dBias: layer.bnBias.grad,
+                                    dA: layer.delta)
+            NN.ReLU.backward(layer.delta, output: layer.activated, count: n * layer.outputs)
+            NN.Linear.backward(layer.delta, x: layerInput(k), weight: layer.weight.value, rows: n, inputs: layer.inputs,
+                               outputs: layer.outputs, dWeight: nil, dBias: nil, dX: spare)
             swap(&dOut, &spare)
         }
         // dOut is ∂L/∂x₀: its halves go to the rows' gradients (repeated rows add up).
@@ -233,6 +249,18 @@ final class EmbeddingNN: MiniBatchNet {
             for c in 0..<iw { gi[c] += d[uw + c] }
         }
         return loss
+    }
+
+    /// `∂L/∂W_k = δ_kᵀ · x_k` for hidden layer k of the batch `forwardBackward` last computed.
+    func hiddenWeightGradient(_ k: Int) {
+        let layer = hidden[k]
+        NN.Linear.weightGradient(layer.delta, x: layerInput(k), rows: batchRows, inputs: layer.inputs, outputs: layer.outputs,
+                                 into: layer.weight.grad)
+    }
+
+    /// x_k, hidden layer k's input in the current batch: x₀ or the layer before's output.
+    private func layerInput(_ k: Int) -> UnsafePointer<Float> {
+        k == 0 ? UnsafePointer(input) : UnsafePointer(hidden[k - 1].output)
     }
 
     /// x₀: row r is `[embeds.0[u_r] ; embeds.1[i_r]]`.

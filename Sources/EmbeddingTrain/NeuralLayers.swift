@@ -24,18 +24,25 @@ enum NN {
         /// Given `dOut = ∂L/∂out` [rows, outputs]:
         ///
         ///     ∂L/∂W = dOutᵀ · x   [outputs, inputs]     ∂L/∂b = Σ_rows dOut   [outputs]
-        ///     ∂L/∂x = dOut · W    [rows, inputs]        (only when `dX` is given)
+        ///     ∂L/∂x = dOut · W    [rows, inputs]
         ///
-        /// Each gradient is overwritten, not accumulated.
+        /// each when its buffer is given (`weightGradient` computes ∂L/∂W
+        /// alone, later or on another thread). Each gradient is overwritten, not accumulated.
         static func backward(_ dOut: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                             rows: Int, inputs: Int, outputs: Int, dWeight: UnsafeMutablePointer<Float>,
+                             rows: Int, inputs: Int, outputs: Int, dWeight: UnsafeMutablePointer<Float>?,
                              dBias: UnsafeMutablePointer<Float>?, dX: UnsafeMutablePointer<Float>?) {
-            BLAS.gemm(transA: true, m: outputs, n: inputs, k: rows, a: dOut, lda: outputs, b: x, ldb: inputs,
-                      c: dWeight, ldc: inputs)
+            if let dWeight { weightGradient(dOut, x: x, rows: rows, inputs: inputs, outputs: outputs, into: dWeight) }
             if let dBias { columnSums(dOut, rows: rows, columns: outputs, into: dBias) }
             if let dX {
                 BLAS.gemm(m: rows, n: inputs, k: outputs, a: dOut, lda: outputs, b: weight, ldb: inputs, c: dX, ldc: inputs)
             }
+        }
+
+        /// `∂L/∂W = dOutᵀ · x` [outputs, inputs]: one sgemm.
+        static func weightGradient(_ dOut: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int,
+                                   into dWeight: UnsafeMutablePointer<Float>) {
+            BLAS.gemm(transA: true, m: outputs, n: inputs, k: rows, a: dOut, lda: outputs, b: x, ldb: inputs,
+                      c: dWeight, ldc: inputs)
         }
     }
 

@@ -230,6 +230,7 @@ final class TrainNNTests: XCTestCase {
         }
         clearEmbeddingGradients(net)
         _ = rows.withUnsafeBufferPointer { net.forwardBackward(rows: $0, user: user, item: item, rating: rating) }
+        for k in net.hidden.indices { net.hiddenWeightGradient(k) }
         // Copies: the finite differences run the pass again.
         let analytic = net.denseParameters.map { Array(UnsafeBufferPointer(start: $0.grad, count: $0.count)) }
         let userGrad = Array(UnsafeBufferPointer(start: net.userEmbedding.grad, count: 5 * 3))
