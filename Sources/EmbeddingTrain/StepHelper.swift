@@ -5,13 +5,14 @@ import Synchronization
 /// training steps of about a hundred microseconds.
 ///
 /// The caller publishes a job of `count` chunks, does work of its own, then
-/// claims whatever chunks are left and waits only for those the helper has
-/// started. Nothing waits for the helper to wake up: on a machine whose other
-/// core is busy, a descheduled helper delays a step by at most the one chunk it
-/// holds, and the step costs about what it costs on one thread (a `WorkerPool`
-/// barrier would wait for the helper's next time slice at every step). Each
-/// chunk runs exactly once, whichever thread claims it, so results do not
-/// depend on whether there is a helper.
+/// claims whatever chunks are left and waits only for the one the helper
+/// holds. Nothing waits for the helper to wake up (a `WorkerPool` barrier
+/// would wait for its next time slice at every step). A helper descheduled
+/// while it holds a chunk still delays the caller until it runs again: a wait
+/// that long (`slowWait`, where chunks take microseconds) means the other core
+/// is busy, and the next `soloJobs` jobs run on the caller's thread alone
+/// before the helper is tried again. Each chunk runs exactly once, whichever
+/// thread claims it, so results do not depend on whether there is a helper.
 final class StepHelper: @unchecked Sendable {
     /// `generation << 40 | count << 20 | next`: the current job's number, its
     /// chunk count and the next chunk to claim.
@@ -24,8 +25,14 @@ final class StepHelper: @unchecked Sendable {
     private var generation = 0
     /// Whether a helper thread runs (otherwise the caller does every chunk).
     let hasHelper: Bool
+    /// Jobs published so far, and the first job the helper may take again after a slow wait.
+    private var jobs = 0, soloUntil = 0
 
     static let maxChunks = 1 << 20
+    /// A wait for the helper's chunk this long (ns) means the helper was not running.
+    static let slowWait: UInt64 = 200_000
+    /// Jobs that then run on the caller's thread alone (about a hundred training steps).
+    static let soloJobs = 256
 
     init(helper: Bool) {
         hasHelper = helper
@@ -41,6 +48,12 @@ final class StepHelper: @unchecked Sendable {
     /// chunk has finished.
     func run(chunks count: Int, own: () -> Void = {}, _ chunk: (Int) -> Void) {
         precondition(count < Self.maxChunks)
+        jobs += 1
+        guard hasHelper, jobs >= soloUntil else {
+            own()
+            for k in 0..<count { chunk(k) }
+            return
+        }
         withoutActuallyEscaping(chunk) { chunk in
             job = chunk
             finished.store(0, ordering: .relaxed)
@@ -51,8 +64,12 @@ final class StepHelper: @unchecked Sendable {
                 chunk(k)
                 finished.wrappingAdd(1, ordering: .releasing)
             }
-            var spins = 0
-            while finished.load(ordering: .acquiring) < count { Self.backoff(&spins) }
+            if finished.load(ordering: .acquiring) < count {
+                let started = DispatchTime.now().uptimeNanoseconds
+                var spins = 0
+                while finished.load(ordering: .acquiring) < count { Self.backoff(&spins) }
+                if DispatchTime.now().uptimeNanoseconds - started > Self.slowWait { soloUntil = jobs + Self.soloJobs }
+            }
             job = nil
         }
     }
@@ -89,12 +106,13 @@ final class StepHelper: @unchecked Sendable {
     }
 
     /// Spin a little (the next job usually comes within microseconds), then
-    /// give the core away, then sleep: an idle helper costs a busy machine little.
+    /// give the core away, then sleep: an idle helper costs a busy machine
+    /// little, and one that sleeps through a job only leaves its chunks to the caller.
     @inline(__always)
     private static func backoff(_ spins: inout Int) {
         spins += 1
         if spins > 2_000 {
-            if spins > 100_000 { usleep(100) } else { sched_yield() }
+            if spins > 10_000 { usleep(50) } else { sched_yield() }
         }
     }
 }
