@@ -23,9 +23,11 @@ import EmbeddingLinalg
 ///
 /// With two threads, the zero-gradient step over the untouched embedding rows
 /// (most of the parameters) runs on a helper thread while this one computes the
-/// batch's forward and backward pass: it reads and writes only rows the batch
-/// does not touch, and its arithmetic is the same on one thread, so the model
-/// does not depend on the thread count.
+/// batch's forward and backward pass (it reads and writes only rows the batch
+/// does not touch); then the two share the hidden layers' weight gradients and
+/// the rest of Adam (`step`). Every piece is the same arithmetic on either
+/// thread, so the model does not depend on the thread count. Adam's updates go
+/// through `CTrainKernels` (`AdamKernels.swift`), bit-identical to `AdamStep`'s.
 final class EmbeddingNN: MiniBatchNet {
     let shape: EmbeddingNNShape
     let yRange: ModelMetadata.YRange?
