@@ -9,7 +9,6 @@
 
 Usage: bench/train_fastai --check-load   (or: python bench/check_fastai_load.py --embtool E --data DIR)
 """
-import argparse
 import json
 import os
 import subprocess
@@ -26,6 +25,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import embtool_train  # noqa: E402
 
 
 def check(embtool, data, tmp, extra, label):
@@ -60,10 +61,7 @@ def check(embtool, data, tmp, extra, label):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--embtool", default=f"{ROOT}/.build/release/embtool")
-    ap.add_argument("--data", default=f"{ROOT}/../shared/ml-100k")
-    args = ap.parse_args()
+    args = embtool_train.arguments(embtool=f"{ROOT}/.build/release/embtool", data=f"{ROOT}/../shared/ml-100k")
     with tempfile.TemporaryDirectory() as tmp:
         ok = check(args.embtool, args.data, tmp, [], "EmbeddingDotBias, y_range (0, 5.5)")
         ok &= check(args.embtool, args.data, tmp, ["--y-range", "none"], "EmbeddingDotBias, y_range None")

@@ -16,7 +16,6 @@
 
 Usage: bench/train_fastai_nn --check-load   (or: python bench/check_fastai_nn.py --embtool E --data DIR)
 """
-import argparse
 import json
 import os
 import subprocess
@@ -36,6 +35,7 @@ from safetensors.torch import load_file
 ROOT = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, ROOT)
 from train_fastai import movielens  # noqa: E402
+import embtool_train  # noqa: E402
 
 
 def fastai_learner(df, layers, y_range):
@@ -100,10 +100,8 @@ def check_fastai_trained(embtool, data, df, tmp):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--embtool", default=f"{os.path.dirname(ROOT)}/.build/release/embtool")
-    ap.add_argument("--data", default=f"{os.path.dirname(ROOT)}/../shared/ml-100k")
-    args = ap.parse_args()
+    args = embtool_train.arguments(embtool=f"{os.path.dirname(ROOT)}/.build/release/embtool",
+                                   data=f"{os.path.dirname(ROOT)}/../shared/ml-100k")
     df = movielens(args.data)
     with tempfile.TemporaryDirectory() as tmp:
         ok = check(args.embtool, args.data, df, tmp, [100, 50], (0, 5.5), "EmbeddingNN, layers [100, 50], y_range (0, 5.5)")

@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
 """Helper of bench/train_fastai: fastai and embtool, same files, same recipe, in one run."""
-import argparse
 import math
 import os
 import random
@@ -66,12 +65,7 @@ def embtool_run(embtool, data, split, seed, sampling, out):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--embtool", required=True)
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--splits", default="u1,random", help="comma-separated: u1, random")
-    args = ap.parse_args()
+    args = embtool_train.arguments(splits="u1,random")   # --splits: comma-separated, u1 and/or random
     df = movielens(args.data)
     print(f"fastai {__import__('fastai').__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"{os.cpu_count()} cores", file=sys.stderr)
@@ -100,12 +94,10 @@ def main():
     print("| split | fastai loader | fastai time | fastai valid RMSE | embtool --sampling | embtool time "
           "| embtool valid RMSE | RMSE difference | speed-up |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    each = lambda rs: ", ".join(f"{r:.4f}" for r in rs)
     for split, loader, sampling, fa_t, fa_r, em_t, em_wall, em_r in rows:
-        fa_m, em_m = statistics.mean(fa_r), statistics.mean(em_r)
-        print(f"| train ml-100k {split} (fastai recipe) | {loader} | {fa_t:.2f} s | {fa_m:.4f} ({each(fa_r)}) "
-              f"| {sampling} | {em_t:.3f} s ({em_wall:.2f} s) | {em_m:.4f} ({each(em_r)}) | {em_m - fa_m:+.4f} "
-              f"| {fa_t / em_t:.0f}x |")
+        fa_rmse, em_rmse, diff = embtool_train.rmse_cells(fa_r, em_r)
+        print(f"| train ml-100k {split} (fastai recipe) | {loader} | {fa_t:.2f} s | {fa_rmse} "
+              f"| {sampling} | {em_t:.3f} s ({em_wall:.2f} s) | {em_rmse} | {diff} | {fa_t / em_t:.0f}x |")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
 """Helper of bench/train_fastai_nn: fastbook chapter 8's last model, fastai vs `embtool train --arch nn`, one run."""
-import argparse
 import math
 import os
 import random
@@ -47,11 +46,7 @@ def embtool_run(embtool, data, seed, sampling, out, threads):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--embtool", required=True)
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--reps", type=int, default=3)
-    args = ap.parse_args()
+    args = embtool_train.arguments()
     df = movielens(args.data)
     print(f"fastai {__import__('fastai').__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start", file=sys.stderr)
@@ -81,12 +76,10 @@ def main():
     print("| model | fastai loader | fastai time | fastai valid RMSE | embtool --sampling | embtool time | embtool 1 thread "
           "| embtool valid RMSE | RMSE difference | speed-up |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    each = lambda rs: ", ".join(f"{r:.4f}" for r in rs)
     for loader, sampling, fa_t, fa_r, em_t, em_wall, em1_t, em_r in rows:
-        fa_m, em_m = statistics.mean(fa_r), statistics.mean(em_r)
-        print(f"| train ml-100k u1 (EmbeddingNN) | {loader} | {fa_t:.2f} s | {fa_m:.4f} ({each(fa_r)}) | {sampling} "
-              f"| {em_t:.3f} s ({em_wall:.2f} s) | {em1_t:.3f} s | {em_m:.4f} ({each(em_r)}) | {em_m - fa_m:+.4f} "
-              f"| {fa_t / em_t:.0f}x |")
+        fa_rmse, em_rmse, diff = embtool_train.rmse_cells(fa_r, em_r)
+        print(f"| train ml-100k u1 (EmbeddingNN) | {loader} | {fa_t:.2f} s | {fa_rmse} | {sampling} "
+              f"| {em_t:.3f} s ({em_wall:.2f} s) | {em1_t:.3f} s | {em_rmse} | {diff} | {fa_t / em_t:.0f}x |")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
 """Helper of bench/train_surprise: Surprise SVD and embtool's best recipe on u1, in one run."""
-import argparse
 import os
 import statistics
 import sys
@@ -37,11 +36,7 @@ def embtool_run(embtool, data, key, seed, out):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--embtool", required=True)
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--reps", type=int, default=3)
-    args = ap.parse_args()
+    args = embtool_train.arguments()
     trainset, test = u1(args.data)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
