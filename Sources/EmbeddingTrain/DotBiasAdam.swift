@@ -267,14 +267,14 @@ final class ParameterBlock {
         while r < rows {
             if touched[r] != 0 {
                 let o = r * width
-                adam.apply(params: params + o, grads: grad + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: width)
+                adam.applyWide(params: params + o, grads: grad + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: width)
                 touched[r] = 0
                 r += 1
             } else {
                 var end = r + 1
                 while end < rows && touched[end] == 0 { end += 1 }
                 let o = r * width
-                adam.applyZeroGradient(params: params + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: (end - r) * width)
+                adam.applyZeroGradientWide(params: params + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: (end - r) * width)
                 r = end
             }
         }

@@ -286,7 +286,7 @@ final class SparseAdam: FactorNet {
             if let absence = Absence(last: Int(c.last), step: step, clock: c, t) {
                 catchUpAndStep(p, g, n, absence, adam)
             } else {
-                adam.apply(params: p, grads: g, gradAvg: p + stride, sqrtSqrAvg: p + 2 * stride, count: n)
+                adam.applyWide(params: p, grads: g, gradAvg: p + stride, sqrtSqrAvg: p + 2 * stride, count: n)
             }
             stamp(r, step: step, t)
             scratch.slotOf[r] = -1
