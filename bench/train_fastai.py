@@ -64,6 +64,13 @@ def embtool_run(embtool, data, split, seed, sampling, out):
                                "--sampling", sampling, "-o", out)
 
 
+def runs_note(reps, embtool_times="embtool process wall in parentheses"):
+    """How the comparison tables of this bench and train_fastai_nn were made."""
+    return (f"median of {reps} runs (seeds 1..{reps}), RMSE = mean over the runs (each run's in parentheses); "
+            f"time = training only ({embtool_times}). fastai's default loader draws with replacement "
+            f"(TabWeightedDL), TabDataLoader shuffles; embtool's --sampling matches each")
+
+
 def main():
     args = embtool_train.arguments(splits="u1,random")   # --splits: comma-separated, u1 and/or random
     df = movielens(args.data)
@@ -86,10 +93,7 @@ def main():
                 em_wall = statistics.median(r[2] for r in em)
                 rows.append((split, loader, sampling, fa_t, [r[1] for r in fa], em_t, em_wall, [r[1] for r in em]))
     print()
-    print(f"fastai recipe on ml-100k keyed by title, 5 epochs; median of {args.reps} runs (seeds 1..{args.reps}), "
-          f"RMSE = mean over the runs (each run's in parentheses); time = training only "
-          f"(embtool process wall in parentheses). fastai's default loader draws with replacement "
-          f"(TabWeightedDL), TabDataLoader shuffles; embtool's --sampling matches each.")
+    print(f"fastai recipe on ml-100k keyed by title, 5 epochs; {runs_note(args.reps)}.")
     print()
     print("| split | fastai loader | fastai time | fastai valid RMSE | embtool --sampling | embtool time "
           "| embtool valid RMSE | RMSE difference | speed-up |")

@@ -10,7 +10,7 @@ import time
 import warnings
 
 import embtool_train
-from train_fastai import LOADERS, SAMPLING, movielens
+from train_fastai import LOADERS, SAMPLING, movielens, runs_note
 
 warnings.filterwarnings("ignore")
 import numpy as np
@@ -68,10 +68,8 @@ def main():
                          statistics.median(r[0] for r in em1), [r[1] for r in em]))
     print()
     print(f"fastbook's EmbeddingNN on ml-100k keyed by title, fold u1: collab_learner(use_nn=True, layers={LAYERS}, "
-          f"y_range=(0, 5.5)) + fit_one_cycle(5, 5e-3, wd=0.1); median of {args.reps} runs (seeds 1..{args.reps}), "
-          f"RMSE = mean over the runs (each run's in parentheses); time = training only (embtool process wall in "
-          f"parentheses; embtool's default 2 threads, and 1 thread). fastai's default loader draws with replacement "
-          f"(TabWeightedDL), TabDataLoader shuffles; embtool's --sampling matches each.")
+          f"y_range=(0, 5.5)) + fit_one_cycle(5, 5e-3, wd=0.1); "
+          f"{runs_note(args.reps, 'embtool process wall in parentheses; embtool default 2 threads, and 1 thread')}.")
     print()
     print("| model | fastai loader | fastai time | fastai valid RMSE | embtool --sampling | embtool time | embtool 1 thread "
           "| embtool valid RMSE | RMSE difference | speed-up |")
