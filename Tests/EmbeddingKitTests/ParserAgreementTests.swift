@@ -55,6 +55,30 @@ final class ParserAgreementTests: XCTestCase {
         }
     }
 
+    /// Ids on either side of where a chunk's id table grows (it starts at 256
+    /// entries and doubles), in chunks of one line and in one chunk.
+    func testIdsAcrossTableGrowth() throws {
+        let dir = try TestData.scratch(self)
+        let ids = [255, 256, 0, 257, 511, 512, 65_535, 65_536, 3, 1_000_000, 256, 67_108_863]
+        let text = zip(ids, ids.reversed()).map { "\($0)\t\($1)\t4\t1" }.joined(separator: "\n") + "\n"
+        if let why = try Self.disagreement(Array(text.utf8), in: dir) { XCTFail(why) }
+    }
+
+    /// The table marks exactly the ids marked, whatever the order they come in,
+    /// and spans about the largest of them (not a fixed size each chunk pays for).
+    func testIdFlagsGrowWithTheLargestId() {
+        var rng = SystemRandomNumberGenerator()
+        for limit in [1, 200, 256, 257, 5_000, 300_000] {
+            let flags = RatingsParser.Flags()
+            let marked = Set((0..<50).map { _ in Int.random(in: 0..<limit, using: &rng) })
+            for id in marked.shuffled() { flags.mark(id) }
+            let largest = marked.max()!
+            XCTAssertGreaterThan(flags.count, largest)
+            XCTAssertLessThanOrEqual(flags.count, max(256, 2 * (largest + 1)))
+            XCTAssertEqual(Set((0..<flags.count).filter { flags.bits[$0] != 0 }), marked)
+        }
+    }
+
     /// Replays `fuzz-regressions/<target>/` inputs of the text formats' targets
     /// (FormatsHostileTests.testFuzzRegressions hands them over): each is read
     /// as its harness reads it, and must fail, if at all, with an EmbtoolError.

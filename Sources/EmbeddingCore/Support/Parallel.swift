@@ -10,7 +10,10 @@ import Synchronization
 /// at a barrier run on a `WorkerPool` instead: Dispatch does not promise to
 /// run a loop's iterations at the same time, which a barrier needs.
 public enum Parallel {
-    public static var cores: Int { ProcessInfo.processInfo.activeProcessorCount }
+    /// Read once: Foundation's `activeProcessorCount` opens the cgroup quota
+    /// and cpuset files on every call, which a small file's parse paid a dozen
+    /// times over.
+    public static let cores = ProcessInfo.processInfo.activeProcessorCount
 
     /// Runs `body(w)` for every `w` in `0..<workers`, on threads of their own
     /// where cores are free. Work that must not depend on the thread count is

@@ -238,12 +238,15 @@ struct RatingsParser {
         var timestamp: UnsafeMutablePointer<Int64>
     }
 
-    /// Marks which integer ids occur, growing as larger ids appear.
+    /// Marks which integer ids occur, growing as larger ids appear. It starts
+    /// small, so that a chunk's table (zeroed, then scanned when ids are
+    /// ranked) spans about the largest id the chunk holds: a fixed 64 KiB made
+    /// every call pay for 128 KiB of tables, whatever the file's size.
     final class Flags {
         private(set) var bits: UnsafeMutablePointer<UInt8>
         private(set) var count = 0
 
-        init(capacity: Int = 1 << 16) {
+        init(capacity: Int = 256) {
             bits = .allocate(capacity: capacity)
             bits.initialize(repeating: 0, count: capacity)
             count = capacity
@@ -287,7 +290,7 @@ struct RatingsParser {
         let n = bytes.count
         guard n > dataStart else { return Columns(user: [], item: [], rating: [], timestamp: [], userIds: [], itemIds: []) }
         // Cut into chunks at line starts: a few per core for balance, at most ~16 MB each.
-        let workers = ProcessInfo.processInfo.activeProcessorCount
+        let workers = Parallel.cores
         let chunkCount = max(1, min((n - dataStart) / minimumChunk, max(4 * workers, (n - dataStart) / (16 << 20))))
         var bounds = [dataStart]
         for k in 1..<chunkCount {
@@ -498,7 +501,7 @@ extension RatingsParser {
     /// `values[k] = table[values[k]]` for every k, on all cores.
     static func remap(_ values: inout [Int32], through table: [Int32]) {
         let n = values.count
-        let parts = min(max(1, n / 65_536), 4 * ProcessInfo.processInfo.activeProcessorCount)
+        let parts = min(max(1, n / 65_536), 4 * Parallel.cores)
         values.withUnsafeMutableBufferPointer { v in
             table.withUnsafeBufferPointer { t in
                 Parallel.pieces(parts) { k in
