@@ -13,15 +13,30 @@ enum FuzzFiles {
     }()
 
     /// Writes `bytes` to `name` in the scratch folder (its subfolders created) and returns the path.
+    /// Plain open/write/close: FileManager's atomic write (a temporary file,
+    /// fsync, rename) cost more than parsing a small input.
     @discardableResult
-    static func write<Bytes: Collection>(_ bytes: Bytes, to name: String) -> String where Bytes.Element == UInt8 {
+    static func write(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, to name: String) -> String {
         let path = folder + "/" + name
-        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        if name.contains("/") {
+            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { fatalError("fuzz harness: cannot write \(path)") }
+        var done = 0
+        while done < bytes.count {
+            let n = Foundation.write(fd, bytes.base.baseAddress! + bytes.startIndex + done, bytes.count - done)
+            guard n > 0 else { fatalError("fuzz harness: cannot write \(path)") }
+            done += n
+        }
+        close(fd)
         return path
     }
 
-    static func remove(_ name: String) { try? FileManager.default.removeItem(atPath: folder + "/" + name) }
+    @discardableResult
+    static func write(_ bytes: UnsafeBufferPointer<UInt8>, to name: String) -> String { write(bytes[...], to: name) }
+
+    static func remove(_ name: String) { unlink(folder + "/" + name) }
 
     /// The input cut at its first NUL byte: one file's bytes before, another's after
     /// (nil when there is no NUL), for formats that come as a pair of files.
