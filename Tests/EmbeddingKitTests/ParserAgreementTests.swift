@@ -59,7 +59,7 @@ final class ParserAgreementTests: XCTestCase {
     /// entries and doubles), in chunks of one line and in one chunk.
     func testIdsAcrossTableGrowth() throws {
         let dir = try TestData.scratch(self)
-        let ids = [255, 256, 0, 257, 511, 512, 65_535, 65_536, 3, 1_000_000, 256, 67_108_863]
+        let ids = [255, 256, 0, 257, 511, 512, 65_535, 65_536, 3, 1_000_000, 256, 1_048_577]
         let text = zip(ids, ids.reversed()).map { "\($0)\t\($1)\t4\t1" }.joined(separator: "\n") + "\n"
         if let why = try Self.disagreement(Array(text.utf8), in: dir) { XCTFail(why) }
     }
