@@ -26,6 +26,12 @@ void embtool_adam_step(float *p, float *g, float *m, float *q, size_t n, const e
 /// The same step where g = 0: m = mom*m;  q = sqrt_sqr_mom*q;  p = p*decay - step_size*(m/(q*c + eps)).
 void embtool_adam_zero_gradient_step(float *p, float *m, float *q, size_t n, const embtool_adam_scalars *s);
 
+/// `count` zero-gradient steps one after the other, step k with the scalars `steps[k]`: the bits
+/// of calling `embtool_adam_zero_gradient_step` once per step, but each element is loaded and
+/// stored once (it stays in a register through all the steps).
+void embtool_adam_replay_zero_gradient_steps(float *p, float *m, float *q, size_t n, const embtool_adam_scalars *steps,
+                                            size_t count);
+
 /// The variant in use: 0 portable, 1 AVX, 2 AVX-512F (chosen from the CPU when the library loads).
 int embtool_adam_level(void);
 /// The variant the CPU supports at most.
