@@ -28,6 +28,23 @@ static void zero_portable(float *p, float *m, float *q, size_t n, const embtool_
     for (size_t j = 0; j < n; j++) zero1(p + j, m + j, q + j, s);
 }
 
+static inline void catch_up_step1(float *p, float *g, float *m, float *q, const embtool_sparse_absence *a,
+                                  const embtool_adam_scalars *s) {
+    float mj = *m, qj = *q;
+    float pj = (*p - a->drift * (mj / (qj * a->c + s->eps))) * a->decay;
+    float gj = *g;
+    mj = s->mom * (mj * a->mom_decay) + (1.0f - s->mom) * gj;
+    qj = qj * a->sqr_decay;
+    qj = sqrtf(s->sqr_mom * (qj * qj) + (1.0f - s->sqr_mom) * (gj * gj));
+    pj = pj * s->decay - s->step_size * (mj / (qj * s->inv_sqrt_debias2 + s->eps));
+    *m = mj; *q = qj; *p = pj; *g = 0.0f;
+}
+
+static void catch_up_step_portable(float *p, float *g, float *m, float *q, size_t n, const embtool_sparse_absence *a,
+                                   const embtool_adam_scalars *s) {
+    for (size_t j = 0; j < n; j++) catch_up_step1(p + j, g + j, m + j, q + j, a, s);
+}
+
 static void replay_portable(float *p, float *m, float *q, size_t n, const embtool_adam_scalars *steps, size_t count) {
     for (size_t j = 0; j < n; j++) {
         float pj = p[j], mj = m[j], qj = q[j];
@@ -102,6 +119,34 @@ static void replay_portable(float *p, float *m, float *q, size_t n, const embtoo
             STOREM(p + k * W, mask, P[k]); STOREM(m + k * W, mask, Mo[k]); STOREM(q + k * W, mask, Q[k]);          \
         }                                                                                                           \
     }                                                                                                               \
+    __attribute__((target(TARGET))) static inline void catch_up_block_##SUFFIX(                                    \
+        float *p, float *g, float *m, float *q, M mask, V a_decay, V drift, V c0, V mom_decay, V sqr_decay, V mom,  \
+        V damp_mom, V sqr_mom, V damp_sqr, V wd, V c, V step, V eps) {                                              \
+        V mj = LOADM(mask, m), qj = LOADM(mask, q);                                                                 \
+        V pj = MUL(SUB(LOADM(mask, p), MUL(drift, DIV(mj, ADD(MUL(qj, c0), eps)))), a_decay);                       \
+        V gj = LOADM(mask, g);                                                                                      \
+        mj = ADD(MUL(mom, MUL(mj, mom_decay)), MUL(damp_mom, gj));                                                  \
+        qj = MUL(qj, sqr_decay);                                                                                    \
+        qj = SQRT(ADD(MUL(sqr_mom, MUL(qj, qj)), MUL(damp_sqr, MUL(gj, gj))));                                      \
+        pj = SUB(MUL(pj, wd), MUL(step, DIV(mj, ADD(MUL(qj, c), eps))));                                            \
+        STOREM(m, mask, mj); STOREM(q, mask, qj); STOREM(p, mask, pj); STOREM(g, mask, ZERO());                     \
+    }                                                                                                               \
+    __attribute__((target(TARGET))) static void catch_up_step_##SUFFIX(float *p, float *g, float *m, float *q,      \
+                                                                        size_t n, const embtool_sparse_absence *a,  \
+                                                                        const embtool_adam_scalars *s) {            \
+        const V a_decay = SET1(a->decay), drift = SET1(a->drift), c0 = SET1(a->c);                                 \
+        const V mom_decay = SET1(a->mom_decay), sqr_decay = SET1(a->sqr_decay);                                   \
+        const V mom = SET1(s->mom), damp_mom = SET1(1.0f - s->mom), sqr_mom = SET1(s->sqr_mom);                    \
+        const V damp_sqr = SET1(1.0f - s->sqr_mom), wd = SET1(s->decay), c = SET1(s->inv_sqrt_debias2);           \
+        const V step = SET1(s->step_size), eps = SET1(s->eps);                                                      \
+        size_t j = 0;                                                                                               \
+        for (; j + W <= n; j += W)                                                                                  \
+            catch_up_block_##SUFFIX(p + j, g + j, m + j, q + j, MASK(W), a_decay, drift, c0, mom_decay, sqr_decay,  \
+                                    mom, damp_mom, sqr_mom, damp_sqr, wd, c, step, eps);                            \
+        if (j < n)                                                                                                  \
+            catch_up_block_##SUFFIX(p + j, g + j, m + j, q + j, MASK(n - j), a_decay, drift, c0, mom_decay,         \
+                                    sqr_decay, mom, damp_mom, sqr_mom, damp_sqr, wd, c, step, eps);                 \
+    }                                                                                                               \
     __attribute__((target(TARGET))) static void replay_##SUFFIX(float *p, float *m, float *q, size_t n,           \
                                                                  const embtool_adam_scalars *steps, size_t count) { \
         size_t j = 0;                                                                                               \
@@ -135,16 +180,20 @@ ADAM_VARIANTS(avx512, "avx512f", __m512, __mmask16, 16, AVX512_MASK, _mm512_set1
 
 typedef void (*step_fn)(float *, float *, float *, float *, size_t, const embtool_adam_scalars *);
 typedef void (*zero_fn)(float *, float *, float *, size_t, const embtool_adam_scalars *);
+typedef void (*catch_up_fn)(float *, float *, float *, float *, size_t, const embtool_sparse_absence *,
+                            const embtool_adam_scalars *);
 typedef void (*replay_fn)(float *, float *, float *, size_t, const embtool_adam_scalars *, size_t);
 
 #if defined(__x86_64__)
 static const step_fn step_variants[] = {step_portable, step_avx, step_avx512};
 static const zero_fn zero_variants[] = {zero_portable, zero_avx, zero_avx512};
 static const replay_fn replay_variants[] = {replay_portable, replay_avx, replay_avx512};
+static const catch_up_fn catch_up_variants[] = {catch_up_step_portable, catch_up_step_avx, catch_up_step_avx512};
 #else
 static const step_fn step_variants[] = {step_portable};
 static const zero_fn zero_variants[] = {zero_portable};
 static const replay_fn replay_variants[] = {replay_portable};
+static const catch_up_fn catch_up_variants[] = {catch_up_step_portable};
 #endif
 static int level = 0;
 
@@ -179,4 +228,9 @@ void embtool_adam_zero_gradient_step(float *p, float *m, float *q, size_t n, con
 void embtool_adam_replay_zero_gradient_steps(float *p, float *m, float *q, size_t n, const embtool_adam_scalars *steps,
                                             size_t count) {
     if (count > 0) replay_variants[level](p, m, q, n, steps, count);
+}
+
+void embtool_adam_catch_up_step(float *p, float *g, float *m, float *q, size_t n, const embtool_sparse_absence *a,
+                                const embtool_adam_scalars *s) {
+    catch_up_variants[level](p, g, m, q, n, a, s);
 }

@@ -1,4 +1,5 @@
 import CLapack
+import CTrainKernels
 import Foundation
 import EmbeddingCore
 
@@ -295,30 +296,16 @@ final class SparseAdam: FactorNet {
         return loss
     }
 
-    /// `Absence` then `AdamStep.apply`, in one pass over the row.
+    /// `Absence` then `AdamStep.apply`, in one pass over the row's `n` values
+    /// (`embtool_adam_catch_up_step`: AVX-512 or AVX where the CPU has it, the
+    /// same operations in the same order on every variant).
     @inline(__always)
     private func catchUpAndStep(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ n: Int,
                                 _ a: Absence, _ s: AdamStep) {
-        typealias V = SIMD8<Float>
-        let m = p + stride, q = m + stride
-        let decay = V(repeating: a.decay), drift = V(repeating: a.drift), c0 = V(repeating: a.c), eps0 = V(repeating: s.eps)
-        let momDecay = V(repeating: a.momDecay), sqrDecay = V(repeating: a.sqrDecay)
-        let mom = V(repeating: s.mom), dampMom = 1 - mom, sqrMom = V(repeating: s.sqrMom), dampSqr = 1 - sqrMom
-        let wd = V(repeating: s.decay), c = V(repeating: s.invSqrtDebias2), stepSize = V(repeating: s.stepSize)
-        let eps = V(repeating: s.eps)
-        // The row is padded to `stride`, a multiple of 8: pad lanes hold zeros and stay zero.
-        var j = 0
-        while j < n {
-            var mj = V.load(m + j), qj = V.load(q + j)
-            var pj = (V.load(p + j) - drift * (mj / (qj * c0 + eps0))) * decay
-            let gj = V.load(g + j)
-            mj = mom * (mj * momDecay) + dampMom * gj
-            qj *= sqrDecay
-            qj = (sqrMom * (qj * qj) + dampSqr * (gj * gj)).squareRoot()
-            pj = pj * wd - stepSize * (mj / (qj * c + eps))
-            mj.store(m + j); qj.store(q + j); pj.store(p + j); V.zero.store(g + j)
-            j += 8
-        }
+        var absence = embtool_sparse_absence(decay: a.decay, drift: a.drift, c: a.c, mom_decay: a.momDecay,
+                                             sqr_decay: a.sqrDecay)
+        var scalars = s.kernelScalars
+        embtool_adam_catch_up_step(p, g, p + stride, p + 2 * stride, n, &absence, &scalars)
     }
 
     /// Brings every row up to `step` (before validating or saving).

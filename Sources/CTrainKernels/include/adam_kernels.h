@@ -32,6 +32,21 @@ void embtool_adam_zero_gradient_step(float *p, float *m, float *q, size_t n, con
 void embtool_adam_replay_zero_gradient_steps(float *p, float *m, float *q, size_t n, const embtool_adam_scalars *steps,
                                             size_t count);
 
+/// What the steps a row of recipe sparse sat out did to it (`SparseAdam.Absence`).
+typedef struct {
+    float decay;     // product of the missed steps' 1 - lr*wd
+    float drift;     // the momentum's drift, in closed form
+    float c;         // 1 / sqrt(1 - sqr_mom^t) of the first missed step
+    float mom_decay; // product of the missed steps' beta1
+    float sqr_decay; // sqrt(sqr_mom)^missed
+} embtool_sparse_absence;
+
+/// Recipe sparse's catch-up then full step, in one pass:
+/// p = (p - drift*(m/(q*c_a + eps)))*decay_a;  m = mom*(m*mom_decay) + (1-mom)*g;  q = q*sqr_decay;
+/// then the full step from that state (as `embtool_adam_step`), and g = 0.
+void embtool_adam_catch_up_step(float *p, float *g, float *m, float *q, size_t n, const embtool_sparse_absence *a,
+                                const embtool_adam_scalars *s);
+
 /// The variant in use: 0 portable, 1 AVX, 2 AVX-512F (chosen from the CPU when the library loads).
 int embtool_adam_level(void);
 /// The variant the CPU supports at most.
