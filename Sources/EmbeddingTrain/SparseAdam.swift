@@ -224,11 +224,13 @@ final class SparseAdam: FactorNet {
     /// Ratings ahead of the current one whose rows are prefetched.
     static let lookahead = 6
 
-    /// Starts loading every cache line of row `r` (parameters, moments, clock).
+    /// Starts loading every cache line of row `r` (parameters, moments, clock)
+    /// and its slot in `scratch`.
     @inline(__always)
-    func prefetch(row r: Int) {
+    func prefetch(row r: Int, _ scratch: Scratch) {
         let start = UnsafeRawPointer(params(r))
         for offset in Swift.stride(from: 0, to: rowBytes, by: 64) { embtool_prefetch(start + offset) }
+        embtool_prefetch(scratch.slotOf + r)
     }
 
     /// One batch at global step `step`: forward, backward into `scratch`, then
@@ -243,15 +245,15 @@ final class SparseAdam: FactorNet {
         var loss: Float = 0
         let base = batch.baseAddress!
         for j in 0..<min(Self.lookahead, base.distance(to: end)) {
-            prefetch(row: Int(base[j].user))
-            prefetch(row: users + Int(base[j].item))
+            prefetch(row: Int(base[j].user), scratch)
+            prefetch(row: users + Int(base[j].item), scratch)
         }
         for j in 0..<batch.count {
             let rating = base[j]
             if base + j + Self.lookahead < end {
                 let ahead = base[j + Self.lookahead]
-                prefetch(row: Int(ahead.user))
-                prefetch(row: users + Int(ahead.item))
+                prefetch(row: Int(ahead.user), scratch)
+                prefetch(row: users + Int(ahead.item), scratch)
             }
             let u = Int(rating.user), i = users + Int(rating.item)
             let (yHat, slope) = FactorModel.ratingAndSlope(score: score(u, i), yRange: yRange)
