@@ -1,3 +1,4 @@
+import CLapack
 import CTrainKernels
 import Foundation
 import EmbeddingCore
@@ -24,6 +25,8 @@ import EmbeddingCore
 /// every row every time).
 final class DotBiasAdam: FactorNet {
     static let factorBlocks = 2
+    /// Ratings ahead of the current one whose rows the forward pass prefetches.
+    static let lookahead = 2
 
     let users: Int, items: Int, factors: Int
     let useBias: Bool
@@ -120,10 +123,20 @@ final class DotBiasAdam: FactorNet {
             let history = history.baseAddress!
             pool.run { worker in
                 let mine = stride(from: worker, to: nb, by: pool.threads)
-                // Forward: this thread's share of every x̂, from rows brought up to step t - 1.
+                // Forward: this thread's share of every x̂, from rows brought up to step t - 1
+                // (rows a few ratings ahead prefetched: a catch-up waiting for memory costs more than its arithmetic).
                 for b in mine {
                     let block = blocks[b], out = partials + b * maxBatch
+                    for j in 0..<min(Self.lookahead, n) {
+                        block.prefetch(row: Int(user[Int(rows[j])]))
+                        block.prefetch(row: users + Int(item[Int(rows[j])]))
+                    }
                     for j in 0..<n {
+                        if j + Self.lookahead < n {
+                            let ahead = Int(rows[j + Self.lookahead])
+                            block.prefetch(row: Int(user[ahead]))
+                            block.prefetch(row: users + Int(item[ahead]))
+                        }
                         let r = Int(rows[j])
                         let u = Int(user[r]), i = users + Int(item[r])
                         block.catchUp(row: u, to: t - 1, history)

@@ -1,3 +1,4 @@
+import CLapack
 import CTrainKernels
 
 /// A [rows, width] slice of `DotBiasAdam`'s parameters (some factor columns,
@@ -64,6 +65,16 @@ final class LazyAdamBlock {
         let p = params(r)
         embtool_adam_replay_zero_gradient_steps(p, p + stride, p + 2 * stride, stride, steps + from + 1, t - from)
         current[r] = Int32(t)
+    }
+
+    /// Starts loading row `r`'s parameters and moments (what a catch-up reads).
+    @inline(__always)
+    func prefetch(row r: Int) {
+        let start = UnsafeRawPointer(params(r))
+        for offset in Swift.stride(from: 0, to: 3 * stride * MemoryLayout<Float>.stride, by: 64) {
+            embtool_prefetch(start + offset)
+        }
+        embtool_prefetch(current + r)
     }
 
     /// Brings every row to step `t`.
