@@ -180,11 +180,15 @@ final class DotBiasAdam: FactorNet {
         return loss
     }
 
-    /// Brings every row to the current step (before the parameters are read).
-    /// On the calling thread: the model is read after training too, when the pool has stopped.
+    /// Brings every row to the current step (before the parameters are read),
+    /// on as many threads as the pool has (through `Parallel`: the model is
+    /// also read after training, when the pool has stopped).
     private func catchUpAll() {
+        let t = steps, nb = blocks.count, threads = pool.threads
         stepScalars.withUnsafeBufferPointer { history in
-            for block in blocks { block.catchUpAll(to: steps, history.baseAddress!) }
+            Parallel.run(workers: threads) { w in
+                for b in stride(from: w, to: nb, by: threads) { blocks[b].catchUpAll(to: t, history.baseAddress!) }
+            }
         }
     }
 
