@@ -40,6 +40,10 @@ final class DotBiasAdam: FactorNet {
     private let maxBatch: Int
     /// [blocks + 1][maxBatch]: each block's share of every x̂ in the batch (biases last).
     private let partials: UnsafeMutablePointer<Float>
+    /// The batch's parameter rows (user `u`, item `n_users + i`) and ratings, gathered
+    /// once per step: independent loads overlap, the workers then read them in order.
+    private let batchUser, batchItem: UnsafeMutablePointer<Int>
+    private let batchRating: UnsafeMutablePointer<Float>
     /// Per thread, ∂L/∂x̂ of each rating in the batch.
     private let dx: UnsafeMutablePointer<Float>
     private let pool: WorkerPool
@@ -77,11 +81,20 @@ final class DotBiasAdam: FactorNet {
         partials.initialize(repeating: 0, count: (nb + 1) * maxBatch)
         dx = .allocate(capacity: pool.threads * maxBatch)
         dx.initialize(repeating: 0, count: pool.threads * maxBatch)
+        batchUser = .allocate(capacity: maxBatch)
+        batchUser.initialize(repeating: 0, count: maxBatch)
+        batchItem = .allocate(capacity: maxBatch)
+        batchItem.initialize(repeating: 0, count: maxBatch)
+        batchRating = .allocate(capacity: maxBatch)
+        batchRating.initialize(repeating: 0, count: maxBatch)
     }
 
     deinit {
         partials.deallocate()
         dx.deallocate()
+        batchUser.deallocate()
+        batchItem.deallocate()
+        batchRating.deallocate()
     }
 
     /// The first factor column of block `b`.
@@ -119,6 +132,13 @@ final class DotBiasAdam: FactorNet {
         let t = steps, n = rows.count, nb = blocks.count, users = users
         let scale = 2 / Float(n)
         var loss: Float = 0
+        let bu = batchUser, bi = batchItem, by = batchRating
+        for j in 0..<n {
+            let r = Int(rows[j])
+            bu[j] = Int(user[r])
+            bi[j] = users + Int(item[r])
+            by[j] = rating[r]
+        }
         stepScalars.withUnsafeBufferPointer { history in
             let history = history.baseAddress!
             pool.run { worker in
@@ -128,27 +148,21 @@ final class DotBiasAdam: FactorNet {
                 for b in mine {
                     let block = blocks[b], out = partials + b * maxBatch
                     for j in 0..<min(Self.lookahead, n) {
-                        block.prefetch(row: Int(user[Int(rows[j])]))
-                        block.prefetch(row: users + Int(item[Int(rows[j])]))
+                        block.prefetch(row: bu[j])
+                        block.prefetch(row: bi[j])
                     }
                     for j in 0..<n {
                         if j + Self.lookahead < n {
-                            let ahead = Int(rows[j + Self.lookahead])
-                            block.prefetch(row: Int(user[ahead]))
-                            block.prefetch(row: users + Int(item[ahead]))
+                            block.prefetch(row: bu[j + Self.lookahead])
+                            block.prefetch(row: bi[j + Self.lookahead])
                         }
-                        let r = Int(rows[j])
-                        let u = Int(user[r]), i = users + Int(item[r])
-                        block.catchUp(row: u, to: t - 1, history)
-                        block.catchUp(row: i, to: t - 1, history)
-                        out[j] = block.dot(u, i)
+                        block.catchUp(row: bu[j], to: t - 1, history)
+                        block.catchUp(row: bi[j], to: t - 1, history)
+                        out[j] = block.dot(bu[j], bi[j])
                     }
                     if block.hasBias {
                         let out = partials + nb * maxBatch
-                        for j in 0..<n {
-                            let r = Int(rows[j])
-                            out[j] = block.biasSum(Int(user[r]), users + Int(item[r]))
-                        }
+                        for j in 0..<n { out[j] = block.biasSum(bu[j], bi[j]) }
                     }
                 }
                 pool.barrier()
@@ -161,7 +175,7 @@ final class DotBiasAdam: FactorNet {
                     if useBias { x += partials[nb * maxBatch + j] }
                     let (yHat, slope) = FactorModel.ratingAndSlope(score: x, yRange: yRange)
                     let grad = scale * slope
-                    let diff = yHat - rating[Int(rows[j])]
+                    let diff = yHat - by[j]
                     batchLoss += diff * diff
                     d[j] = grad * diff
                 }
@@ -169,10 +183,7 @@ final class DotBiasAdam: FactorNet {
                 // Backward into this thread's blocks, then Adam on the rows the batch touched.
                 for b in mine {
                     let block = blocks[b]
-                    for j in 0..<n {
-                        let r = Int(rows[j])
-                        block.accumulate(d[j], Int(user[r]), users + Int(item[r]), step: t)
-                    }
+                    for j in 0..<n { block.accumulate(d[j], bu[j], bi[j], step: t) }
                     block.stepTouched(adam)
                 }
             }
