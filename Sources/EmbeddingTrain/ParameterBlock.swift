@@ -29,8 +29,10 @@ final class ParameterBlock {
         touched.deallocate()
     }
 
-    /// Adam over every row: touched rows take the full step (which also clears
-    /// their gradient), runs of untouched rows the zero-gradient step.
+    /// Adam over every row in one pass: touched rows take the full step (which
+    /// also clears their gradient), runs of untouched rows the zero-gradient
+    /// step. `EmbeddingNN` runs the two halves apart (`stepUntouchedRows`,
+    /// `stepRows`), tested against this.
     func step(_ adam: AdamStep) {
         var r = 0
         while r < rows {

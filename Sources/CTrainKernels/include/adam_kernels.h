@@ -4,7 +4,9 @@
 // vectors the CPU has: AVX-512F, else AVX, else the portable loop. Every variant performs the same
 // IEEE operations in the same order (multiplications, additions, one division and one square root
 // per element; no fused multiply-add: the target is compiled with -ffp-contract=off), so each gives
-// the bits of `AdamStep.apply` / `applyZeroGradient` whatever the CPU.
+// the bits of `AdamStep.apply` / `applyZeroGradient` whatever the CPU. Two more kernels chain them
+// for the trainers that step rows lazily: a run of zero-gradient steps with the row in registers
+// (recipe fastai), and recipe sparse's catch-up fused with its step.
 
 #include <stddef.h>
 
