@@ -168,5 +168,35 @@ final class TrainLazyAdamTests: XCTestCase {
         }
     }
 
+    /// Recipe sparse's catch-up-and-step kernel (every variant) against its
+    /// formula written out per value in Swift, for lengths with and without a vector tail.
+    func testSparseCatchUpKernelIsItsFormula() {
+        var rng = SplitMix64(seed: 8)
+        let a = embtool_sparse_absence(decay: 0.9993, drift: 0.0371, c: 1.27, mom_decay: 0.0153, sqr_decay: 0.887)
+        var s = AdamStep(lr: 0.004, mom: 0.91, wd: 0.1, step: 57).kernelScalars
+        let supported = embtool_adam_supported_level()
+        defer { embtool_adam_set_level(supported) }
+        for level in 0...supported {
+            embtool_adam_set_level(Int32(level))
+            for n in [1, 8, 15, 16, 17, 33, 51, 56] {
+                let p0 = (0..<n).map { _ in rng.nextGaussian() * 0.1 }, g0 = (0..<n).map { _ in rng.nextGaussian() * 0.01 }
+                let m0 = (0..<n).map { _ in rng.nextGaussian() * 0.01 }, q0 = (0..<n).map { _ in abs(rng.nextGaussian()) * 0.01 }
+                var expected: [[Float]] = [[], [], [], []]
+                for j in 0..<n {
+                    var p = (p0[j] - a.drift * (m0[j] / (q0[j] * a.c + s.eps))) * a.decay
+                    let m = s.mom * (m0[j] * a.mom_decay) + (1 - s.mom) * g0[j]
+                    var q = q0[j] * a.sqr_decay
+                    q = (s.sqr_mom * (q * q) + (1 - s.sqr_mom) * (g0[j] * g0[j])).squareRoot()
+                    p = p * s.decay - s.step_size * (m / (q * s.inv_sqrt_debias2 + s.eps))
+                    for (k, v) in [p, 0, m, q].enumerated() { expected[k].append(v) }
+                }
+                var (p, g, m, q) = (p0, g0, m0, q0)
+                var absence = a
+                embtool_adam_catch_up_step(&p, &g, &m, &q, n, &absence, &s)
+                XCTAssertEqual([p, g, m, q].map { $0.map(\.bitPattern) }, expected.map { $0.map(\.bitPattern) }, "level \(level), n \(n)")
+            }
+        }
+    }
+
     func bits(_ blocks: [[Float]]) -> [[UInt32]] { blocks.map { $0.map(\.bitPattern) } }
 }
