@@ -100,7 +100,6 @@ static inline void two_below(uint64_t *state, uint64_t n, intptr_t *k1, intptr_t
     *k2 = (intptr_t)(((z & 0xFFFFFFFFull) * m) >> 32);
 }
 
-
 static void reserve(embtool_umap_scratch *s, intptr_t blocks) {
     if (blocks <= s->capacity) return;
     intptr_t capacity = 2 * blocks;
@@ -212,8 +211,8 @@ INLINE void walk_block(float *px, float *py, const embtool_umap_scratch *s, intp
     step_block(px, py, s->lanes + 16 * block, (float)s->used[block], terms + s->kinds[block], a, b, alpha);
 }
 
-// Points `GROUP` at a time: each walk is a chain of about 160 cycles of dependent arithmetic per
-// block, so one point alone leaves the vector units mostly idle; independent points' chains overlap.
+// Points `GROUP` at a time, their walks interleaved block by block: each walk is one long chain of
+// dependent arithmetic, and independent points' chains can overlap in the CPU.
 #define GROUP EMBTOOL_UMAP_SCRATCHES
 INLINE void move_points(const embtool_umap_epoch *s, intptr_t first, intptr_t end, int32_t epoch, float alpha,
                         embtool_umap_scratch *scratch) {
@@ -251,19 +250,11 @@ __attribute__((target("avx2"))) static void move_points_avx2(const embtool_umap_
                                                               embtool_umap_scratch *scratch) {
     move_points(s, first, end, epoch, alpha, scratch);
 }
-// The same eight-lane code with AVX-512VL's 32 vector registers: two points' walks in flight
-// spill less.
-__attribute__((target("avx2,avx512f,avx512vl"))) static void move_points_avx512(const embtool_umap_epoch *s,
-                                                                                intptr_t first, intptr_t end,
-                                                                                int32_t epoch, float alpha,
-                                                                                embtool_umap_scratch *scratch) {
-    move_points(s, first, end, epoch, alpha, scratch);
-}
 #endif
 
 typedef void (*move_fn)(const embtool_umap_epoch *, intptr_t, intptr_t, int32_t, float, embtool_umap_scratch *);
 #if defined(__x86_64__)
-static const move_fn variants[] = {move_points_portable, move_points_avx2, move_points_avx512};
+static const move_fn variants[] = {move_points_portable, move_points_avx2};
 #else
 static const move_fn variants[] = {move_points_portable};
 #endif
@@ -272,7 +263,6 @@ static int level = 0;
 static int supported_level(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f")) return 2;
     if (__builtin_cpu_supports("avx2")) return 1;
 #endif
     return 0;

@@ -38,7 +38,7 @@ typedef struct {
 
 /// Moves points first..<end for epoch `epoch` at learning rate `alpha`; `scratch` points at
 /// EMBTOOL_UMAP_SCRATCHES scratches, used by one call at a time.
-#define EMBTOOL_UMAP_SCRATCHES 4
+#define EMBTOOL_UMAP_SCRATCHES 2
 void embtool_umap_move_points(const embtool_umap_epoch *epoch_state, intptr_t first, intptr_t end, int32_t epoch,
                               float alpha, embtool_umap_scratch *scratch);
 
@@ -48,7 +48,7 @@ void embtool_umap_scratch_free(embtool_umap_scratch *scratch);
 /// (relative error below 2e-6 for x in [1e-4, 1e4]); for tests.
 void embtool_umap_fast_pow(const float *x, float *out, size_t n, float b);
 
-/// The variant in use: 0 portable, 1 AVX2, 2 AVX-512VL (chosen from the CPU when the library loads).
+/// The variant in use: 0 portable, 1 AVX2 (chosen from the CPU when the library loads).
 int embtool_umap_level(void);
 /// Uses variant `level` (at most the supported one; for tests). Returns the level set.
 int embtool_umap_set_level(int level);

@@ -24,7 +24,13 @@ import Foundation
 /// split across threads in any way with bit-identical results. All the
 /// gradients of one sample (the pull and its negative samples) are taken at
 /// the point's position before the sample and applied together, eight lanes
-/// at a time (`gradient`), where umap-learn moves the point after each.
+/// at a time, where umap-learn moves the point after each.
+///
+/// The epoch itself is the C kernel `embtool_umap_move_points` (CMapKernels):
+/// the per-lane work is a few dozen vector operations (x^b as 2^(b·log₂x) by
+/// two short polynomials, no libm call) that Swift compiles to SSE only; the
+/// kernel uses AVX2 where the CPU has it, with the same IEEE operations in the
+/// same order on every variant.
 public struct UMAPLayout {
     public var a: Float
     public var b: Float
