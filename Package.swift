@@ -37,7 +37,11 @@ let package = Package(
             // (with errno it is a scalar sqrtss plus a libm call per lane).
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-fno-math-errno"], .when(configuration: .release))]
         ),
-        .target(name: "EmbeddingAnalysis", dependencies: ["EmbeddingCore", "EmbeddingLinalg"]),
+        // UMAP's layout epoch, eight lanes per operation (AVX2 when the CPU has it); no fused
+        // multiply-add, so every variant gives the same layout. Its eight-lane helpers are always
+        // inlined, so the AVX argument-passing warning (-Wpsabi) concerns no real call.
+        .target(name: "CMapKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno", "-Wno-psabi"])]),
+        .target(name: "EmbeddingAnalysis", dependencies: ["EmbeddingCore", "EmbeddingLinalg", "CMapKernels"]),
         .target(
             name: "EmbeddingRender",
             dependencies: ["EmbeddingCore", "EmbeddingFormats", "EmbeddingAnalysis"],
@@ -57,7 +61,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "EmbeddingKitTests", dependencies: [
-            "EmbeddingCore", "EmbeddingFormats", "EmbeddingLinalg", "EmbeddingTrain", "EmbeddingAnalysis", "EmbeddingRender", "CTrainKernels",
+            "EmbeddingCore", "EmbeddingFormats", "EmbeddingLinalg", "EmbeddingTrain", "EmbeddingAnalysis", "EmbeddingRender", "CTrainKernels", "CMapKernels",
         ]),
     ]
 )

@@ -6,7 +6,9 @@ import CTrainKernels
 /// bits of `apply` and `applyZeroGradient` (tested for every variant) in about
 /// half the time: both are bound by the division per element.
 /// Every trainer of recipe fastai or sparse steps its parameters through these
-/// (the dense and sparse dot-product models unchanged to the bit, checked with `cmp`).
+/// (the dense and sparse dot-product models unchanged to the bit, checked with `cmp`);
+/// recipe fastai replays a row's missed zero-gradient steps through
+/// `embtool_adam_replay_zero_gradient_steps` (see `LazyAdamBlock`).
 extension AdamStep {
     var kernelScalars: embtool_adam_scalars {
         embtool_adam_scalars(decay: decay, mom: mom, sqr_mom: sqrMom, sqrt_sqr_mom: sqrtSqrMom,

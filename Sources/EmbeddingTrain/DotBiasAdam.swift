@@ -1,3 +1,5 @@
+import CLapack
+import CTrainKernels
 import Foundation
 import EmbeddingCore
 
@@ -9,26 +11,39 @@ import EmbeddingCore
 ///     L   = mean over the batch of (ŷ - y)²                            MSELossFlat
 ///
 /// Storage: the factor columns are cut into `factorBlocks` blocks, each a
-/// row-major [n_users + n_items, k_b] matrix of users then items, and the
-/// biases form one more [n_users + n_items, 1] block. Each thread owns whole
-/// blocks: it computes its part of every dot product, and after one barrier
-/// every thread knows ∂L/∂x̂ of each rating and updates its own blocks. Per
-/// step, threads exchange only the partial dot products of the batch, not
-/// parameter rows. The block layout, not the thread count, fixes the order of
-/// the floating-point sums, so one or two threads give the same model.
+/// `LazyAdamBlock` of users then items (`n_users + n_items` rows), the biases
+/// an extra column of the last block. Each thread owns whole blocks: it
+/// computes its part of every dot product, and after one barrier every thread
+/// knows ∂L/∂x̂ of each rating and updates its own blocks. Per step, threads
+/// exchange only the partial dot products of the batch, not parameter rows.
+/// The block layout, not the thread count, fixes the order of the
+/// floating-point sums, so one or two threads give the same model.
+///
+/// Every parameter takes Adam's step at every batch, as with PyTorch's dense
+/// gradients; the rows a batch does not touch take theirs lazily, replayed
+/// when the row is next read (see `LazyAdamBlock`: the same bits as stepping
+/// every row every time).
 final class DotBiasAdam: FactorNet {
     static let factorBlocks = 2
+    /// Ratings ahead of the current one whose rows the forward pass prefetches.
+    static let lookahead = 2
 
     let users: Int, items: Int, factors: Int
     let useBias: Bool
     let yRange: ModelMetadata.YRange?
-    let blocks: [ParameterBlock]
-    let bias: ParameterBlock?
+    /// Factor blocks; the last also holds the biases (its column `factors`) when `useBias`.
+    let blocks: [LazyAdamBlock]
     /// Adam's step counter `t`, shared by all parameters (they all step every batch).
     private(set) var steps = 0
+    /// `stepScalars[t]`: the Adam scalars of step `t` (entry 0 unused), kept for rows' catch-ups.
+    private var stepScalars = [embtool_adam_scalars()]
     private let maxBatch: Int
     /// [blocks + 1][maxBatch]: each block's share of every x̂ in the batch (biases last).
     private let partials: UnsafeMutablePointer<Float>
+    /// The batch's parameter rows (user `u`, item `n_users + i`) and ratings, gathered
+    /// once per step: independent loads overlap, the workers then read them in order.
+    private let batchUser, batchItem: UnsafeMutablePointer<Int>
+    private let batchRating: UnsafeMutablePointer<Float>
     /// Per thread, ∂L/∂x̂ of each rating in the batch.
     private let dx: UnsafeMutablePointer<Float>
     private let pool: WorkerPool
@@ -59,36 +74,45 @@ final class DotBiasAdam: FactorNet {
         self.pool = pool
         let nb = min(Self.factorBlocks, factors)
         blocks = (0..<nb).map { b in
-            ParameterBlock(rows: users + items, width: factors * (b + 1) / nb - factors * b / nb)
+            LazyAdamBlock(rows: users + items, factors: factors * (b + 1) / nb - factors * b / nb,
+                          hasBias: useBias && b == nb - 1, maxBatch: maxBatch)
         }
-        bias = useBias ? ParameterBlock(rows: users + items, width: 1) : nil
         partials = .allocate(capacity: (nb + 1) * maxBatch)
         partials.initialize(repeating: 0, count: (nb + 1) * maxBatch)
         dx = .allocate(capacity: pool.threads * maxBatch)
         dx.initialize(repeating: 0, count: pool.threads * maxBatch)
+        batchUser = .allocate(capacity: maxBatch)
+        batchUser.initialize(repeating: 0, count: maxBatch)
+        batchItem = .allocate(capacity: maxBatch)
+        batchItem.initialize(repeating: 0, count: maxBatch)
+        batchRating = .allocate(capacity: maxBatch)
+        batchRating.initialize(repeating: 0, count: maxBatch)
     }
 
     deinit {
         partials.deallocate()
         dx.deallocate()
+        batchUser.deallocate()
+        batchItem.deallocate()
+        batchRating.deallocate()
     }
 
     /// The first factor column of block `b`.
     func firstColumn(_ b: Int) -> Int { factors * b / blocks.count }
 
-    /// Sets the parameters from row-major state-dict tensors.
+    /// Sets the parameters from row-major state-dict tensors (Adam's state stays as it is).
     func load(userWeight: [Float], itemWeight: [Float], userBias: [Float], itemBias: [Float]) {
         precondition(userWeight.count == users * factors && itemWeight.count == items * factors)
+        precondition(!useBias || (userBias.count == users && itemBias.count == items))
+        catchUpAll()
         for (b, block) in blocks.enumerated() {
-            let c0 = firstColumn(b), w = block.width
+            let c0 = firstColumn(b)
             for r in 0..<(users + items) {
                 let (source, row) = r < users ? (userWeight, r) : (itemWeight, r - users)
-                for c in 0..<w { block.params[r * w + c] = source[row * factors + c0 + c] }
+                let p = block.params(r)
+                for c in 0..<block.factors { p[c] = source[row * factors + c0 + c] }
+                if block.hasBias { p[block.factors] = r < users ? userBias[r] : itemBias[r - users] }
             }
-        }
-        if let bias {
-            precondition(userBias.count == users && itemBias.count == items)
-            for (r, v) in (userBias + itemBias).enumerated() { bias.params[r] = v }
         }
     }
 
@@ -104,201 +128,130 @@ final class DotBiasAdam: FactorNet {
               rating: UnsafePointer<Float>, adam: AdamStep) -> Float {
         precondition(rows.count <= maxBatch)
         steps += 1
-        let n = rows.count, nb = blocks.count, users = users
+        stepScalars.append(adam.kernelScalars)
+        let t = steps, n = rows.count, nb = blocks.count, users = users
         let scale = 2 / Float(n)
         var loss: Float = 0
-        pool.run { worker in
-            let mine = stride(from: worker, to: nb, by: pool.threads)
-            let ownsBias = worker == 0 && bias != nil
-            // Forward: this thread's share of every x̂.
-            for b in mine {
-                let block = blocks[b], out = partials + b * maxBatch
-                for j in 0..<n {
-                    let r = Int(rows[j])
-                    out[j] = block.dot(Int(user[r]), users + Int(item[r]))
+        let bu = batchUser, bi = batchItem, by = batchRating
+        for j in 0..<n {
+            let r = Int(rows[j])
+            bu[j] = Int(user[r])
+            bi[j] = users + Int(item[r])
+            by[j] = rating[r]
+        }
+        stepScalars.withUnsafeBufferPointer { history in
+            let history = history.baseAddress!
+            pool.run { worker in
+                let mine = stride(from: worker, to: nb, by: pool.threads)
+                // Forward: this thread's share of every x̂, from rows brought up to step t - 1
+                // (rows a few ratings ahead prefetched: a catch-up waiting for memory costs more than its arithmetic).
+                for b in mine {
+                    let block = blocks[b], out = partials + b * maxBatch
+                    for j in 0..<min(Self.lookahead, n) {
+                        block.prefetch(row: bu[j])
+                        block.prefetch(row: bi[j])
+                    }
+                    for j in 0..<n {
+                        if j + Self.lookahead < n {
+                            block.prefetch(row: bu[j + Self.lookahead])
+                            block.prefetch(row: bi[j + Self.lookahead])
+                        }
+                        block.catchUp(row: bu[j], to: t - 1, history)
+                        block.catchUp(row: bi[j], to: t - 1, history)
+                        out[j] = block.dot(bu[j], bi[j])
+                    }
+                    if block.hasBias {
+                        let out = partials + nb * maxBatch
+                        for j in 0..<n { out[j] = block.biasSum(bu[j], bi[j]) }
+                    }
                 }
-            }
-            if ownsBias, let bias {
-                let out = partials + nb * maxBatch
+                pool.barrier()
+                // Every thread derives the same ∂L/∂x̂ from the same partial sums.
+                let d = dx + worker * maxBatch
+                var batchLoss: Float = 0
                 for j in 0..<n {
-                    let r = Int(rows[j])
-                    out[j] = bias.params[Int(user[r])] + bias.params[users + Int(item[r])]
+                    var x: Float = 0
+                    for b in 0..<nb { x += partials[b * maxBatch + j] }
+                    if useBias { x += partials[nb * maxBatch + j] }
+                    let (yHat, slope) = FactorModel.ratingAndSlope(score: x, yRange: yRange)
+                    let grad = scale * slope
+                    let diff = yHat - by[j]
+                    batchLoss += diff * diff
+                    d[j] = grad * diff
                 }
-            }
-            pool.barrier()
-            // Every thread derives the same ∂L/∂x̂ from the same partial sums.
-            let d = dx + worker * maxBatch
-            var batchLoss: Float = 0
-            for j in 0..<n {
-                var x: Float = 0
-                for b in 0..<nb { x += partials[b * maxBatch + j] }
-                if bias != nil { x += partials[nb * maxBatch + j] }
-                let (yHat, slope) = FactorModel.ratingAndSlope(score: x, yRange: yRange)
-                let grad = scale * slope
-                let diff = yHat - rating[Int(rows[j])]
-                batchLoss += diff * diff
-                d[j] = grad * diff
-            }
-            if worker == 0 { loss = batchLoss / Float(n) }
-            // Backward into this thread's blocks, then Adam on them.
-            for b in mine {
-                let block = blocks[b]
-                for j in 0..<n {
-                    let r = Int(rows[j])
-                    block.accumulateOuter(d[j], Int(user[r]), users + Int(item[r]))
+                if worker == 0 { loss = batchLoss / Float(n) }
+                // Backward into this thread's blocks, then Adam on the rows the batch touched.
+                for b in mine {
+                    let block = blocks[b]
+                    for j in 0..<n { block.accumulate(d[j], bu[j], bi[j], step: t) }
+                    block.stepTouched(adam)
                 }
-                block.step(adam)
-            }
-            if ownsBias, let bias {
-                for j in 0..<n {
-                    let r = Int(rows[j])
-                    let u = Int(user[r]), i = users + Int(item[r])
-                    bias.grad[u] += d[j]
-                    bias.grad[i] += d[j]
-                    bias.touched[u] = 1
-                    bias.touched[i] = 1
-                }
-                bias.step(adam)
             }
         }
         return loss
     }
 
+    /// Brings every row to the current step (before the parameters are read),
+    /// on as many threads as the pool has (through `Parallel`: the model is
+    /// also read after training, when the pool has stopped).
+    private func catchUpAll() {
+        let t = steps, nb = blocks.count, threads = pool.threads
+        stepScalars.withUnsafeBufferPointer { history in
+            Parallel.run(workers: threads) { w in
+                for b in stride(from: w, to: nb, by: threads) { blocks[b].catchUpAll(to: t, history.baseAddress!) }
+            }
+        }
+    }
+
     /// True when every parameter is a finite number.
-    var isFinite: Bool { blocks.allSatisfy(\.isFinite) && (bias?.isFinite ?? true) }
+    var isFinite: Bool {
+        catchUpAll()
+        return blocks.allSatisfy(\.isFinite)
+    }
 
     /// The parameters, Adam's moments and step count: what a trial run (`LRFinder`)
     /// puts back, as fastai's `learn.load(..., with_opt=True)` does.
     struct State: Equatable {
-        /// Per block (biases last): parameters, then m, then sqrt(v).
+        /// Per block: parameters, then m, then sqrt(v) (the last block's rows end with the bias).
         var blocks: [[Float]]
         var steps: Int
     }
 
     var state: State {
-        State(blocks: (blocks + [bias].compactMap { $0 }).map { $0.saved() }, steps: steps)
+        catchUpAll()
+        return State(blocks: blocks.map { $0.saved() }, steps: steps)
     }
 
     func restore(_ state: State) {
-        for (block, saved) in zip(blocks + [bias].compactMap { $0 }, state.blocks) { block.restore(saved) }
+        for (block, saved) in zip(blocks, state.blocks) {
+            block.restore(saved)
+            block.setCurrent(state.steps)
+        }
         steps = state.steps
+        stepScalars.removeSubrange((steps + 1)...)
     }
 
     /// The trained tensors as a model (`meta` supplies vocabularies and provenance).
     func model(meta: ModelMetadata) -> FactorModel {
+        catchUpAll()
         var uw = [Float](repeating: 0, count: users * factors)
         var iw = [Float](repeating: 0, count: items * factors)
+        var biases = [Float](repeating: 0, count: useBias ? users + items : 0)
         for (b, block) in blocks.enumerated() {
-            let c0 = firstColumn(b), w = block.width
+            let c0 = firstColumn(b)
             for r in 0..<(users + items) {
-                for c in 0..<w {
-                    let v = block.params[r * w + c]
-                    if r < users { uw[r * factors + c0 + c] = v } else { iw[(r - users) * factors + c0 + c] = v }
+                let p = block.params(r)
+                for c in 0..<block.factors {
+                    if r < users { uw[r * factors + c0 + c] = p[c] } else { iw[(r - users) * factors + c0 + c] = p[c] }
                 }
+                if block.hasBias { biases[r] = p[block.factors] }
             }
         }
-        let biases = bias.map { Array(UnsafeBufferPointer(start: $0.params, count: users + items)) }
         return FactorModel(
             userFactors: Matrix(rows: users, cols: factors, data: uw),
             itemFactors: Matrix(rows: items, cols: factors, data: iw),
-            userBias: biases.map { Array($0[..<users]) },
-            itemBias: biases.map { Array($0[users...]) },
+            userBias: useBias ? Array(biases[..<users]) : nil,
+            itemBias: useBias ? Array(biases[users...]) : nil,
             meta: meta)
-    }
-}
-
-/// A [rows, width] slice of parameters with Adam's state and the gradient of
-/// the current batch, plus which rows that batch touched.
-final class ParameterBlock {
-    let rows: Int, width: Int
-    let params, grad, gradAvg: UnsafeMutablePointer<Float>
-    /// Adam's `sqrt(v)` (see `AdamStep`).
-    let sqrtSqrAvg: UnsafeMutablePointer<Float>
-    let touched: UnsafeMutablePointer<UInt8>
-
-    init(rows: Int, width: Int) {
-        self.rows = rows
-        self.width = width
-        func zeros() -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows * width))
-            p.initialize(repeating: 0, count: max(1, rows * width))
-            return p
-        }
-        params = zeros()
-        grad = zeros()
-        gradAvg = zeros()
-        sqrtSqrAvg = zeros()
-        touched = .allocate(capacity: rows)
-        touched.initialize(repeating: 0, count: rows)
-    }
-
-    deinit {
-        for p in [params, grad, gradAvg, sqrtSqrAvg] { p.deallocate() }
-        touched.deallocate()
-    }
-
-    /// `params[a] · params[b]` over this block's columns.
-    @inline(__always)
-    func dot(_ a: Int, _ b: Int) -> Float {
-        let pa = params + a * width, pb = params + b * width
-        var s: Float = 0
-        for c in 0..<width { s += pa[c] * pb[c] }
-        return s
-    }
-
-    /// `grad[a] += d · params[b]` and `grad[b] += d · params[a]`: the gradient
-    /// of `d · (params[a] · params[b])`.
-    @inline(__always)
-    func accumulateOuter(_ d: Float, _ a: Int, _ b: Int) {
-        let pa = params + a * width, pb = params + b * width
-        let ga = grad + a * width, gb = grad + b * width
-        for c in 0..<width {
-            ga[c] += d * pb[c]
-            gb[c] += d * pa[c]
-        }
-        touched[a] = 1
-        touched[b] = 1
-    }
-
-    /// Adam over every row: touched rows take the full step (which also clears
-    /// their gradient), runs of untouched rows the zero-gradient step.
-    func step(_ adam: AdamStep) {
-        var r = 0
-        while r < rows {
-            if touched[r] != 0 {
-                let o = r * width
-                adam.applyWide(params: params + o, grads: grad + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: width)
-                touched[r] = 0
-                r += 1
-            } else {
-                var end = r + 1
-                while end < rows && touched[end] == 0 { end += 1 }
-                let o = r * width
-                adam.applyZeroGradientWide(params: params + o, gradAvg: gradAvg + o, sqrtSqrAvg: sqrtSqrAvg + o, count: (end - r) * width)
-                r = end
-            }
-        }
-    }
-
-    var isFinite: Bool {
-        for j in 0..<(rows * width) where !params[j].isFinite { return false }
-        return true
-    }
-
-    /// Parameters, m and sqrt(v), one after the other. Between steps the
-    /// gradient is zero and no row is marked touched, so this is the whole state.
-    func saved() -> [Float] {
-        let n = rows * width
-        let parts: [UnsafeMutablePointer<Float>] = [params, gradAvg, sqrtSqrAvg]
-        return parts.flatMap { Array(UnsafeBufferPointer(start: $0, count: n)) }
-    }
-
-    func restore(_ saved: [Float]) {
-        let n = rows * width
-        precondition(saved.count == 3 * n)
-        saved.withUnsafeBufferPointer { s in
-            let parts: [UnsafeMutablePointer<Float>] = [params, gradAvg, sqrtSqrAvg]
-            for (k, p) in parts.enumerated() { p.update(from: s.baseAddress! + k * n, count: n) }
-        }
     }
 }

@@ -1,4 +1,5 @@
 import CLapack
+import CTrainKernels
 import Foundation
 import EmbeddingCore
 
@@ -223,11 +224,13 @@ final class SparseAdam: FactorNet {
     /// Ratings ahead of the current one whose rows are prefetched.
     static let lookahead = 6
 
-    /// Starts loading every cache line of row `r` (parameters, moments, clock).
+    /// Starts loading every cache line of row `r` (parameters, moments, clock)
+    /// and its slot in `scratch`.
     @inline(__always)
-    func prefetch(row r: Int) {
+    func prefetch(row r: Int, _ scratch: Scratch) {
         let start = UnsafeRawPointer(params(r))
         for offset in Swift.stride(from: 0, to: rowBytes, by: 64) { embtool_prefetch(start + offset) }
+        embtool_prefetch(scratch.slotOf + r)
     }
 
     /// One batch at global step `step`: forward, backward into `scratch`, then
@@ -242,15 +245,15 @@ final class SparseAdam: FactorNet {
         var loss: Float = 0
         let base = batch.baseAddress!
         for j in 0..<min(Self.lookahead, base.distance(to: end)) {
-            prefetch(row: Int(base[j].user))
-            prefetch(row: users + Int(base[j].item))
+            prefetch(row: Int(base[j].user), scratch)
+            prefetch(row: users + Int(base[j].item), scratch)
         }
         for j in 0..<batch.count {
             let rating = base[j]
             if base + j + Self.lookahead < end {
                 let ahead = base[j + Self.lookahead]
-                prefetch(row: Int(ahead.user))
-                prefetch(row: users + Int(ahead.item))
+                prefetch(row: Int(ahead.user), scratch)
+                prefetch(row: users + Int(ahead.item), scratch)
             }
             let u = Int(rating.user), i = users + Int(rating.item)
             let (yHat, slope) = FactorModel.ratingAndSlope(score: score(u, i), yRange: yRange)
@@ -295,30 +298,16 @@ final class SparseAdam: FactorNet {
         return loss
     }
 
-    /// `Absence` then `AdamStep.apply`, in one pass over the row.
+    /// `Absence` then `AdamStep.apply`, in one pass over the row's `n` values
+    /// (`embtool_adam_catch_up_step`: AVX-512 or AVX where the CPU has it, the
+    /// same operations in the same order on every variant).
     @inline(__always)
     private func catchUpAndStep(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ n: Int,
                                 _ a: Absence, _ s: AdamStep) {
-        typealias V = SIMD8<Float>
-        let m = p + stride, q = m + stride
-        let decay = V(repeating: a.decay), drift = V(repeating: a.drift), c0 = V(repeating: a.c), eps0 = V(repeating: s.eps)
-        let momDecay = V(repeating: a.momDecay), sqrDecay = V(repeating: a.sqrDecay)
-        let mom = V(repeating: s.mom), dampMom = 1 - mom, sqrMom = V(repeating: s.sqrMom), dampSqr = 1 - sqrMom
-        let wd = V(repeating: s.decay), c = V(repeating: s.invSqrtDebias2), stepSize = V(repeating: s.stepSize)
-        let eps = V(repeating: s.eps)
-        // The row is padded to `stride`, a multiple of 8: pad lanes hold zeros and stay zero.
-        var j = 0
-        while j < n {
-            var mj = V.load(m + j), qj = V.load(q + j)
-            var pj = (V.load(p + j) - drift * (mj / (qj * c0 + eps0))) * decay
-            let gj = V.load(g + j)
-            mj = mom * (mj * momDecay) + dampMom * gj
-            qj *= sqrDecay
-            qj = (sqrMom * (qj * qj) + dampSqr * (gj * gj)).squareRoot()
-            pj = pj * wd - stepSize * (mj / (qj * c + eps))
-            mj.store(m + j); qj.store(q + j); pj.store(p + j); V.zero.store(g + j)
-            j += 8
-        }
+        var absence = embtool_sparse_absence(decay: a.decay, drift: a.drift, c: a.c, mom_decay: a.momDecay,
+                                             sqr_decay: a.sqrDecay)
+        var scalars = s.kernelScalars
+        embtool_adam_catch_up_step(p, g, p + stride, p + 2 * stride, n, &absence, &scalars)
     }
 
     /// Brings every row up to `step` (before validating or saving).

@@ -137,7 +137,7 @@ struct NNDescent {
     let seed: UInt64
     let threads: Int
     /// Unit rows for cosine (so 1 − x·y is the distance), the rows as given for euclidean.
-    let points: [Float]
+    private(set) var points: [Float]
     /// The random-projection forest that seeds the graph, then the descent's limits (pynndescent's names).
     let trees, leafSize, maxCandidates, iterations: Int
     let delta: Float = 0.001
@@ -178,31 +178,47 @@ struct NNDescent {
     /// ‖x − y‖² (euclidean; the square root is taken at the end).
     @inline(__always)
     static func distance(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, dims: Int, cosine: Bool) -> Float {
-        if cosine { return 1 - dot(x, y, dims: dims) }
-        var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0
+        cosine ? 1 - dot(x, y, dims: dims) : squaredDistance(x, y, dims: dims)
+    }
+
+    /// x·y in four-lane vectors with four running sums (sixteen products in
+    /// flight: one scalar sum would be a single dependency chain and scalar
+    /// instructions), the last dims mod 16 one by one.
+    @inline(__always)
+    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, dims: Int) -> Float {
+        let rx = UnsafeRawPointer(x), ry = UnsafeRawPointer(y)
+        var a0 = SIMD4<Float>(), a1 = a0, a2 = a0, a3 = a0
         var j = 0
-        while j + 4 <= dims {
-            let d0 = x[j] - y[j], d1 = x[j + 1] - y[j + 1], d2 = x[j + 2] - y[j + 2], d3 = x[j + 3] - y[j + 3]
-            a0 += d0 * d0; a1 += d1 * d1; a2 += d2 * d2; a3 += d3 * d3
-            j += 4
+        while j + 16 <= dims {
+            let o = 4 * j
+            a0 += rx.loadUnaligned(fromByteOffset: o, as: SIMD4<Float>.self) * ry.loadUnaligned(fromByteOffset: o, as: SIMD4<Float>.self)
+            a1 += rx.loadUnaligned(fromByteOffset: o + 16, as: SIMD4<Float>.self) * ry.loadUnaligned(fromByteOffset: o + 16, as: SIMD4<Float>.self)
+            a2 += rx.loadUnaligned(fromByteOffset: o + 32, as: SIMD4<Float>.self) * ry.loadUnaligned(fromByteOffset: o + 32, as: SIMD4<Float>.self)
+            a3 += rx.loadUnaligned(fromByteOffset: o + 48, as: SIMD4<Float>.self) * ry.loadUnaligned(fromByteOffset: o + 48, as: SIMD4<Float>.self)
+            j += 16
         }
-        var s = (a0 + a1) + (a2 + a3)
-        while j < dims { let d = x[j] - y[j]; s += d * d; j += 1 }
+        var s = ((a0 + a1) + (a2 + a3)).sum()
+        while j < dims { s += x[j] * y[j]; j += 1 }
         return s
     }
 
-    /// x·y with four running sums (one would be a single dependency chain).
+    /// ‖x − y‖², laid out as `dot`.
     @inline(__always)
-    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, dims: Int) -> Float {
-        var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0
+    static func squaredDistance(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, dims: Int) -> Float {
+        let rx = UnsafeRawPointer(x), ry = UnsafeRawPointer(y)
+        var a0 = SIMD4<Float>(), a1 = a0, a2 = a0, a3 = a0
         var j = 0
-        while j + 4 <= dims {
-            a0 += x[j] * y[j]; a1 += x[j + 1] * y[j + 1]
-            a2 += x[j + 2] * y[j + 2]; a3 += x[j + 3] * y[j + 3]
-            j += 4
+        while j + 16 <= dims {
+            let o = 4 * j
+            let d0 = rx.loadUnaligned(fromByteOffset: o, as: SIMD4<Float>.self) - ry.loadUnaligned(fromByteOffset: o, as: SIMD4<Float>.self)
+            let d1 = rx.loadUnaligned(fromByteOffset: o + 16, as: SIMD4<Float>.self) - ry.loadUnaligned(fromByteOffset: o + 16, as: SIMD4<Float>.self)
+            let d2 = rx.loadUnaligned(fromByteOffset: o + 32, as: SIMD4<Float>.self) - ry.loadUnaligned(fromByteOffset: o + 32, as: SIMD4<Float>.self)
+            let d3 = rx.loadUnaligned(fromByteOffset: o + 48, as: SIMD4<Float>.self) - ry.loadUnaligned(fromByteOffset: o + 48, as: SIMD4<Float>.self)
+            a0 += d0 * d0; a1 += d1 * d1; a2 += d2 * d2; a3 += d3 * d3
+            j += 16
         }
-        var s = (a0 + a1) + (a2 + a3)
-        while j < dims { s += x[j] * y[j]; j += 1 }
+        var s = ((a0 + a1) + (a2 + a3)).sum()
+        while j < dims { let d = x[j] - y[j]; s += d * d; j += 1 }
         return s
     }
 
@@ -210,23 +226,44 @@ struct NNDescent {
     struct Offer { var p: Int32; var q: Int32; var d: Float }
 
     func run(progress: ((String) -> Void)?) -> KNNGraph {
+        let forest = forestLeaves()
+        progress?("nearest neighbours: \(trees) trees, \(forest.reduce(0) { $0 + $1.count }) leaves")
+        // The descent runs on the points renumbered in the order of the first tree's
+        // leaves: points that are close then sit close in memory, so the rows a leaf or
+        // a local join reads come from a few pages rather than from all over the table.
+        let order = forest[0].flatMap { $0 }
+        var position = [Int32](repeating: 0, count: n)
+        for (p, i) in order.enumerated() { position[Int(i)] = Int32(p) }
+        let renumbered = reordered(order)
         let heap = NeighbourHeaps(rows: n, k: k)
-        let leaves = forestLeaves()
-        progress?("nearest neighbours: \(trees) trees, \(leaves.count) leaves")
-        initialiseFromLeaves(heap, leaves: leaves)
-        fillShortRows(heap)
+        renumbered.initialiseFromLeaves(heap, leaves: forest.flatMap { $0 }.map { $0.map { position[Int($0)] } })
+        renumbered.fillShortRows(heap)
         for iteration in 0..<iterations {
-            let changed = iterate(heap, iteration: iteration)
+            let changed = renumbered.iterate(heap, iteration: iteration)
             progress?("nearest neighbours: NN-descent iteration \(iteration + 1), \(changed) updates")
             if Float(changed) <= delta * Float(n * k) { break }
         }
-        return heap.sorted(euclidean: metric == .euclidean)
+        return heap.renumbered(order).sorted(euclidean: metric == .euclidean)
+    }
+
+    /// The same search over the points taken in `order` (point p of the copy is point order[p]).
+    func reordered(_ order: [Int32]) -> NNDescent {
+        var copy = self
+        copy.points = [Float](unsafeUninitializedCapacity: points.count) { out, count in
+            points.withUnsafeBufferPointer { x in
+                for (p, i) in order.enumerated() {
+                    (out.baseAddress! + p * dims).initialize(from: x.baseAddress! + Int(i) * dims, count: dims)
+                }
+            }
+            count = points.count
+        }
+        return copy
     }
 
     // MARK: Random-projection forest
 
-    /// The leaves of all trees, each a list of point indices.
-    func forestLeaves() -> [[Int32]] {
+    /// The leaves of each tree, each leaf a list of point indices.
+    func forestLeaves() -> [[[Int32]]] {
         var perTree = [[[Int32]]](repeating: [], count: trees)
         perTree.withUnsafeMutableBufferPointer { out in
             let shared = SharedBuffer(out)
@@ -237,7 +274,7 @@ struct NNDescent {
                 }
             }
         }
-        return perTree.flatMap { $0 }
+        return perTree
     }
 
     /// One tree's leaves: ranges of an index array partitioned in place by
@@ -541,6 +578,21 @@ final class NeighbourHeaps: @unchecked Sendable {
         for j in 0..<m where idx[j] == q { return }
         let i = rootSlot(pri, m, p) { from, to in idx[to] = idx[from] }
         pri[i] = p; idx[i] = q
+    }
+
+    /// The heaps of points numbered `order[p]` for p: row p becomes row order[p],
+    /// and every index q order[q].
+    func renumbered(_ order: [Int32]) -> NeighbourHeaps {
+        let out = NeighbourHeaps(rows: rows, k: k)
+        for p in 0..<rows {
+            let from = p * k, to = Int(order[p]) * k
+            for j in 0..<k {
+                out.distances[to + j] = distances[from + j]
+                out.indices[to + j] = indices[from + j] < 0 ? -1 : order[Int(indices[from + j])]
+                out.flags[to + j] = flags[from + j]
+            }
+        }
+        return out
     }
 
     /// Every row sorted nearest first (ties by index), as a `KNNGraph`;

@@ -17,8 +17,9 @@ public enum SpectralLayout {
         let n = graph.count
         guard n > dims + 2, components(graph) == 1 else { return nil }
         let operatorN = NormalisedAdjacency(graph, threads: threads)
-        guard let vectors = operatorN.largestNonTrivial(dims, seed: seed, tolerance: tolerance) else { return nil }
-        return vectors
+        // The basis products are small (40 × n); OpenBLAS's own threads, spinning between
+        // calls, only took the cores from the workers of N's products.
+        return BLAS.singleThreaded { operatorN.largestNonTrivial(dims, seed: seed, tolerance: tolerance) }
     }
 
     /// The number of connected components (union–find with path halving).

@@ -1,0 +1,56 @@
+#ifndef EMBTOOL_UMAP_KERNELS_H
+#define EMBTOOL_UMAP_KERNELS_H
+// One epoch of UMAP's layout SGD for a range of points (EmbeddingAnalysis' `UMAPLayout` documents
+// the algorithm). Eight lanes at a time: on AVX2 in one register, elsewhere in two SSE halves. Every
+// variant performs the same IEEE operations in the same order (no fused multiply-add: the target is
+// compiled with -ffp-contract=off), so a seed gives the same layout on every x86-64 CPU.
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// What an epoch reads and writes. Within an epoch each point moves only itself, reading the others
+/// in `old_positions` (the epoch before), and writes its own row of `new_positions` and its own edges'
+/// clocks, so disjoint ranges of points can run on different threads.
+typedef struct {
+    intptr_t count;                // points
+    const intptr_t *row_start;     // count + 1 offsets into columns
+    const int32_t *columns;        // the other end of each edge
+    const float *per_sample;       // epochs between samples of each edge: w_max / w
+    const float *per_negative;     // per_sample / negative rate
+    float *next_sample;            // the epoch at which each edge is next sampled
+    float *next_negative;          // and its negative samples next due
+    const float *old_positions;    // count x 2
+    float *new_positions;          // count x 2
+    float a, b, gamma;
+    uint64_t seed;
+} embtool_umap_epoch;
+
+/// A worker's scratch: one point's samples as blocks of eight lanes (x then y, 64 bytes each), and
+/// its due edges. Start zeroed; grows as needed; release with embtool_umap_scratch_free.
+typedef struct {
+    float *lanes;
+    int32_t *used;
+    uint8_t *kinds;
+    intptr_t capacity;
+    int32_t *due;
+    intptr_t due_capacity;
+} embtool_umap_scratch;
+
+/// Moves points first..<end for epoch `epoch` at learning rate `alpha`; `scratch` points at
+/// EMBTOOL_UMAP_SCRATCHES scratches, used by one call at a time.
+#define EMBTOOL_UMAP_SCRATCHES 2
+void embtool_umap_move_points(const embtool_umap_epoch *epoch_state, intptr_t first, intptr_t end, int32_t epoch,
+                              float alpha, embtool_umap_scratch *scratch);
+
+void embtool_umap_scratch_free(embtool_umap_scratch *scratch);
+
+/// x^b for each of n normal x > 0 as the kernel computes it, 2^(b log2 x) by two short polynomials
+/// (relative error below 2e-6 for x in [1e-4, 1e4]); for tests.
+void embtool_umap_fast_pow(const float *x, float *out, size_t n, float b);
+
+/// The variant in use: 0 portable, 1 AVX2 (chosen from the CPU when the library loads).
+int embtool_umap_level(void);
+/// Uses variant `level` (at most the supported one; for tests). Returns the level set.
+int embtool_umap_set_level(int level);
+
+#endif
