@@ -132,15 +132,10 @@ static void reserve_due(embtool_umap_scratch *s, intptr_t edges) {
 
 void embtool_umap_scratch_free(embtool_umap_scratch *s) {
     free(s->due);
-    s->due = NULL;
-    s->due_capacity = 0;
     free(s->lanes);
     free(s->used);
     free(s->kinds);
-    s->lanes = NULL;
-    s->used = NULL;
-    s->kinds = NULL;
-    s->capacity = 0;
+    *s = (embtool_umap_scratch){0};
 }
 
 // Point i's samples due this epoch, as blocks of eight lanes: a sample's first block holds the
