@@ -57,7 +57,8 @@ public struct KNNGraph: Sendable {
             return exact(vectors, k: k, metric: metric, threads: threads)
         }
         progress?("nearest neighbours: NN-descent on random-projection trees (\(n) points, approximate)")
-        return NNDescent(vectors, k: k, metric: metric, seed: seed, threads: threads).run(progress: progress)
+        var search = NNDescent(vectors, k: k, metric: metric, seed: seed, threads: threads)
+        return search.run(progress: progress)
     }
 
     /// Cosine distance leaves a zero vector at distance 1 from every point, itself included, so its neighbours would
@@ -225,7 +226,8 @@ struct NNDescent {
     /// A proposed edge p–q at distance d, offered to both heaps.
     struct Offer { var p: Int32; var q: Int32; var d: Float }
 
-    func run(progress: ((String) -> Void)?) -> KNNGraph {
+    /// Mutating: the points are replaced by their renumbered copy, so the table is held once.
+    mutating func run(progress: ((String) -> Void)?) -> KNNGraph {
         let forest = forestLeaves()
         progress?("nearest neighbours: \(trees) trees, \(forest.reduce(0) { $0 + $1.count }) leaves")
         // The descent runs on the points renumbered in the order of the first tree's
@@ -234,22 +236,22 @@ struct NNDescent {
         let order = forest[0].flatMap { $0 }
         var position = [Int32](repeating: 0, count: n)
         for (p, i) in order.enumerated() { position[Int(i)] = Int32(p) }
-        let renumbered = reordered(order)
+        renumber(order)
         let heap = NeighbourHeaps(rows: n, k: k)
-        renumbered.initialiseFromLeaves(heap, leaves: forest.flatMap { $0 }.map { $0.map { position[Int($0)] } })
-        renumbered.fillShortRows(heap)
+        initialiseFromLeaves(heap, leaves: forest.flatMap { $0 }.map { $0.map { position[Int($0)] } })
+        fillShortRows(heap)
         for iteration in 0..<iterations {
-            let changed = renumbered.iterate(heap, iteration: iteration)
+            let changed = iterate(heap, iteration: iteration)
             progress?("nearest neighbours: NN-descent iteration \(iteration + 1), \(changed) updates")
             if Float(changed) <= delta * Float(n * k) { break }
         }
         return heap.renumbered(order).sorted(euclidean: metric == .euclidean)
     }
 
-    /// The same search over the points taken in `order` (point p of the copy is point order[p]).
-    func reordered(_ order: [Int32]) -> NNDescent {
-        var copy = self
-        copy.points = [Float](unsafeUninitializedCapacity: points.count) { out, count in
+    /// Takes the points in `order` (point p becomes point order[p]); the old table is released.
+    mutating func renumber(_ order: [Int32]) {
+        let dims = self.dims
+        points = [Float](unsafeUninitializedCapacity: points.count) { out, count in
             points.withUnsafeBufferPointer { x in
                 for (p, i) in order.enumerated() {
                     (out.baseAddress! + p * dims).initialize(from: x.baseAddress! + Int(i) * dims, count: dims)
@@ -257,7 +259,6 @@ struct NNDescent {
             }
             count = points.count
         }
-        return copy
     }
 
     // MARK: Random-projection forest
