@@ -171,6 +171,49 @@ final class UMAPStepTests: XCTestCase {
         }
     }
 
+    func testGramSchmidtPassAcrossPiecesMatchesADoubleReference() throws {
+        // 20,000 columns: three pieces of `pieceSize`, the last one short.
+        let g = try graph(20_000, k: 4)
+        let operatorN = NormalisedAdjacency(FuzzySimplicialSet.build(g, threads: 2), threads: 2)
+        let n = g.count, rows = 5
+        XCTAssertEqual(NormalisedAdjacency.pieces(n), 3)
+        var q = Generated.matrix(rows, n, seed: 9).data, x = Generated.matrix(1, n, seed: 10).data
+        for r in 0..<rows {  // orthonormal rows, in double
+            var row = (0..<n).map { Double(q[r * n + $0]) }
+            for s in 0..<r {
+                let d = (0..<n).reduce(0.0) { $0 + row[$1] * Double(q[s * n + $1]) }
+                for i in 0..<n { row[i] -= d * Double(q[s * n + i]) }
+            }
+            let norm = row.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+            for i in 0..<n { q[r * n + i] = Float(row[i] / norm) }
+        }
+        let coefficients = (0..<rows).map { r in (0..<n).reduce(0.0) { $0 + Double(q[r * n + $1]) * Double(x[$1]) } }
+        let expected = (0..<n).map { i in Double(x[i]) - (0..<rows).reduce(0.0) { $0 + coefficients[$1] * Double(q[$1 * n + i]) } }
+        var partials = [Float](repeating: 0, count: 3 * rows)
+        for threads in [1, 2] {
+            var y = x
+            let one = NormalisedAdjacency(operatorN.graph, threads: threads)
+            one.orthogonalise(&y, against: q, rows: rows, partials: &partials)
+            for i in 0..<n { XCTAssertEqual(Double(y[i]), expected[i], accuracy: 1e-4, "column \(i), \(threads) threads") }
+        }
+    }
+
+    func testSpectralLayoutAcrossPiecesIsOrthonormalAndThreadFree() throws {
+        let g = FuzzySimplicialSet.build(try graph(20_000, k: 9), threads: 2)
+        let one = try XCTUnwrap(SpectralLayout.embed(g, dims: 2, seed: 4, threads: 1))
+        let two = try XCTUnwrap(SpectralLayout.embed(g, dims: 2, seed: 4, threads: 2))
+        XCTAssertEqual(one.data, two.data)
+        // Unit columns, orthogonal to each other and to the trivial eigenvector D^(½)·1.
+        let root = (0..<g.count).map { i in (g.rowStart[i]..<g.rowStart[i + 1]).reduce(0.0) { $0 + Double(g.weights[$1]) }.squareRoot() }
+        let rootNorm = root.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+        func dot(_ a: (Int) -> Double, _ b: (Int) -> Double) -> Double { (0..<g.count).reduce(0.0) { $0 + a($1) * b($1) } }
+        for j in 0..<2 {
+            XCTAssertEqual(dot({ Double(two[$0, j]) }, { Double(two[$0, j]) }), 1, accuracy: 1e-4)
+            XCTAssertEqual(dot({ Double(two[$0, j]) }, { root[$0] / rootNorm }), 0, accuracy: 1e-4)
+        }
+        XCTAssertEqual(dot({ Double(two[$0, 0]) }, { Double(two[$0, 1]) }), 0, accuracy: 1e-4)
+    }
+
     func testDisconnectedGraphHasNoSpectralLayout() {
         // Two separate triangles.
         let g = SparseGraph(count: 6, rowStart: [0, 2, 4, 6, 8, 10, 12],

@@ -103,13 +103,42 @@ struct NormalisedAdjacency {
         }
     }
 
+    /// Columns per piece of the Gram–Schmidt products (fixed, so the sums do
+    /// not depend on the thread count).
+    static let pieceSize = 8192
+    static func pieces(_ n: Int) -> Int { (n + pieceSize - 1) / pieceSize }
+
+    /// x ← x − Qᵀ·(Q·x) for the `rows` orthonormal rows of Q (`rows × n`,
+    /// row-major): one classical Gram–Schmidt pass. Both products are cut into
+    /// column pieces across the threads (sgemv on one thread each: a basis of
+    /// 40 × 59k is read twice per pass, which one core's memory bandwidth
+    /// limits); the pieces' coefficients c = Q·x are summed in piece order.
+    /// `partials` holds `pieces(n) × rows` floats.
+    func orthogonalise(_ x: UnsafeMutablePointer<Float>, against q: UnsafePointer<Float>, rows: Int,
+                       partials: UnsafeMutablePointer<Float>) {
+        let n = graph.count, count = Self.pieces(n), size = Self.pieceSize
+        let xs = SharedBuffer(x), qs = SharedBuffer(UnsafeMutablePointer(mutating: q)), ps = SharedBuffer(partials)
+        Parallel.pieces(count, workers: threads) { p in
+            let lo = p * size, width = min(n, lo + size) - lo
+            BLAS.gemv(rows: rows, cols: width, a: qs.base + lo, lda: n, x: xs.base + lo, y: ps.base + p * rows)
+        }
+        for p in 1..<max(count, 1) {
+            for r in 0..<rows { partials[r] += partials[p * rows + r] }
+        }
+        Parallel.pieces(count, workers: threads) { p in
+            let lo = p * size, width = min(n, lo + size) - lo
+            BLAS.gemv(trans: true, rows: rows, cols: width, alpha: -1, a: qs.base + lo, lda: n,
+                      x: ps.base, beta: 1, y: xs.base + lo)
+        }
+    }
+
     /// The `want` largest eigenvectors of N orthogonal to u₀, as the columns
     /// of an `n × want` matrix, eigenvalues descending.
     ///
     /// Thick-restart block Lanczos, block size `want` (a single vector cannot
     /// see both copies of a repeated eigenvalue, as a ring's cos/sin pair): the
     /// basis V (m vectors) grows by v ← N·v_(size−want), orthogonalised twice
-    /// against u₀ and V (classical Gram–Schmidt through sgemv); Rayleigh–Ritz on H = Vᵀ·N·V (LAPACK dsyevr) gives Ritz pairs
+    /// against u₀ and V (classical Gram–Schmidt, `orthogonalise`); Rayleigh–Ritz on H = Vᵀ·N·V (LAPACK dsyevr) gives Ritz pairs
     /// (θ, y); the `keep` best are the next start, and the iteration ends when
     /// ‖N·y − θ·y‖ < tolerance for the wanted ones, or after `restarts`
     /// rounds with the Ritz vectors reached (a start for the SGD needs the
@@ -117,26 +146,20 @@ struct NormalisedAdjacency {
     func largestNonTrivial(_ want: Int, seed: UInt64, tolerance: Float, restarts: Int = 30) -> Matrix? {
         let n = graph.count
         let m = min(n - 1, max(4 * want + 8, 40)), keep = min(m - 2, 3 * want + 4)
-        var basis = [Float](repeating: 0, count: m * n)       // V, one vector per row
+        // u₀, then the basis V (one vector per row): orthogonalising against both is one product.
+        var store = trivial + [Float](repeating: 0, count: m * n)
         var image = [Float](repeating: 0, count: m * n)       // N·V
-        var coefficients = [Float](repeating: 0, count: m)
+        var partials = [Float](repeating: 0, count: Self.pieces(n) * (m + 1))
         var size = 0
         var rng = SplitMix64(seed: seed)
 
         /// Appends `v` (length n, overwritten) to the basis once orthogonalised; false if it vanished.
         func append(_ v: inout [Float]) -> Bool {
-            basis.withUnsafeMutableBufferPointer { vb in
+            store.withUnsafeMutableBufferPointer { sb in
                 v.withUnsafeMutableBufferPointer { x in
-                    for _ in 0..<2 {
-                        var t: Float = 0
-                        for i in 0..<n { t += trivial[i] * x[i] }
-                        for i in 0..<n { x[i] -= t * trivial[i] }
-                        if size > 0 {
-                            coefficients.withUnsafeMutableBufferPointer { c in
-                                BLAS.gemv(rows: size, cols: n, a: vb.baseAddress!, lda: n, x: x.baseAddress!, y: c.baseAddress!)
-                                BLAS.gemv(trans: true, rows: size, cols: n, alpha: -1, a: vb.baseAddress!, lda: n,
-                                          x: c.baseAddress!, beta: 1, y: x.baseAddress!)
-                            }
+                    partials.withUnsafeMutableBufferPointer { pb in
+                        for _ in 0..<2 {
+                            orthogonalise(x.baseAddress!, against: sb.baseAddress!, rows: size + 1, partials: pb.baseAddress!)
                         }
                     }
                 }
@@ -144,11 +167,11 @@ struct NormalisedAdjacency {
             let norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
             guard norm > 1e-6 else { return false }
             let scale = Float(1 / norm)
-            basis.withUnsafeMutableBufferPointer { vb in
-                for i in 0..<n { vb[size * n + i] = v[i] * scale }
+            store.withUnsafeMutableBufferPointer { sb in
+                for i in 0..<n { sb[(size + 1) * n + i] = v[i] * scale }
             }
-            basis.withUnsafeBufferPointer { vb in
-                image.withUnsafeMutableBufferPointer { ib in apply(vb.baseAddress! + size * n, ib.baseAddress! + size * n) }
+            store.withUnsafeBufferPointer { sb in
+                image.withUnsafeMutableBufferPointer { ib in apply(sb.baseAddress! + (size + 1) * n, ib.baseAddress! + size * n) }
             }
             size += 1
             return true
@@ -169,10 +192,10 @@ struct NormalisedAdjacency {
             }
             // H = V·(N·V)ᵀ, symmetrised, in double precision for LAPACK.
             var h = [Float](repeating: 0, count: m * m)
-            basis.withUnsafeBufferPointer { vb in
+            store.withUnsafeBufferPointer { sb in
                 image.withUnsafeBufferPointer { ib in
                     h.withUnsafeMutableBufferPointer { hb in
-                        BLAS.gemm(transB: true, m: m, n: m, k: n, a: vb.baseAddress!, lda: n,
+                        BLAS.gemm(transB: true, m: m, n: m, k: n, a: sb.baseAddress! + n, lda: n,
                                   b: ib.baseAddress!, ldb: n, c: hb.baseAddress!, ldc: m)
                     }
                 }
@@ -184,10 +207,10 @@ struct NormalisedAdjacency {
             let sf = s.map { Float($0) }   // m × keep, row-major
             var ritz = [Float](repeating: 0, count: keep * n), ritzImage = [Float](repeating: 0, count: keep * n)
             sf.withUnsafeBufferPointer { sb in
-                basis.withUnsafeBufferPointer { vb in
+                store.withUnsafeBufferPointer { vb in
                     ritz.withUnsafeMutableBufferPointer { rb in
                         BLAS.gemm(transA: true, m: keep, n: n, k: m, a: sb.baseAddress!, lda: keep,
-                                  b: vb.baseAddress!, ldb: n, c: rb.baseAddress!, ldc: n)
+                                  b: vb.baseAddress! + n, ldb: n, c: rb.baseAddress!, ldc: n)
                     }
                 }
                 image.withUnsafeBufferPointer { ib in
@@ -212,7 +235,7 @@ struct NormalisedAdjacency {
                 return out
             }
             // Restart from the kept Ritz vectors; the next Krylov steps continue from the last block.
-            basis.replaceSubrange(0..<(keep * n), with: ritz)
+            store.replaceSubrange(n..<((keep + 1) * n), with: ritz)
             image.replaceSubrange(0..<(keep * n), with: ritzImage)
             size = keep
             round += 1
