@@ -389,8 +389,8 @@ struct BlockSchedule {
     static let userGroupBytes = 512 << 10
     static let itemBlockBytes = 8 << 20
 
-    let ratings: [PackedRating]
-    /// Ratings of cell `g * itemBlocks + b` are `ratings[cellStart[cell] ..< cellStart[cell + 1]]`.
+    /// Ratings of cell `g * itemBlocks + b` are `sorted[cellStart[cell] ..< cellStart[cell + 1]]` of the
+    /// ratings `init` sorted.
     let cellStart: [Int]
     let parts: Int
     let itemBlocks: Int
@@ -399,7 +399,10 @@ struct BlockSchedule {
     let batchSize: Int
     let seed: UInt64
 
-    init(_ train: Ratings, rowBytes: Int, batchSize: Int, seed: UInt64) {
+    /// Cuts `train` into cells and writes its ratings to `sorted`, cell by cell:
+    /// the caller owns them (each epoch shuffles every cell in place), so no
+    /// copy of the table is held beside them (25M ratings: 300 MB).
+    init(_ train: Ratings, rowBytes: Int, batchSize: Int, seed: UInt64, sorted: inout [PackedRating]) {
         self.batchSize = batchSize
         self.seed = seed
         let parts = max(1, min(Self.maxParts, train.users.count, train.items.count))
@@ -432,13 +435,12 @@ struct BlockSchedule {
         for c in cellOf { start[c + 1] += 1 }
         for c in 0..<cells { start[c + 1] += start[c] }
         var fill = start
-        var sorted = [PackedRating](repeating: PackedRating(user: 0, item: 0, rating: 0), count: train.count)
+        sorted = [PackedRating](repeating: PackedRating(user: 0, item: 0, rating: 0), count: train.count)
         for j in 0..<train.count {
             let c = cellOf[j]
             sorted[fill[c]] = PackedRating(user: train.user[j], item: train.item[j], rating: train.rating[j])
             fill[c] += 1
         }
-        ratings = sorted
         cellStart = start
     }
 
@@ -491,7 +493,8 @@ enum SparseRecipe {
         let batchSize = config.batchSize
         let net = SparseAdam(users: train.users.count, items: train.items.count, factors: config.factors,
                              useBias: config.useBias, yRange: config.yRange, seed: config.seed)
-        let schedule = BlockSchedule(train, rowBytes: net.rowBytes, batchSize: batchSize, seed: config.seed)
+        var ratings: [PackedRating] = []
+        let schedule = BlockSchedule(train, rowBytes: net.rowBytes, batchSize: batchSize, seed: config.seed, sorted: &ratings)
         let threads = max(1, min(config.threads, schedule.parts))
         let perEpoch = schedule.batchesPerEpoch
         let tables = SparseAdam.DecayTables(schedule: OneCycleSchedule(lrMax: Double(config.lr)), wd: Double(config.wd),
@@ -501,7 +504,6 @@ enum SparseRecipe {
         let sample = min(train.count, 100_000)
         var divergence = DivergenceWatch(initialLoss: net.meanSquaredError(
             user: Array(train.user[..<sample]), item: Array(train.item[..<sample]), rating: Array(train.rating[..<sample])))
-        var ratings = schedule.ratings
         var stats: [EpochStats] = []
         // Squared errors per pair, summed in pair order so the thread count cannot change the total.
         var losses = [Double](repeating: 0, count: schedule.parts)
