@@ -350,11 +350,21 @@ final class SparseAdam: FactorNet {
     }
 
     var isFinite: Bool {
+        // x − x is 0 for a finite x and NaN for ±∞ or NaN, so one sum over the
+        // table answers (a branch per value took 35 ms of the 25M epoch).
+        let n = factors + 1
+        var lanes = SIMD8<Float>(), rest: Float = 0
         for r in 0..<rows {
             let p = params(r)
-            for f in 0...factors where !p[f].isFinite { return false }
+            var f = 0
+            while f + 8 <= n {
+                let x = SIMD8.load(p + f)
+                lanes += x - x
+                f += 8
+            }
+            while f < n { rest += p[f] - p[f]; f += 1 }
         }
-        return true
+        return lanes.sum() + rest == 0
     }
 }
 

@@ -14,6 +14,23 @@ final class TrainSparseTests: XCTestCase {
     /// fused into `step` (the row's next batch) — against the same rows stepped
     /// densely, one zero-gradient Adam step at a time (`AdamStep.applyZeroGradient`,
     /// itself checked against the full step and a fastai run).
+    func testIsFiniteFindsAnyNonFiniteParameter() {
+        // 11 factors and a bias: a row of 12 values, one lane block of 8 and a tail of 4.
+        let net = SparseAdam(users: 5, items: 4, factors: 11, useBias: true, yRange: nil, seed: 3)
+        XCTAssertTrue(net.isFinite)
+        for (row, column) in [(0, 0), (3, 7), (4, 8), (8, 11)] {
+            for bad in [Float.nan, .infinity, -.infinity] {
+                let p = net.params(row), kept = p[column]
+                p[column] = bad
+                XCTAssertFalse(net.isFinite, "\(bad) at row \(row), value \(column)")
+                p[column] = kept
+            }
+        }
+        XCTAssertTrue(net.isFinite)
+        net.params(2)[5] = .greatestFiniteMagnitude
+        XCTAssertTrue(net.isFinite, "large but finite")
+    }
+
     func testCatchUpMatchesDenseZeroGradientSteps() {
         let steps = 100_000, factors = 7, n = factors + 1
         let tables = SparseAdam.DecayTables(schedule: OneCycleSchedule(lrMax: 5e-3), wd: 0.1, steps: steps)
