@@ -208,6 +208,10 @@ final class CLIContractTests: XCTestCase {
         assertKeys(j["valley"], ["lr", "point_lr", "point_loss"], "lr-find valley")
         XCTAssertEqual((j["lrs"] as? [Double])?.count, j["batches"] as? Int)
         XCTAssertTrue(FileManager.default.fileExists(atPath: svg))
+        // The table run announces the file once, as every command that writes one does.
+        let table = try run(["lr-find", "--data", Self.data, "--split", "u1", "--svg", svg])
+        XCTAssertEqual(table.status, 0)
+        XCTAssertEqual(table.stderr.components(separatedBy: "wrote \(svg)\n").count - 1, 1, table.stderr)
 
         try assertExit(64, ["lr-find", "--data", Self.data, "--num-it", "3"])
         try assertExit(64, ["lr-find", "--data", Self.data, "--start-lr", "1", "--end-lr", "0.1"])

@@ -95,7 +95,6 @@ struct LRFindCommand: ParsableCommand {
                          result.lrs.last ?? 0, result.diverged ? "; stopped when the loss passed 4x its minimum" : "", seconds))
             fflush(stdout)
         }
-        if let svg { note("wrote \(svg)") }
     }
 
     /// fastai's `plot_lr_find`: the smoothed loss against a log learning-rate
