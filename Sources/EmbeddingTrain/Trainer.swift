@@ -1,5 +1,6 @@
 import Foundation
 import EmbeddingCore
+import CTrainKernels
 
 /// Trains a model on `train`, scoring `valid` after every epoch. Both must
 /// share vocabularies (the two parts of one `Split.apply`), so model rows are
@@ -28,22 +29,25 @@ public enum Trainer {
 
     /// SHA-256 over the training ratings, row by row: user row (Int32), item row
     /// (Int32) and rating (Float32), little-endian, 12 bytes a row, in order.
-    /// It identifies the exact training data a model saw.
+    /// It identifies the exact training data a model saw. The rows are laid out
+    /// a chunk at a time and hashed by `embtool_sha256_blocks` (the CPU's SHA
+    /// extensions where it has them: 25M ratings, 300 MB, took 1.4 s in Swift).
     public static func trainingChecksum(_ ratings: Ratings) -> String {
-        var sha = SHA256()
+        var sha = SHA256(blocks: { embtool_sha256_blocks($0, $1, $2) })
         let chunk = 1 << 14
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(chunk * 12)
+        var bytes = [UInt8](repeating: 0, count: chunk * 12)
         var start = 0
         while start < ratings.count {
             let end = min(start + chunk, ratings.count)
-            bytes.removeAll(keepingCapacity: true)
-            for j in start..<end {
-                withUnsafeBytes(of: ratings.user[j].littleEndian) { bytes.append(contentsOf: $0) }
-                withUnsafeBytes(of: ratings.item[j].littleEndian) { bytes.append(contentsOf: $0) }
-                withUnsafeBytes(of: ratings.rating[j].bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+            bytes.withUnsafeMutableBytes { out in
+                for j in start..<end {
+                    let at = 12 * (j - start)
+                    out.storeBytes(of: ratings.user[j].littleEndian, toByteOffset: at, as: Int32.self)
+                    out.storeBytes(of: ratings.item[j].littleEndian, toByteOffset: at + 4, as: Int32.self)
+                    out.storeBytes(of: ratings.rating[j].bitPattern.littleEndian, toByteOffset: at + 8, as: UInt32.self)
+                }
             }
-            sha.update(bytes)
+            sha.update(bytes[0..<(12 * (end - start))])
             start = end
         }
         return sha.hexDigest()

@@ -1,9 +1,16 @@
 /// SHA-256 (FIPS 180-4), for verifying fetched data and fingerprinting the
-/// training ratings in a model file. Small and dependency-free.
+/// training ratings in a model file. Small and dependency-free; a caller with
+/// a faster compression function (EmbeddingTrain's, on the CPU's SHA
+/// extensions) passes it to `init(blocks:)`.
 public struct SHA256 {
+    /// The compression function over `count` whole 64-byte blocks at `data`,
+    /// updating the eight state words at `state`.
+    public typealias Blocks = (_ state: UnsafeMutablePointer<UInt32>, _ data: UnsafePointer<UInt8>, _ count: Int) -> Void
+
     private var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
+    private let blocks: Blocks
 
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -16,7 +23,7 @@ public struct SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    public init() {}
+    public init(blocks: @escaping Blocks = SHA256.compress) { self.blocks = blocks }
 
     public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         length &+= UInt64(bytes.count)
@@ -33,12 +40,14 @@ public struct SHA256 {
             buffer.append(contentsOf: input[0..<take])
             offset = take
             if buffer.count < 64 { return }
-            buffer.withUnsafeBufferPointer { compress($0) }
+            compressWholeBlocks(buffer)
             buffer.removeAll(keepingCapacity: true)
         }
-        while input.count - offset >= 64 {
-            compress(UnsafeBufferPointer(rebasing: input[offset..<(offset + 64)]))
-            offset += 64
+        let whole = (input.count - offset) / 64
+        if whole > 0, let base = input.baseAddress {
+            let blocks = self.blocks
+            h.withUnsafeMutableBufferPointer { blocks($0.baseAddress!, base + offset, whole) }
+            offset += 64 * whole
         }
         buffer.append(contentsOf: input[offset...])
     }
@@ -51,9 +60,7 @@ public struct SHA256 {
         buffer.append(contentsOf: tail)
         let padded = buffer
         buffer = []
-        padded.withUnsafeBufferPointer { p in
-            for offset in stride(from: 0, to: p.count, by: 64) { compress(UnsafeBufferPointer(rebasing: p[offset..<(offset + 64)])) }
-        }
+        compressWholeBlocks(padded)
         return h.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> UInt32(24 - 8 * $0)) } }
     }
 
@@ -67,24 +74,36 @@ public struct SHA256 {
         return s.hexDigest()
     }
 
-    private mutating func compress(_ block: UnsafeBufferPointer<UInt8>) {
+    /// The whole blocks of `bytes` through `blocks`.
+    private mutating func compressWholeBlocks(_ bytes: [UInt8]) {
+        let blocks = self.blocks
+        bytes.withUnsafeBufferPointer { p in
+            h.withUnsafeMutableBufferPointer { blocks($0.baseAddress!, p.baseAddress!, p.count / 64) }
+        }
+    }
+
+    /// The compression function in Swift (FIPS 180-4 §6.2.2), block after block.
+    public static func compress(_ h: UnsafeMutablePointer<UInt32>, _ data: UnsafePointer<UInt8>, _ count: Int) {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            for t in 0..<16 {
-                w[t] = UInt32(block[4 * t]) << 24 | UInt32(block[4 * t + 1]) << 16 | UInt32(block[4 * t + 2]) << 8 | UInt32(block[4 * t + 3])
+            for index in 0..<count {
+                let block = data + 64 * index
+                for t in 0..<16 {
+                    w[t] = UInt32(block[4 * t]) << 24 | UInt32(block[4 * t + 1]) << 16 | UInt32(block[4 * t + 2]) << 8 | UInt32(block[4 * t + 3])
+                }
+                for t in 16..<64 {
+                    let s0 = w[t - 15].rotr(7) ^ w[t - 15].rotr(18) ^ (w[t - 15] >> 3)
+                    let s1 = w[t - 2].rotr(17) ^ w[t - 2].rotr(19) ^ (w[t - 2] >> 10)
+                    w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
+                }
+                var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
+                for t in 0..<64 {
+                    let t1 = hh &+ (e.rotr(6) ^ e.rotr(11) ^ e.rotr(25)) &+ ((e & f) ^ (~e & g)) &+ SHA256.k[t] &+ w[t]
+                    let t2 = (a.rotr(2) ^ a.rotr(13) ^ a.rotr(22)) &+ ((a & b) ^ (a & c) ^ (b & c))
+                    (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+                }
+                h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d
+                h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
             }
-            for t in 16..<64 {
-                let s0 = w[t - 15].rotr(7) ^ w[t - 15].rotr(18) ^ (w[t - 15] >> 3)
-                let s1 = w[t - 2].rotr(17) ^ w[t - 2].rotr(19) ^ (w[t - 2] >> 10)
-                w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
-            }
-            var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
-            for t in 0..<64 {
-                let t1 = hh &+ (e.rotr(6) ^ e.rotr(11) ^ e.rotr(25)) &+ ((e & f) ^ (~e & g)) &+ SHA256.k[t] &+ w[t]
-                let t2 = (a.rotr(2) ^ a.rotr(13) ^ a.rotr(22)) &+ ((a & b) ^ (a & c) ^ (b & c))
-                (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
-            }
-            h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d
-            h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
         }
     }
 }
