@@ -59,9 +59,33 @@ final class ParserAgreementTests: XCTestCase {
     /// entries and doubles), in chunks of one line and in one chunk.
     func testIdsAcrossTableGrowth() throws {
         let dir = try TestData.scratch(self)
-        let ids = [255, 256, 0, 257, 511, 512, 65_535, 65_536, 3, 1_000_000, 256, 1_048_577]
+        let ids = [255, 256, 0, 257, 511, 512, 65_535, 65_536, 3, 1_000_000, 256, 1_048_575]
         let text = zip(ids, ids.reversed()).map { "\($0)\t\($1)\t4\t1" }.joined(separator: "\n") + "\n"
         if let why = try Self.disagreement(Array(text.utf8), in: dir) { XCTFail(why) }
+    }
+
+    /// The dense tables stay in proportion to the file: a small file with a large
+    /// id takes the general path (and reads the same), a file of several
+    /// megabytes indexes ids up to its size densely.
+    func testDenseIdsAreBoundedByTheFileSize() throws {
+        let dir = try TestData.scratch(self)
+        let small = dir + "/small.tsv"
+        try Data("1\t2\t3\t4\n25254252\t5\t4\t5\n".utf8).write(to: URL(fileURLWithPath: small))
+        let parser = try DelimitedRatings.parser(path: small, separator: nil, columns: nil)
+        XCTAssertEqual(parser.denseIdLimit, 1 << 20)
+        XCTAssertNil(try parser.readFast(minimumChunk: 16), "a 25,254,252 id in 30 bytes goes to the general path")
+        let loaded = try DelimitedRatings.load(path: small)
+        XCTAssertEqual(loaded.userIds.sorted(), ["1", "25254252"])
+
+        // 200,000 rows of about 12 bytes: ids up to the file's 2.4 MB stay dense.
+        let large = dir + "/large.tsv"
+        let rows = (0..<200_000).map { "\($0 % 1000)\t\($0 % 997)\t4\t1" } + ["1500000\t7\t5\t2"]
+        try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: large))
+        let big = try DelimitedRatings.parser(path: large, separator: nil, columns: nil)
+        XCTAssertGreaterThan(big.denseIdLimit, 1_500_000)
+        let fast = try XCTUnwrap(try big.readFast())
+        XCTAssertEqual(fast.userIds.last, "1500000")
+        XCTAssertEqual(fast.rating.count, 200_001)
     }
 
     /// The table marks exactly the ids marked, whatever the order they come in,

@@ -57,7 +57,7 @@ enum RatingsToken: Hashable {
     case int(Int64)
     case text(String)
 
-    /// Ids that index the fast path's dense tables.
+    /// Ids that index the fast path's dense tables, at most (see `RatingsParser.denseIdLimit`).
     static let denseLimit: Int64 = 1 << 26
 
     var label: String {
@@ -95,6 +95,13 @@ struct RatingsParser {
     let encoding: TextEncoding
 
     struct Problem: Error { let message: String }
+
+    /// Integer ids below this go into the fast path's dense tables (a byte per
+    /// possible id in each chunk, then an Int32 per id); a larger one sends the
+    /// file to the general path. In proportion to the file, so that a small file
+    /// cannot ask for large tables: 54 bytes holding the id 25,254,252 made about
+    /// 200 MB of them.
+    var denseIdLimit: Int64 { min(RatingsToken.denseLimit, max(1 << 20, Int64(file.bytes.count))) }
 
     // MARK: Reference parser
 
@@ -391,7 +398,7 @@ struct RatingsParser {
         let sepLength = layout.separator.count
         let required = layout.requiredFields
         let nl = TextScan.newline, cr = TextScan.carriageReturn
-        let users = Flags(), items = Flags()
+        let users = Flags(), items = Flags(), limit = denseIdLimit
         result.users = users
         result.items = items
         var rows = 0
@@ -403,7 +410,7 @@ struct RatingsParser {
             do {
                 let row = try parseLine(UnsafeBufferPointer(start: lineStart, count: stop - lineStart))
                 guard case .int(let u) = row.user, case .int(let i) = row.item,
-                      u < RatingsToken.denseLimit, i < RatingsToken.denseLimit else {
+                      u < limit, i < limit else {
                     result.outcome = .general
                     return false
                 }
@@ -471,7 +478,7 @@ struct RatingsParser {
                         p += sepLength
                         field += 1
                     }
-                    if simple && (field + 1 < required || user >= RatingsToken.denseLimit || item >= RatingsToken.denseLimit) {
+                    if simple && (field + 1 < required || user >= limit || item >= limit) {
                         simple = false
                     }
                     if simple {
