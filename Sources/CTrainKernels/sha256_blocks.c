@@ -3,7 +3,6 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
-#endif
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -16,30 +15,6 @@ static const uint32_t K[64] = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
-static inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-
-static void blocks_portable(uint32_t *h, const uint8_t *data, size_t blocks) {
-    for (; blocks > 0; blocks--, data += 64) {
-        uint32_t w[64];
-        for (int t = 0; t < 16; t++)
-            w[t] = (uint32_t)data[4 * t] << 24 | (uint32_t)data[4 * t + 1] << 16 | (uint32_t)data[4 * t + 2] << 8 |
-                   (uint32_t)data[4 * t + 3];
-        for (int t = 16; t < 64; t++) {
-            uint32_t s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
-            uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
-            w[t] = w[t - 16] + s0 + w[t - 7] + s1;
-        }
-        uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-        for (int t = 0; t < 64; t++) {
-            uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[t] + w[t];
-            uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-            hh = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
-        }
-        h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
-    }
-}
-
-#if defined(__x86_64__)
 // The SHA extensions keep the state as two vectors, ABEF and CDGH (word A in the high lane), and take
 // two rounds per sha256rnds2 with the message words already added to the round constants.
 // sha256msg1/msg2 compute the schedule four words at a time: for the group W[t..t+3],
@@ -83,33 +58,20 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void blocks_sha(uint32_t *h, 
 }
 #endif
 
-typedef void (*blocks_fn)(uint32_t *, const uint8_t *, size_t);
-#if defined(__x86_64__)
-static const blocks_fn variants[] = {blocks_portable, blocks_sha};
-#else
-static const blocks_fn variants[] = {blocks_portable};
-#endif
-static int level = 0;
-
-int embtool_sha256_supported_level(void) {
+int embtool_sha256_has_extensions(void) {
 #if defined(__x86_64__)
     unsigned a, b, c, d;
     // CPUID.(EAX=7, ECX=0):EBX bit 29 is SHA; its instructions use SSE registers, which every x86-64 OS saves.
-    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 29 & 1)) return 1;
-#endif
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 29 & 1);
+#else
     return 0;
+#endif
 }
 
-__attribute__((constructor)) static void choose_level(void) { level = embtool_sha256_supported_level(); }
-
-int embtool_sha256_level(void) { return level; }
-
-int embtool_sha256_set_level(int wanted) {
-    int supported = embtool_sha256_supported_level();
-    level = wanted < 0 ? 0 : (wanted > supported ? supported : wanted);
-    return level;
-}
-
-void embtool_sha256_blocks(uint32_t *state, const uint8_t *data, size_t blocks) {
-    if (blocks > 0) variants[level](state, data, blocks);
+void embtool_sha256_blocks_extensions(uint32_t *state, const uint8_t *data, size_t blocks) {
+#if defined(__x86_64__)
+    if (blocks > 0) blocks_sha(state, data, blocks);
+#else
+    (void)state; (void)data; (void)blocks;
+#endif
 }
