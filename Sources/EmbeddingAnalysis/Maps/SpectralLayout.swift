@@ -122,7 +122,7 @@ struct NormalisedAdjacency {
             let lo = p * size, width = min(n, lo + size) - lo
             BLAS.gemv(rows: rows, cols: width, a: qs.base + lo, lda: n, x: xs.base + lo, y: ps.base + p * rows)
         }
-        for p in 1..<max(count, 1) {
+        for p in 1..<count {
             for r in 0..<rows { partials[r] += partials[p * rows + r] }
         }
         Parallel.pieces(count, workers: threads) { p in
