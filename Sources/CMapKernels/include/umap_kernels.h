@@ -38,7 +38,7 @@ typedef struct {
 
 /// Moves points first..<end for epoch `epoch` at learning rate `alpha`; `scratch` points at
 /// EMBTOOL_UMAP_SCRATCHES scratches, used by one call at a time.
-#define EMBTOOL_UMAP_SCRATCHES 2
+#define EMBTOOL_UMAP_SCRATCHES 8
 void embtool_umap_move_points(const embtool_umap_epoch *epoch_state, intptr_t first, intptr_t end, int32_t epoch,
                               float alpha, embtool_umap_scratch *scratch);
 
