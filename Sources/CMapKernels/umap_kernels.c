@@ -208,7 +208,7 @@ INLINE void walk_block(float *px, float *py, const embtool_umap_scratch *s, intp
 
 // Points `GROUP` at a time, their walks interleaved block by block: each walk is one long chain of
 // dependent arithmetic, and independent points' chains can overlap in the CPU. Eight rather than
-// two: the 59k-point layout's 200 epochs took 1.75-1.8 s instead of 2.1-2.2 s (AMD EPYC, 2 cores).
+// two: the 59k-point layout's 200 epochs took 1.73-1.92 s instead of 2.09-2.22 s (AMD EPYC, 2 cores).
 #define GROUP EMBTOOL_UMAP_SCRATCHES
 INLINE void move_points(const embtool_umap_epoch *s, intptr_t first, intptr_t end, int32_t epoch, float alpha,
                         embtool_umap_scratch *scratch) {
