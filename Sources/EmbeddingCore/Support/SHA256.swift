@@ -45,8 +45,7 @@ public struct SHA256 {
         }
         let whole = (input.count - offset) / 64
         if whole > 0, let base = input.baseAddress {
-            let blocks = self.blocks
-            h.withUnsafeMutableBufferPointer { blocks($0.baseAddress!, base + offset, whole) }
+            compressBlocks(base + offset, count: whole)
             offset += 64 * whole
         }
         buffer.append(contentsOf: input[offset...])
@@ -74,12 +73,15 @@ public struct SHA256 {
         return s.hexDigest()
     }
 
-    /// The whole blocks of `bytes` through `blocks`.
+    /// The whole blocks of `bytes` (a copy of `buffer`: it cannot be read while `h` changes).
     private mutating func compressWholeBlocks(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { compressBlocks($0.baseAddress!, count: $0.count / 64) }
+    }
+
+    /// `count` 64-byte blocks at `data` through `blocks`.
+    private mutating func compressBlocks(_ data: UnsafePointer<UInt8>, count: Int) {
         let blocks = self.blocks
-        bytes.withUnsafeBufferPointer { p in
-            h.withUnsafeMutableBufferPointer { blocks($0.baseAddress!, p.baseAddress!, p.count / 64) }
-        }
+        h.withUnsafeMutableBufferPointer { blocks($0.baseAddress!, data, count) }
     }
 
     /// The compression function in Swift (FIPS 180-4 §6.2.2), block after block.
