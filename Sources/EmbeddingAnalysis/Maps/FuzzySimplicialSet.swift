@@ -34,6 +34,47 @@ public struct SparseGraph: Sendable, Equatable {
         }
         return SparseGraph(count: count, rowStart: starts, columns: cols, weights: w)
     }
+
+    /// The points in breadth-first order from point 0 (each component in turn): neighbours
+    /// get nearby numbers, so a pass over the edges reads the other ends from nearby memory.
+    public func breadthFirstOrder() -> [Int32] {
+        var order: [Int32] = []
+        order.reserveCapacity(count)
+        var seen = [Bool](repeating: false, count: count)
+        for root in 0..<count where !seen[root] {
+            seen[root] = true
+            var next = order.count
+            order.append(Int32(root))
+            while next < order.count {
+                let i = Int(order[next])
+                next += 1
+                for e in rowStart[i]..<rowStart[i + 1] where !seen[Int(columns[e])] {
+                    seen[Int(columns[e])] = true
+                    order.append(columns[e])
+                }
+            }
+        }
+        return order
+    }
+
+    /// The same graph with point `order[p]` numbered p (each row's edges in their old order).
+    public func renumbered(_ order: [Int32]) -> SparseGraph {
+        precondition(order.count == count)
+        var position = [Int32](repeating: 0, count: count)
+        for (p, i) in order.enumerated() { position[Int(i)] = Int32(p) }
+        var starts = [Int](repeating: 0, count: count + 1)
+        var cols = [Int32](), w = [Float]()
+        cols.reserveCapacity(columns.count)
+        w.reserveCapacity(columns.count)
+        for (p, i) in order.enumerated() {
+            for e in rowStart[Int(i)]..<rowStart[Int(i) + 1] {
+                cols.append(position[Int(columns[e])])
+                w.append(weights[e])
+            }
+            starts[p + 1] = cols.count
+        }
+        return SparseGraph(count: count, rowStart: starts, columns: cols, weights: w)
+    }
 }
 
 /// UMAP's fuzzy simplicial set of a kNN graph (McInnes, Healy & Melville

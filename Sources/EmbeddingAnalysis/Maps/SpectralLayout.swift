@@ -16,10 +16,17 @@ public enum SpectralLayout {
                              tolerance: Float = 1e-4) -> Matrix? {
         let n = graph.count
         guard n > dims + 2, components(graph) == 1 else { return nil }
-        let operatorN = NormalisedAdjacency(graph, threads: threads)
+        // Renumbered breadth-first, N's products read the vector from nearby memory rather
+        // than all over it; the eigenvectors are renumbered back.
+        let order = graph.breadthFirstOrder()
+        let operatorN = NormalisedAdjacency(graph.renumbered(order), threads: threads)
         // The basis products are small (40 × n); OpenBLAS's own threads, spinning between
         // calls, only took the cores from the workers of N's products.
-        return BLAS.singleThreaded { operatorN.largestNonTrivial(dims, seed: seed, tolerance: tolerance) }
+        guard let local = BLAS.singleThreaded({ operatorN.largestNonTrivial(dims, seed: seed, tolerance: tolerance) })
+        else { return nil }
+        var out = Matrix(rows: n, cols: dims)
+        for (p, i) in order.enumerated() { for j in 0..<dims { out[Int(i), j] = local[p, j] } }
+        return out
     }
 
     /// The number of connected components (union–find with path halving).
@@ -103,6 +110,42 @@ struct NormalisedAdjacency {
         }
     }
 
+    /// (y₁, y₂) ← (N·x₁, N·x₂) in one pass over N: each row's entries and
+    /// columns are read once for both vectors, which sit interleaved
+    /// (`pair[2j] = x₁[j]`, `pair[2j + 1] = x₂[j]`) so one load fetches both
+    /// values of a column. Each output is summed exactly as `apply` sums it.
+    func applyPair(_ pair: UnsafePointer<SIMD2<Float>>, _ y1: UnsafeMutablePointer<Float>, _ y2: UnsafeMutablePointer<Float>) {
+        let n = graph.count, pieceSize = 4096
+        let xs = SharedBuffer(UnsafeMutablePointer(mutating: pair)), y1s = SharedBuffer(y1), y2s = SharedBuffer(y2)
+        graph.rowStart.withUnsafeBufferPointer { rs in
+            graph.columns.withUnsafeBufferPointer { cs in
+                normalisedWeights.withUnsafeBufferPointer { ws in
+                    let rs = SharedBuffer(UnsafeMutablePointer(mutating: rs.baseAddress!))
+                    let cs = SharedBuffer(UnsafeMutablePointer(mutating: cs.baseAddress!))
+                    let ws = SharedBuffer(UnsafeMutablePointer(mutating: ws.baseAddress!))
+                    Parallel.pieces((n + pieceSize - 1) / pieceSize, workers: threads) { p in
+                        for i in (p * pieceSize)..<min(n, (p + 1) * pieceSize) {
+                            var s0 = SIMD2<Float>(), s1 = s0, s2 = s0, s3 = s0
+                            var e = rs[i]
+                            let end = rs[i + 1]
+                            while e &+ 4 <= end {
+                                s0 += ws[e] * xs[Int(cs[e])]
+                                s1 += ws[e &+ 1] * xs[Int(cs[e &+ 1])]
+                                s2 += ws[e &+ 2] * xs[Int(cs[e &+ 2])]
+                                s3 += ws[e &+ 3] * xs[Int(cs[e &+ 3])]
+                                e &+= 4
+                            }
+                            while e < end { s0 += ws[e] * xs[Int(cs[e])]; e &+= 1 }
+                            let sum = (s0 + s1) + (s2 + s3)
+                            y1s[i] = sum.x
+                            y2s[i] = sum.y
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Columns per piece of the Gram–Schmidt products (fixed, so the sums do
     /// not depend on the thread count).
     static let pieceSize = 8192
@@ -153,7 +196,8 @@ struct NormalisedAdjacency {
         var size = 0
         var rng = SplitMix64(seed: seed)
 
-        /// Appends `v` (length n, overwritten) to the basis once orthogonalised; false if it vanished.
+        /// Appends `v` (length n, overwritten) to the basis once orthogonalised, without its
+        /// image (`computeImages`); false if it vanished.
         func append(_ v: inout [Float]) -> Bool {
             store.withUnsafeMutableBufferPointer { sb in
                 v.withUnsafeMutableBufferPointer { x in
@@ -170,25 +214,51 @@ struct NormalisedAdjacency {
             store.withUnsafeMutableBufferPointer { sb in
                 for i in 0..<n { sb[(size + 1) * n + i] = v[i] * scale }
             }
-            store.withUnsafeBufferPointer { sb in
-                image.withUnsafeMutableBufferPointer { ib in apply(sb.baseAddress! + (size + 1) * n, ib.baseAddress! + size * n) }
-            }
             size += 1
             return true
+        }
+
+        /// N·v for basis vectors `from ..< size`, two at a time (the sparse product's cost is
+        /// reading N, so a pair costs little more than one).
+        var pair = [SIMD2<Float>](repeating: .zero, count: n)
+        func computeImages(from first: Int) {
+            var j = first
+            while j < size {
+                store.withUnsafeBufferPointer { sb in
+                    image.withUnsafeMutableBufferPointer { ib in
+                        let v = sb.baseAddress! + (j + 1) * n, out = ib.baseAddress! + j * n
+                        if j + 1 < size {
+                            for i in 0..<n { pair[i] = SIMD2(v[i], v[n + i]) }
+                            pair.withUnsafeBufferPointer { applyPair($0.baseAddress!, out, out + n) }
+                        } else {
+                            apply(v, out)
+                        }
+                    }
+                }
+                j += 2
+            }
         }
 
         for _ in 0..<want {
             var start = (0..<n).map { _ in rng.nextGaussian() }
             guard append(&start) else { return nil }
         }
+        computeImages(from: 0)
         var round = 0
         while true {
             while size < m {
-                var next = Array(image[((size - want) * n)..<((size - want + 1) * n)])
-                if !append(&next) {
-                    var random = (0..<n).map { _ in rng.nextGaussian() }
-                    guard append(&random) else { return nil }
+                // The next block: the images of the last `want` basis vectors, appended before
+                // their own images are taken.
+                let blockStart = size
+                for _ in 0..<min(want, m - size) {
+                    let source = blockStart - want + (size - blockStart)
+                    var next = Array(image[(source * n)..<((source + 1) * n)])
+                    if !append(&next) {
+                        var random = (0..<n).map { _ in rng.nextGaussian() }
+                        guard append(&random) else { return nil }
+                    }
                 }
+                computeImages(from: blockStart)
             }
             // H = V·(N·V)ᵀ, symmetrised, in double precision for LAPACK.
             var h = [Float](repeating: 0, count: m * m)
