@@ -8,6 +8,9 @@ typedef int32_t i8 __attribute__((vector_size(32)));
 typedef uint32_t u8 __attribute__((vector_size(32)));
 typedef float f4 __attribute__((vector_size(16)));
 
+// A block: eight lanes of x, eight of y, eight weights.
+#define BLOCK_FLOATS 24
+
 #define INLINE static inline __attribute__((always_inline))
 
 INLINE f8 splat(float x) { return (f8){x, x, x, x, x, x, x, x}; }
@@ -45,10 +48,11 @@ INLINE f8 fast_exp2(f8 y) {
 // Per-lane constants of a block: kind 0 starts a sample (lane 0 the edge's attraction, the rest
 // negative samples), kind 1 continues one (all negative samples).
 typedef struct {
-    f8 c0, c1, epsilon, weight;
+    f8 c0, c1, epsilon;
 } lane_terms;
 
 static const f8 lane_numbers = {0, 1, 2, 3, 4, 5, 6, 7};
+static const u8 lane_indices = {0, 1, 2, 3, 4, 5, 6, 7};
 
 static lane_terms make_terms(int edge_lane, float b, float gamma) {
     lane_terms t;
@@ -57,18 +61,53 @@ static lane_terms make_terms(int edge_lane, float b, float gamma) {
         t.c0[k] = (1 - edge) * (2 * gamma * b);
         t.c1[k] = edge * (-2 * b);
         t.epsilon[k] = (1 - edge) * 0.001f;
-        t.weight[k] = 1 + edge;
     }
     return t;
 }
 
+// SplitMix64's finaliser over (seed, a, b), as EmbeddingAnalysis' CounterHash.
+static inline uint64_t counter_hash(uint64_t seed, uint64_t a, uint64_t b) {
+    uint64_t z = seed + a * 0x9E3779B97F4A7C15ull + b * 0xD1B54A32D192ED03ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+// Eight negative-sample indices below n: draw d of a point's epoch is
+//   lowbias32((key_lo + d * 0x9E3779B9) ^ key_hi) * n >> 32
+// (Wellons' lowbias32 mixer, then Lemire's multiply-shift), key the point's and epoch's
+// counter_hash. 32-bit lanes throughout, so eight draws are one vector computation.
+INLINE i8 draw_indices(uint32_t key_lo, uint32_t key_hi, uint32_t first_draw, uint32_t n) {
+    u8 x = ((lane_indices + first_draw) * 0x9E3779B9u + key_lo) ^ key_hi;
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    x *= 0x846CA68Bu;
+    x ^= x >> 16;
+    typedef uint64_t u4_64 __attribute__((vector_size(32)));
+    u4_64 even = (u4_64)x & 0xFFFFFFFFull, odd = (u4_64)x >> 32;
+    even = (even * (uint64_t)n) >> 32;
+    odd = (odd * (uint64_t)n) & 0xFFFFFFFF00000000ull;
+    return (i8)(even | odd);
+}
+
+// The (x, y) rows of `positions` at eight indices, as an x vector and a y vector.
+INLINE void gather_rows(const float *positions, i8 index, f8 *x, f8 *y) {
+    typedef uint64_t u4_64 __attribute__((vector_size(32)));
+    uint64_t row[8];
+    for (int k = 0; k < 8; k++) memcpy(&row[k], positions + 2 * (intptr_t)index[k], 8);
+    u4_64 low = {row[0], row[1], row[2], row[3]}, high = {row[4], row[5], row[6], row[7]};
+    f8 lf = (f8)low, hf = (f8)high;
+    *x = __builtin_shufflevector(lf, hf, 0, 2, 4, 6, 8, 10, 12, 14);
+    *y = __builtin_shufflevector(lf, hf, 1, 3, 5, 7, 9, 11, 13, 15);
+}
+
 // One block's summed, clipped gradient at p (x, y), times alpha, added to p:
 //   c = (c0 + c1 a d^(2b)) / ((d^2 + eps)(1 + a d^(2b))),  p += alpha * sum(w * clip(c (p - o)))
-// Lanes numbered `used` or more weigh nothing. The sum adds lane k and k + 4, then the two pairs.
-INLINE void step_block(float *px, float *py, const float *block, float used, const lane_terms *t, float a, float b,
+// The sum adds lane k and k + 4, then the two pairs.
+INLINE void step_block(float *px, float *py, f8 ox, f8 oy, f8 weight, const lane_terms *t, float a, float b,
                        float alpha) {
-    f8 dx = splat(*px) - *(const f8 *)block, dy = splat(*py) - *(const f8 *)(block + 8);
-    f8 weight = t->weight * at_most(at_least(splat(used) - lane_numbers, 0), 1);
+    f8 dx = splat(*px) - ox, dy = splat(*py) - oy;
     f8 d2 = at_least(dx * dx + dy * dy, 1e-30f);
     f8 ap = splat(a) * fast_exp2(splat(b) * fast_log2(d2));
     f8 coefficient = (t->c0 + t->c1 * ap) / ((d2 + t->epsilon) * (ap + splat(1)));
@@ -80,135 +119,139 @@ INLINE void step_block(float *px, float *py, const float *block, float used, con
     *py = *py + ((sy[0] + sy[2]) + (sy[1] + sy[3])) * alpha;
 }
 
-// SplitMix64's finaliser over (seed, a, b), as EmbeddingAnalysis' CounterHash.
-static inline uint64_t counter_hash(uint64_t seed, uint64_t a, uint64_t b) {
-    uint64_t z = seed + a * 0x9E3779B97F4A7C15ull + b * 0xD1B54A32D192ED03ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-// Two indices uniform in 0..<n from one SplitMix64 output (Lemire's multiply-shift on each half).
-static inline void two_below(uint64_t *state, uint64_t n, intptr_t *k1, intptr_t *k2) {
-    *state += 0x9E3779B97F4A7C15ull;
-    uint64_t z = *state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    uint64_t m = (uint32_t)n;
-    *k1 = (intptr_t)(((z >> 32) * m) >> 32);
-    *k2 = (intptr_t)(((z & 0xFFFFFFFFull) * m) >> 32);
-}
-
-static void reserve(embtool_umap_scratch *s, intptr_t blocks) {
+// Room for `blocks` blocks of 24 floats (x, y and weight lanes) and their kinds.
+static void reserve_blocks(embtool_umap_scratch *s, intptr_t blocks) {
     if (blocks <= s->capacity) return;
     intptr_t capacity = 2 * blocks;
-    float *lanes = aligned_alloc(64, (size_t)capacity * 64);
-    int32_t *used = malloc((size_t)capacity * sizeof(int32_t));
+    float *lanes = aligned_alloc(64, (size_t)capacity * BLOCK_FLOATS * sizeof(float));
     uint8_t *kinds = malloc((size_t)capacity);
-    if (!lanes || !used || !kinds) abort();
-    memset(lanes, 0, (size_t)capacity * 64);  // unused lanes must hold finite values
+    if (!lanes || !kinds) abort();
     if (s->capacity > 0) {
-        memcpy(lanes, s->lanes, (size_t)s->capacity * 64);
-        memcpy(used, s->used, (size_t)s->capacity * sizeof(int32_t));
+        memcpy(lanes, s->lanes, (size_t)s->capacity * BLOCK_FLOATS * sizeof(float));
         memcpy(kinds, s->kinds, (size_t)s->capacity);
     }
     free(s->lanes);
-    free(s->used);
     free(s->kinds);
     s->lanes = lanes;
-    s->used = used;
     s->kinds = kinds;
     s->capacity = capacity;
 }
 
-static void reserve_due(embtool_umap_scratch *s, intptr_t edges) {
-    if (edges <= s->due_capacity) return;
+// Room for `edges` edges' negative-sample counts and due list.
+static void reserve_edges(embtool_umap_scratch *s, intptr_t edges) {
+    if (edges <= s->edge_capacity) return;
+    free(s->negatives);
     free(s->due);
-    s->due_capacity = 2 * edges;
-    s->due = malloc((size_t)s->due_capacity * sizeof(int32_t));
-    if (!s->due) abort();
+    s->edge_capacity = 2 * edges;
+    s->negatives = malloc((size_t)s->edge_capacity * sizeof(int32_t));
+    s->due = malloc((size_t)s->edge_capacity * sizeof(int32_t));
+    if (!s->negatives || !s->due) abort();
 }
 
 void embtool_umap_scratch_free(embtool_umap_scratch *s) {
-    free(s->due);
     free(s->lanes);
-    free(s->used);
     free(s->kinds);
+    free(s->negatives);
+    free(s->due);
     *s = (embtool_umap_scratch){0};
 }
 
-// Point i's samples due this epoch, as blocks of eight lanes: a sample's first block holds the
-// edge's other end in lane 0 and then its negative samples (a draw of i itself is skipped, as
-// umap-learn skips it); a sample never shares a block with another. Returns the block count.
-// The due edges are found first without a branch: whether an edge is due is a coin toss the
-// branch predictor loses.
-INLINE intptr_t fill_samples(const embtool_umap_epoch *s, intptr_t i, int32_t epoch, embtool_umap_scratch *scratch) {
-    const float now = (float)epoch;
-    const float *restrict old = s->old_positions;
+// One edge's clocks at epoch `now`: if due, the next sample moves on and the negative samples
+// owed since the last are counted (umap-learn's epoch_of_next_sample / _negative_sample).
+// Returns the count, or -1 when the edge is not due.
+INLINE int32_t tick_edge(float now, float per_sample, float per_negative, float *next_sample, float *next_negative) {
+    if (!(*next_sample <= now)) return -1;
+    *next_sample += per_sample;
+    float owed = (now - *next_negative) / per_negative;
+    int32_t negatives = owed >= 1 ? (owed < 1e9f ? (int32_t)owed : 1000000000) : 0;
+    *next_negative += (float)negatives * per_negative;
+    return negatives;
+}
+
+// tick_edge over edges lo..<hi into negatives[0 ..< hi - lo], eight at a time (the same IEEE
+// operations on every lane; lanes not due keep their clocks).
+INLINE void tick_edges(const embtool_umap_epoch *s, intptr_t lo, intptr_t hi, float now, int32_t *negatives) {
     const float *restrict per_sample = s->per_sample, *restrict per_negative = s->per_negative;
     float *restrict next_sample = s->next_sample, *restrict next_negative = s->next_negative;
-    const int32_t *restrict columns = s->columns;
-    const intptr_t lo = s->row_start[i], hi = s->row_start[i + 1];
-    reserve_due(scratch, hi - lo);
-    int32_t *restrict due = scratch->due;
-    intptr_t dueCount = 0;
-    for (intptr_t e = lo; e < hi; e++) {
-        due[dueCount] = (int32_t)(e - lo);
-        dueCount += next_sample[e] <= now;
+    intptr_t e = lo;
+    for (; e + 8 <= hi; e += 8) {
+        f8 sample, negative, every, every_negative;
+        memcpy(&sample, next_sample + e, 32);
+        memcpy(&negative, next_negative + e, 32);
+        memcpy(&every, per_sample + e, 32);
+        memcpy(&every_negative, per_negative + e, 32);
+        i8 due = sample <= splat(now);
+        f8 owed = (splat(now) - negative) / every_negative;
+        i8 whole = __builtin_convertvector(at_most(at_least(owed, 0), 1e9f), i8);
+        i8 count = (owed >= splat(1)) & whole;
+        f8 next = sample + every, next_neg = negative + __builtin_convertvector(count, f8) * every_negative;
+        sample = select8(due, next, sample);
+        negative = select8(due, next_neg, negative);
+        memcpy(next_sample + e, &sample, 32);
+        memcpy(next_negative + e, &negative, 32);
+        i8 out = (due & count) | ~due;  // the count where due, else -1
+        memcpy(negatives + (e - lo), &out, 32);
     }
-    uint64_t rng = counter_hash(s->seed, (uint64_t)i, (uint64_t)epoch);
-    const uint64_t n = (uint64_t)s->count;
+    for (; e < hi; e++)
+        negatives[e - lo] = tick_edge(now, per_sample[e], per_negative[e], next_sample + e, next_negative + e);
+}
+
+// Point i's samples due this epoch, as blocks of eight lanes (x, y, weight; BLOCK_FLOATS floats): a
+// sample's first block (kind 0) holds the edge's other end in lane 0, weight 2 (both ends of an edge
+// pull), and negative samples in lanes 1-7; later blocks (kind 1) only negative samples; a sample
+// never shares a block with another. Lane k of a block holds draw `first + k` of the point's stream
+// for the epoch (lane 0 of a first block burns its draw). A draw of i itself weighs nothing, as
+// umap-learn skips it; so do lanes past the sample's end. `negatives` holds tick_edges' counts for
+// i's edges. Returns the block count.
+INLINE intptr_t fill_samples(const embtool_umap_epoch *s, intptr_t i, uint64_t key, const int32_t *negatives,
+                             embtool_umap_scratch *scratch, int32_t *due) {
+    const intptr_t lo = s->row_start[i], hi = s->row_start[i + 1];
+    const float *old = s->old_positions;
+    const uint32_t n = (uint32_t)s->count;
+    intptr_t dueCount = 0;
+    for (intptr_t e = lo; e < hi; e++) {  // without a branch: whether an edge is due is a coin toss
+        due[dueCount] = (int32_t)(e - lo);
+        dueCount += negatives[e - lo] >= 0;
+    }
+    const i8 first_lane = (i8)(lane_indices == 0);
     intptr_t count = 0;
+    uint32_t draw = 0;
     for (intptr_t d = 0; d < dueCount; d++) {
         const intptr_t e = lo + due[d];
-        next_sample[e] += per_sample[e];
-        float owed = (now - next_negative[e]) / per_negative[e];
-        intptr_t negatives = owed >= 1 ? (owed < 1e9f ? (intptr_t)owed : 1000000000) : 0;
-        next_negative[e] += (float)negatives * per_negative[e];
-        reserve(scratch, count + ((negatives + 8) >> 3));
-        float *restrict lanes = scratch->lanes;
-        intptr_t block = count, lane = 0;
-        uint8_t kind = 0;
-#define PUT(k)                                       \
-    do {                                             \
-        float *at = lanes + 16 * block + lane;       \
-        at[0] = old[2 * (k)];                        \
-        at[8] = old[2 * (k) + 1];                    \
-        if (++lane == 8) {                           \
-            scratch->used[block] = 8;                \
-            scratch->kinds[block] = kind;            \
-            kind = 1;                                \
-            lane = 0;                                \
-            block++;                                 \
-        }                                            \
-    } while (0)
-        PUT(columns[e]);
-        for (intptr_t left = negatives; left > 0; left -= 2) {
-            intptr_t k1, k2;
-            two_below(&rng, n, &k1, &k2);
-            if (k1 != i) PUT(k1);
-            if (left > 1 && k2 != i) PUT(k2);
+        const intptr_t lanes = 1 + (intptr_t)negatives[e - lo], blocks = (lanes + 7) >> 3;
+        reserve_blocks(scratch, count + blocks);
+        for (intptr_t k = 0; k < blocks; k++, draw += 8) {
+            i8 index = draw_indices((uint32_t)key, (uint32_t)(key >> 32), draw, n);
+            i8 edge = k == 0 ? first_lane : (i8){0};
+            index = (edge & s->columns[e]) | (~edge & index);
+            f8 x, y;
+            gather_rows(old, index, &x, &y);
+            i8 keep = (lane_numbers < splat((float)(lanes - 8 * k))) & (edge | (index != (int32_t)i));
+            f8 weight = (f8)(keep & (i8)(splat(1) + (f8)((i8)splat(1) & edge)));
+            float *block = scratch->lanes + BLOCK_FLOATS * (count + k);
+            memcpy(block, &x, 32);
+            memcpy(block + 8, &y, 32);
+            memcpy(block + 16, &weight, 32);
+            scratch->kinds[count + k] = k == 0 ? 0 : 1;
         }
-#undef PUT
-        if (lane > 0) {
-            scratch->used[block] = (int32_t)lane;
-            scratch->kinds[block] = kind;
-            block++;
-        }
-        count = block;
+        count += blocks;
     }
     return count;
 }
 
 INLINE void walk_block(float *px, float *py, const embtool_umap_scratch *s, intptr_t block, const lane_terms *terms,
                        float a, float b, float alpha) {
-    step_block(px, py, s->lanes + 16 * block, (float)s->used[block], terms + s->kinds[block], a, b, alpha);
+    const float *lanes = s->lanes + BLOCK_FLOATS * block;
+    f8 x, y, weight;
+    memcpy(&x, lanes, 32);
+    memcpy(&y, lanes + 8, 32);
+    memcpy(&weight, lanes + 16, 32);
+    step_block(px, py, x, y, weight, terms + s->kinds[block], a, b, alpha);
 }
 
-// Points `GROUP` at a time, their walks interleaved block by block: each walk is one long chain of
-// dependent arithmetic, and independent points' chains can overlap in the CPU. Eight rather than
-// two: the 59k-point layout's 200 epochs took 1.73-1.92 s instead of 2.09-2.22 s (AMD EPYC, 2 cores).
+// Points `GROUP` at a time: their samples filled first, then their walks interleaved block by block:
+// each walk is one long chain of dependent arithmetic, and independent points' chains can overlap in
+// the CPU.
 #define GROUP EMBTOOL_UMAP_SCRATCHES
 INLINE void move_points(const embtool_umap_epoch *s, intptr_t first, intptr_t end, int32_t epoch, float alpha,
                         embtool_umap_scratch *scratch) {
@@ -217,10 +260,15 @@ INLINE void move_points(const embtool_umap_epoch *s, intptr_t first, intptr_t en
     const float *old = s->old_positions;
     for (intptr_t i = first; i < end; i += GROUP) {
         const intptr_t members = end - i < GROUP ? end - i : GROUP;
+        const intptr_t lo = s->row_start[i], hi = s->row_start[i + members];
+        reserve_edges(&scratch[0], hi - lo);
+        tick_edges(s, lo, hi, (float)epoch, scratch[0].negatives);
         intptr_t blocks[GROUP] = {0}, most = 0;
         float x[GROUP], y[GROUP];
         for (intptr_t k = 0; k < members; k++) {
-            blocks[k] = fill_samples(s, i + k, epoch, &scratch[k]);
+            const uint64_t key = counter_hash(s->seed, (uint64_t)(i + k), (uint64_t)epoch);
+            blocks[k] = fill_samples(s, i + k, key, scratch[0].negatives + (s->row_start[i + k] - lo), &scratch[k],
+                                     scratch[0].due);
             most = blocks[k] > most ? blocks[k] : most;
             x[k] = old[2 * (i + k)];
             y[k] = old[2 * (i + k) + 1];

@@ -53,10 +53,12 @@ final class UMAPKernelTests: XCTestCase {
 /// UMAP's layout SGD as `UMAPLayout` documents it, lane by lane in scalar Swift:
 /// each point, reading the others where the previous epoch left them, takes
 /// its due edges in order; a sample is the edge's other end and its negative
-/// draws (the point itself skipped), taken eight at a time (the kernel's
-/// blocks), each group's clipped gradients summed (lane k with k + 4, then the
-/// pairs) and added times α. x^b is the kernel's (checked against `pow` in
-/// `testFastPowMatchesPow`).
+/// draws in blocks of eight lanes (the kernel's), lane L of a block holding
+/// draw `first + L` of the point's stream for the epoch (lane 0 of a sample's
+/// first block is the edge instead); a draw of the point itself and lanes
+/// past the sample's end weigh nothing. Each block's clipped gradients are
+/// summed (lane k with k + 4, then the pairs) and added times α. x^b is the
+/// kernel's (checked against `pow` in `testFastPowMatchesPow`).
 enum UMAPReferenceLayout {
     static func optimise(_ start: [Float], graph: SparseGraph, layout: UMAPLayout) -> [Float] {
         let n = graph.count, a = layout.a, b = layout.b
@@ -68,33 +70,31 @@ enum UMAPReferenceLayout {
             let alpha = layout.initialAlpha * (1 - Float(epoch) / Float(layout.epochs)), now = Float(epoch)
             var new = old
             for i in 0..<n {
-                var stream = CounterHash.hash(layout.seed, UInt64(i), UInt64(epoch))
+                let key = CounterHash.hash(layout.seed, UInt64(i), UInt64(epoch))
+                var draw: UInt32 = 0
                 var px = old[2 * i], py = old[2 * i + 1]
                 for e in graph.rowStart[i]..<graph.rowStart[i + 1] where nextSample[e] <= now {
                     nextSample[e] += perSample[e]
-                    let negatives = max(0, Int((now - nextNegative[e]) / perNegative[e]))
+                    let owed = (now - nextNegative[e]) / perNegative[e]
+                    let negatives = owed >= 1 ? (owed < 1e9 ? Int(owed) : 1_000_000_000) : 0
                     nextNegative[e] += Float(negatives) * perNegative[e]
-                    var others = [(point: Int(graph.columns[e]), edge: true)]
-                    var left = negatives
-                    while left > 0 {
-                        let (k1, k2) = twoBelow(&stream, n)
-                        if k1 != i { others.append((k1, false)) }
-                        if left > 1 && k2 != i { others.append((k2, false)) }
-                        left -= 2
-                    }
-                    for group in stride(from: 0, to: others.count, by: 8) {
+                    let lanes = 1 + negatives
+                    for block in 0..<((lanes + 7) / 8) {
                         var gx = [Float](repeating: 0, count: 8), gy = gx
-                        for lane in 0..<min(8, others.count - group) {
-                            let (k, edge) = others[group + lane]
+                        for lane in 0..<8 {
+                            let edge = block == 0 && lane == 0
+                            let k = edge ? Int(graph.columns[e]) : drawIndex(key, draw &+ UInt32(lane), n)
                             let dx = px - old[2 * k], dy = py - old[2 * k + 1]
                             let d2 = max(dx * dx + dy * dy, 1e-30)
                             let ap = a * fastPow(d2, b)
                             // Attraction −2ab·d^(2b)/(d²(1 + a·d^(2b))), twice; repulsion 2γb/((0.001 + d²)(1 + a·d^(2b))).
                             let c = edge ? (-2 * b * ap) / (d2 * (ap + 1)) : (2 * layout.gamma * b) / ((d2 + 0.001) * (ap + 1))
-                            let w: Float = edge ? 2 : 1
+                            let counts = 8 * block + lane < lanes && (edge || k != i)
+                            let w: Float = counts ? (edge ? 2 : 1) : 0
                             gx[lane] = w * min(max(c * dx, -4), 4)
                             gy[lane] = w * min(max(c * dy, -4), 4)
                         }
+                        draw &+= 8
                         px = px + (((gx[0] + gx[4]) + (gx[2] + gx[6])) + ((gx[1] + gx[5]) + (gx[3] + gx[7]))) * alpha
                         py = py + (((gy[0] + gy[4]) + (gy[2] + gy[6])) + ((gy[1] + gy[5]) + (gy[3] + gy[7]))) * alpha
                     }
@@ -107,15 +107,16 @@ enum UMAPReferenceLayout {
         return old
     }
 
-    /// SplitMix64's next output, cut into two indices below n by Lemire's multiply-shift.
-    static func twoBelow(_ state: inout UInt64, _ n: Int) -> (Int, Int) {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        let m = UInt64(n)
-        return (Int(((z >> 32) * m) >> 32), Int(((z & 0xFFFF_FFFF) * m) >> 32))
+    /// Draw d of a point's epoch: lowbias32((key_lo + d·0x9E3779B9) ^ key_hi), cut below n
+    /// by Lemire's multiply-shift.
+    static func drawIndex(_ key: UInt64, _ d: UInt32, _ n: Int) -> Int {
+        var x = (d &* 0x9E37_79B9 &+ UInt32(truncatingIfNeeded: key)) ^ UInt32(truncatingIfNeeded: key >> 32)
+        x ^= x >> 16
+        x &*= 0x7FEB_352D
+        x ^= x >> 15
+        x &*= 0x846C_A68B
+        x ^= x >> 16
+        return Int((UInt64(x) * UInt64(n)) >> 32)
     }
 
     static func fastPow(_ x: Float, _ b: Float) -> Float {

@@ -25,15 +25,16 @@ typedef struct {
     uint64_t seed;
 } embtool_umap_epoch;
 
-/// A worker's scratch: one point's samples as blocks of eight lanes (x then y, 64 bytes each), and
-/// its due edges. Start zeroed; grows as needed; release with embtool_umap_scratch_free.
+/// A worker's scratch: one point's samples as blocks of eight lanes (x, y and weight, 96 bytes each)
+/// and their kinds, and (the first of a call's scratches) its edges' negative-sample counts and due
+/// list. Start zeroed; grows as needed; release with embtool_umap_scratch_free.
 typedef struct {
     float *lanes;
-    int32_t *used;
     uint8_t *kinds;
     intptr_t capacity;
+    int32_t *negatives;
     int32_t *due;
-    intptr_t due_capacity;
+    intptr_t edge_capacity;
 } embtool_umap_scratch;
 
 /// Moves points first..<end for epoch `epoch` at learning rate `alpha`; `scratch` points at

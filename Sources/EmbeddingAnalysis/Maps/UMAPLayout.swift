@@ -19,8 +19,8 @@ import Foundation
 /// Deterministic on any number of threads, unlike umap-learn's Hogwild: in
 /// an epoch every point moves only itself, reading the other points where
 /// they were at the start of the epoch (a snapshot) and its own position
-/// live; its negative samples come from a generator seeded by (seed, point,
-/// epoch). Points are therefore independent within an epoch and can be
+/// live; its negative samples are draws d = 0, 1, … of a counter-based hash
+/// keyed by (seed, point, epoch), eight at a time. Points are therefore independent within an epoch and can be
 /// split across threads in any way with bit-identical results. All the
 /// gradients of one sample (the pull and its negative samples) are taken at
 /// the point's position before the sample and applied together, eight lanes
@@ -30,7 +30,10 @@ import Foundation
 /// the per-lane work is a few dozen vector operations (x^b as 2^(b·log₂x) by
 /// two short polynomials, no libm call) that Swift compiles to SSE only; the
 /// kernel uses AVX2 where the CPU has it, with the same IEEE operations in the
-/// same order on every variant.
+/// same order on every variant. Per group of eight points it ticks their
+/// edges' clocks eight edges at a time, fills each point's due samples as
+/// blocks of eight lanes (draws hashed eight at a time, positions gathered),
+/// then walks the eight points' blocks interleaved.
 public struct UMAPLayout {
     public var a: Float
     public var b: Float
