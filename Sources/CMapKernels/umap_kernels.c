@@ -45,25 +45,20 @@ INLINE f8 fast_exp2(f8 y) {
     return p * (f8)(exponent << 23);
 }
 
-// Per-lane constants of a block: kind 0 starts a sample (lane 0 the edge's attraction, the rest
-// negative samples), kind 1 continues one (all negative samples).
-typedef struct {
-    f8 c0, c1, epsilon;
-} lane_terms;
-
 static const f8 lane_numbers = {0, 1, 2, 3, 4, 5, 6, 7};
 static const u8 lane_indices = {0, 1, 2, 3, 4, 5, 6, 7};
 
-static lane_terms make_terms(int edge_lane, float b, float gamma) {
-    lane_terms t;
-    for (int k = 0; k < 8; k++) {
-        float edge = (edge_lane && k == 0) ? 1.0f : 0.0f;
-        t.c0[k] = (1 - edge) * (2 * gamma * b);
-        t.c1[k] = edge * (-2 * b);
-        t.epsilon[k] = (1 - edge) * 0.001f;
-    }
-    return t;
-}
+// The coefficient table (embtool_umap_coefficient_table): for each kind (0 the pull, 1 a push),
+// STEPS points per octave of d^2 from 2^-100 (float bits LOW_BITS) over OCTAVES octaves, each point
+// a (value, slope to the next) pair. A d^2's segment is its float bits above LOW_BITS shifted right
+// by SHIFT; the bits below are the position inside the segment.
+#define TABLE_STEPS_LOG2 7
+#define TABLE_OCTAVES 160
+#define TABLE_SHIFT (23 - TABLE_STEPS_LOG2)
+#define TABLE_POINTS ((TABLE_OCTAVES << TABLE_STEPS_LOG2) + 1)
+#define TABLE_LOW_BITS (27u << 23)
+#define TABLE_HIGH_BITS (TABLE_LOW_BITS + ((uint32_t)(TABLE_POINTS - 1) << TABLE_SHIFT) - 1)
+_Static_assert(EMBTOOL_UMAP_TABLE_FLOATS == 4 * TABLE_POINTS, "the header's table size");
 
 // SplitMix64's finaliser over (seed, a, b), as EmbeddingAnalysis' CounterHash.
 static inline uint64_t counter_hash(uint64_t seed, uint64_t a, uint64_t b) {
@@ -102,21 +97,63 @@ INLINE void gather_rows(const float *positions, i8 index, f8 *x, f8 *y) {
     *y = __builtin_shufflevector(lf, hf, 1, 3, 5, 7, 9, 11, 13, 15);
 }
 
+// c(d2) for eight lanes from the table, lane k of kind kind[k] (the row offset of its half).
+INLINE f8 coefficients(const float *table, f8 d2, i8 kind_offset) {
+    const u8 low = (u8){0} + TABLE_LOW_BITS, high = (u8){0} + TABLE_HIGH_BITS;
+    u8 bits = (u8)d2;
+    i8 below = (i8)(bits < low), above = (i8)(bits > high);
+    bits = (u8)((below & (i8)low) | (above & (i8)high) | (~(below | above) & (i8)bits));
+    u8 offset = bits - low;
+    i8 point = (i8)(offset >> TABLE_SHIFT) + kind_offset;
+    f8 within = __builtin_convertvector((i8)(offset & ((1u << TABLE_SHIFT) - 1)), f8) * splat(1.0f / (1 << TABLE_SHIFT));
+    f8 value, slope;
+    gather_rows(table, point, &value, &slope);
+    return value + within * slope;
+}
+
 // One block's summed, clipped gradient at p (x, y), times alpha, added to p:
-//   c = (c0 + c1 a d^(2b)) / ((d^2 + eps)(1 + a d^(2b))),  p += alpha * sum(w * clip(c (p - o)))
+//   p += alpha * sum(w * clip(c(d^2) (p - o), -4, 4))
 // The sum adds lane k and k + 4, then the two pairs.
-INLINE void step_block(float *px, float *py, f8 ox, f8 oy, f8 weight, const lane_terms *t, float a, float b,
+INLINE void step_block(float *px, float *py, f8 ox, f8 oy, f8 weight, i8 kind_offset, const float *table,
                        float alpha) {
     f8 dx = splat(*px) - ox, dy = splat(*py) - oy;
-    f8 d2 = at_least(dx * dx + dy * dy, 1e-30f);
-    f8 ap = splat(a) * fast_exp2(splat(b) * fast_log2(d2));
-    f8 coefficient = (t->c0 + t->c1 * ap) / ((d2 + t->epsilon) * (ap + splat(1)));
+    f8 d2 = dx * dx + dy * dy;
+    f8 coefficient = coefficients(table, d2, kind_offset);
     f8 gx = weight * at_most(at_least(coefficient * dx, -4), 4);
     f8 gy = weight * at_most(at_least(coefficient * dy, -4), 4);
     f4 sx = __builtin_shufflevector(gx, gx, 0, 1, 2, 3) + __builtin_shufflevector(gx, gx, 4, 5, 6, 7);
     f4 sy = __builtin_shufflevector(gy, gy, 0, 1, 2, 3) + __builtin_shufflevector(gy, gy, 4, 5, 6, 7);
     *px = *px + ((sx[0] + sx[2]) + (sx[1] + sx[3])) * alpha;
     *py = *py + ((sy[0] + sy[2]) + (sy[1] + sy[3])) * alpha;
+}
+
+// Rows of a block's lanes in the table: a sample's first block pulls in lane 0 and pushes in the
+// rest, a later block only pushes.
+static const i8 kind_offsets[2] = {{0, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS},
+                                   {TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS}};
+
+void embtool_umap_coefficient_table(float a, float b, float gamma, float *table) {
+    float previous[2] = {0, 0};
+    for (intptr_t j = 0; j <= TABLE_POINTS; j++) {
+        uint32_t bits = TABLE_LOW_BITS + ((uint32_t)j << TABLE_SHIFT);
+        float d2;
+        memcpy(&d2, &bits, 4);
+        float ap = a * fast_exp2(splat(b) * fast_log2(splat(d2)))[0];
+        float value[2] = {(-2 * b * ap) / (d2 * (ap + 1)), (2 * gamma * b) / ((d2 + 0.001f) * (ap + 1))};
+        for (int kind = 0; kind < 2; kind++) {
+            if (j > 0) {
+                float *at = table + 2 * (kind * TABLE_POINTS + j - 1);
+                at[0] = previous[kind];
+                at[1] = value[kind] - previous[kind];
+            }
+            previous[kind] = value[kind];
+        }
+    }
+}
+
+float embtool_umap_coefficient(const float *table, float d2, int edge) {
+    const i8 kind = (i8){0} + (edge ? 0 : TABLE_POINTS);
+    return coefficients(table, splat(d2), kind)[0];
 }
 
 // Room for `blocks` blocks of 24 floats (x, y and weight lanes) and their kinds.
@@ -239,14 +276,14 @@ INLINE intptr_t fill_samples(const embtool_umap_epoch *s, intptr_t i, uint64_t k
     return count;
 }
 
-INLINE void walk_block(float *px, float *py, const embtool_umap_scratch *s, intptr_t block, const lane_terms *terms,
-                       float a, float b, float alpha) {
+INLINE void walk_block(float *px, float *py, const embtool_umap_scratch *s, intptr_t block, const float *table,
+                       float alpha) {
     const float *lanes = s->lanes + BLOCK_FLOATS * block;
     f8 x, y, weight;
     memcpy(&x, lanes, 32);
     memcpy(&y, lanes + 8, 32);
     memcpy(&weight, lanes + 16, 32);
-    step_block(px, py, x, y, weight, terms + s->kinds[block], a, b, alpha);
+    step_block(px, py, x, y, weight, kind_offsets[s->kinds[block]], table, alpha);
 }
 
 // Points `GROUP` at a time: their samples filled first, then their walks interleaved block by block:
@@ -255,8 +292,6 @@ INLINE void walk_block(float *px, float *py, const embtool_umap_scratch *s, intp
 #define GROUP EMBTOOL_UMAP_SCRATCHES
 INLINE void move_points(const embtool_umap_epoch *s, intptr_t first, intptr_t end, int32_t epoch, float alpha,
                         embtool_umap_scratch *scratch) {
-    const lane_terms terms[2] = {make_terms(1, s->b, s->gamma), make_terms(0, s->b, s->gamma)};
-    const float a = s->a, b = s->b;
     const float *old = s->old_positions;
     for (intptr_t i = first; i < end; i += GROUP) {
         const intptr_t members = end - i < GROUP ? end - i : GROUP;
@@ -275,7 +310,7 @@ INLINE void move_points(const embtool_umap_epoch *s, intptr_t first, intptr_t en
         }
         for (intptr_t block = 0; block < most; block++)
             for (intptr_t k = 0; k < GROUP; k++)
-                if (block < blocks[k]) walk_block(&x[k], &y[k], &scratch[k], block, terms, a, b, alpha);
+                if (block < blocks[k]) walk_block(&x[k], &y[k], &scratch[k], block, s->coefficients, alpha);
         for (intptr_t k = 0; k < members; k++) {
             s->new_positions[2 * (i + k)] = x[k];
             s->new_positions[2 * (i + k) + 1] = y[k];

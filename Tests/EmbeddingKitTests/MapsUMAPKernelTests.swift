@@ -29,6 +29,32 @@ final class UMAPKernelTests: XCTestCase {
         }
     }
 
+    func testCoefficientTableFollowsTheGradient() {
+        // c(d²) against the formulas in double precision: the pull −2ab·d^(2(b−1))/(1 + a·d^(2b)),
+        // a push 2γb/((0.001 + d²)(1 + a·d^(2b))); a, b for min-dist 0.1, and another curve.
+        for (a, b, gamma) in [(1.577, 0.8951, 1.0), (0.583, 1.334, 2.0)] as [(Double, Double, Double)] {
+            var table = [Float](repeating: 0, count: Int(EMBTOOL_UMAP_TABLE_FLOATS))
+            embtool_umap_coefficient_table(Float(a), Float(b), Float(gamma), &table)
+            var worst = 0.0
+            var d2 = 1e-8
+            while d2 < 1e8 {
+                let ap = a * pow(d2, b)
+                let pull = -2 * a * b * pow(d2, b - 1) / (1 + ap), push = 2 * gamma * b / ((0.001 + d2) * (1 + ap))
+                let readPull = Double(embtool_umap_coefficient(table, Float(d2), 1))
+                let readPush = Double(embtool_umap_coefficient(table, Float(d2), 0))
+                worst = max(worst, abs(readPull - pull) / abs(pull), abs(readPush - push) / push)
+                d2 *= 1.0137  // not a multiple of the table's step
+            }
+            XCTAssertLessThan(worst, 1e-4, "a \(a), b \(b): largest relative error \(worst)")
+            // Outside the table: coincident points and enormous distances give finite coefficients.
+            for edge: Int32 in [0, 1] {
+                XCTAssertTrue(embtool_umap_coefficient(table, 0, edge).isFinite)
+                XCTAssertTrue(embtool_umap_coefficient(table, 1e30, edge).isFinite)
+                XCTAssertLessThan(abs(embtool_umap_coefficient(table, 1e30, edge)), 1e-15)
+            }
+        }
+    }
+
     func testHubWithManyNegativeSamplesGrowsTheScratch() throws {
         // A star: the hub's edges are all due every epoch, so one point's samples fill
         // far more blocks than the scratch starts with; and a sample of 20 negative
@@ -57,14 +83,17 @@ final class UMAPKernelTests: XCTestCase {
 /// draw `first + L` of the point's stream for the epoch (lane 0 of a sample's
 /// first block is the edge instead); a draw of the point itself and lanes
 /// past the sample's end weigh nothing. Each block's clipped gradients are
-/// summed (lane k with k + 4, then the pairs) and added times α. x^b is the
-/// kernel's (checked against `pow` in `testFastPowMatchesPow`).
+/// summed (lane k with k + 4, then the pairs) and added times α. The
+/// gradient's coefficient c(d²) is read from the kernel's table (checked
+/// against the formulas in `testCoefficientTableFollowsTheGradient`).
 enum UMAPReferenceLayout {
     static func optimise(_ start: [Float], graph: SparseGraph, layout: UMAPLayout) -> [Float] {
         let n = graph.count, a = layout.a, b = layout.b
         let perSample = UMAPLayout.epochsPerSample(graph.weights)
         let perNegative = perSample.map { $0 / Float(layout.negativeRate) }
         var nextSample = perSample, nextNegative = perNegative
+        var table = [Float](repeating: 0, count: Int(EMBTOOL_UMAP_TABLE_FLOATS))
+        embtool_umap_coefficient_table(a, b, layout.gamma, &table)
         var old = start
         for epoch in 0..<layout.epochs {
             let alpha = layout.initialAlpha * (1 - Float(epoch) / Float(layout.epochs)), now = Float(epoch)
@@ -85,10 +114,7 @@ enum UMAPReferenceLayout {
                             let edge = block == 0 && lane == 0
                             let k = edge ? Int(graph.columns[e]) : drawIndex(key, draw &+ UInt32(lane), n)
                             let dx = px - old[2 * k], dy = py - old[2 * k + 1]
-                            let d2 = max(dx * dx + dy * dy, 1e-30)
-                            let ap = a * fastPow(d2, b)
-                            // Attraction −2ab·d^(2b)/(d²(1 + a·d^(2b))), twice; repulsion 2γb/((0.001 + d²)(1 + a·d^(2b))).
-                            let c = edge ? (-2 * b * ap) / (d2 * (ap + 1)) : (2 * layout.gamma * b) / ((d2 + 0.001) * (ap + 1))
+                            let c = embtool_umap_coefficient(table, dx * dx + dy * dy, edge ? 1 : 0)
                             let counts = 8 * block + lane < lanes && (edge || k != i)
                             let w: Float = counts ? (edge ? 2 : 1) : 0
                             gx[lane] = w * min(max(c * dx, -4), 4)
@@ -119,9 +145,4 @@ enum UMAPReferenceLayout {
         return Int((UInt64(x) * UInt64(n)) >> 32)
     }
 
-    static func fastPow(_ x: Float, _ b: Float) -> Float {
-        var input = x, out: Float = 0
-        embtool_umap_fast_pow(&input, &out, 1, b)
-        return out
-    }
 }

@@ -21,9 +21,22 @@ typedef struct {
     float *next_negative;          // and its negative samples next due
     const float *old_positions;    // count x 2
     float *new_positions;          // count x 2
-    float a, b, gamma;
+    const float *coefficients;     // embtool_umap_coefficient_table's table for the layout's a, b, gamma
     uint64_t seed;
 } embtool_umap_epoch;
+
+/// The gradient's coefficient as a function of d^2, tabulated: a pull along an edge is
+/// c(d^2) (p - o) with c = -2ab d^(2(b-1)) / (1 + a d^(2b)), a push by a negative sample
+/// c = 2 gamma b / ((0.001 + d^2)(1 + a d^(2b))). The table holds both at 2^7 points per octave of
+/// d^2 from 2^-100 to 2^60, with the slope to the next point; a lane reads its segment by the float
+/// bits of d^2 and interpolates linearly (relative error below 1e-4; d^2 beyond 2^60 reads the last
+/// point). The points are computed with the kernel's x^b, in float, so the table is the same on
+/// every CPU.
+#define EMBTOOL_UMAP_TABLE_FLOATS 81924  // 4 x (160 octaves x 128 points + 1)
+void embtool_umap_coefficient_table(float a, float b, float gamma, float *table);
+
+/// c(d2) as a lane of the kernel reads it from `table`: the pull's (`edge` 1) or a push's (0).
+float embtool_umap_coefficient(const float *table, float d2, int edge);
 
 /// A worker's scratch: one point's samples as blocks of eight lanes (x, y and weight, 96 bytes each)
 /// and their kinds, and (the first of a call's scratches) its edges' negative-sample counts and due
@@ -45,8 +58,8 @@ void embtool_umap_move_points(const embtool_umap_epoch *epoch_state, intptr_t fi
 
 void embtool_umap_scratch_free(embtool_umap_scratch *scratch);
 
-/// x^b for each of n normal x > 0 as the kernel computes it, 2^(b log2 x) by two short polynomials
-/// (relative error below 2e-6 for x in [1e-4, 1e4]); for tests.
+/// x^b for each of n normal x > 0 as the coefficient table computes it, 2^(b log2 x) by two short
+/// polynomials (relative error below 2e-6 for x in [1e-4, 1e4]); for tests.
 void embtool_umap_fast_pow(const float *x, float *out, size_t n, float b);
 
 /// The variant in use: 0 portable, 1 AVX2 (chosen from the CPU when the library loads).
