@@ -242,8 +242,9 @@ struct NNDescent {
         for (p, i) in order.enumerated() { position[Int(i)] = Int32(p) }
         renumber(order)
         let heap = NeighbourHeaps(rows: n, k: k)
-        initialiseFromLeaves(heap, leaves: forest.flatMap { $0 }.map { $0.map { position[Int($0)] } })
+        initialiseFromLeaves(heap, forest: forest.map { tree in tree.map { leaf in leaf.map { position[Int($0)] } } })
         fillShortRows(heap)
+        progress?("nearest neighbours: leaves joined")
         for iteration in 0..<iterations {
             let changed = iterate(heap, iteration: iteration)
             progress?("nearest neighbours: NN-descent iteration \(iteration + 1), \(changed) updates")
@@ -338,27 +339,32 @@ struct NNDescent {
         return leaves
     }
 
-    /// Offers every pair within each leaf, in pieces of `piece` leaves, the
-    /// heaps' thresholds refreshed after every `piece·16` leaves.
-    func initialiseFromLeaves(_ heap: NeighbourHeaps, leaves: [[Int32]]) {
+    /// Joins every pair within each leaf: both points' heaps are offered the
+    /// pair. The trees go in order; within a tree the leaves part the points,
+    /// so pieces of `piece` leaves go to the workers, each writing only its
+    /// leaves' heaps, and every heap sees its candidates in the same order for
+    /// any thread count. The heaps end as they did when the pairs went through
+    /// `generate` and `apply` (as the local join's must), where every worker
+    /// scanned every pair: at 59k points 0.23–0.24 s instead of 0.26 s.
+    func initialiseFromLeaves(_ heap: NeighbourHeaps, forest: [[[Int32]]]) {
         let cosine = metric == .cosine, dims = self.dims
-        let superBlock = piece * 16
-        for start in stride(from: 0, to: leaves.count, by: superBlock) {
-            let end = min(leaves.count, start + superBlock)
-            let pieces = (end - start + piece - 1) / piece
-            let offers = generate(pieces: pieces) { p, x, out in
-                for leaf in leaves[(start + p * piece)..<min(end, start + (p + 1) * piece)] {
-                    for a in 0..<leaf.count {
-                        let pa = Int(leaf[a]), xa = x + pa * dims, ta = heap.threshold(pa)
-                        for b in (a + 1)..<leaf.count {
-                            let pb = Int(leaf[b])
-                            let d = NNDescent.distance(xa, x + pb * dims, dims: dims, cosine: cosine)
-                            if d < max(ta, heap.threshold(pb)) { out.append(Offer(p: leaf[a], q: leaf[b], d: d)) }
+        points.withUnsafeBufferPointer { xb in
+            let x = SharedBuffer(UnsafeMutablePointer(mutating: xb.baseAddress!))
+            for leaves in forest {
+                Parallel.pieces((leaves.count + piece - 1) / piece, workers: threads) { p in
+                    for leaf in leaves[(p * piece)..<min(leaves.count, (p + 1) * piece)] {
+                        for a in 0..<leaf.count {
+                            let pa = Int(leaf[a]), xa = UnsafePointer(x.base) + pa * dims
+                            for b in (a + 1)..<leaf.count {
+                                let pb = Int(leaf[b])
+                                let d = NNDescent.distance(xa, UnsafePointer(x.base) + pb * dims, dims: dims, cosine: cosine)
+                                _ = heap.push(pa, leaf[b], d, isNew: true)
+                                _ = heap.push(pb, leaf[a], d, isNew: true)
+                            }
                         }
                     }
                 }
             }
-            _ = apply(offers, to: heap)
         }
     }
 
