@@ -77,43 +77,13 @@ struct NormalisedAdjacency {
         trivial = root.map { $0 / norm }
     }
 
-    /// y ← N·x, rows split into fixed pieces, each row's sum over its CSR
-    /// entries in four interleaved partial sums (one sum is a chain of
-    /// dependent adds; the order is fixed, so any thread count gives the same y).
-    func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        let n = graph.count, pieceSize = 4096
-        let xs = SharedBuffer(UnsafeMutablePointer(mutating: x)), ys = SharedBuffer(y)
-        graph.rowStart.withUnsafeBufferPointer { rs in
-            graph.columns.withUnsafeBufferPointer { cs in
-                normalisedWeights.withUnsafeBufferPointer { ws in
-                    let rs = SharedBuffer(UnsafeMutablePointer(mutating: rs.baseAddress!))
-                    let cs = SharedBuffer(UnsafeMutablePointer(mutating: cs.baseAddress!))
-                    let ws = SharedBuffer(UnsafeMutablePointer(mutating: ws.baseAddress!))
-                    Parallel.pieces((n + pieceSize - 1) / pieceSize, workers: threads) { p in
-                        for i in (p * pieceSize)..<min(n, (p + 1) * pieceSize) {
-                            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-                            var e = rs[i]
-                            let end = rs[i + 1]
-                            while e &+ 4 <= end {
-                                s0 += ws[e] * xs[Int(cs[e])]
-                                s1 += ws[e &+ 1] * xs[Int(cs[e &+ 1])]
-                                s2 += ws[e &+ 2] * xs[Int(cs[e &+ 2])]
-                                s3 += ws[e &+ 3] * xs[Int(cs[e &+ 3])]
-                                e &+= 4
-                            }
-                            while e < end { s0 += ws[e] * xs[Int(cs[e])]; e &+= 1 }
-                            ys[i] = (s0 + s1) + (s2 + s3)
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// (y₁, y₂) ← (N·x₁, N·x₂) in one pass over N: each row's entries and
-    /// columns are read once for both vectors, which sit interleaved
-    /// (`pair[2j] = x₁[j]`, `pair[2j + 1] = x₂[j]`) so one load fetches both
-    /// values of a column. Each output is summed exactly as `apply` sums it.
+    /// (y₁, y₂) ← (N·x₁, N·x₂) in one pass over N, rows split into fixed
+    /// pieces: each row's entries and columns are read once for both vectors,
+    /// which sit interleaved (`pair[2j] = x₁[j]`, `pair[2j + 1] = x₂[j]`) so
+    /// one load fetches both values of a column, and each row's sum runs in
+    /// four interleaved partial sums (one sum is a chain of dependent adds; the
+    /// order is fixed, so any thread count gives the same y). Reading N is the
+    /// cost: a pair costs little more than one vector.
     func applyPair(_ pair: UnsafePointer<SIMD2<Float>>, _ y1: UnsafeMutablePointer<Float>, _ y2: UnsafeMutablePointer<Float>) {
         let n = graph.count, pieceSize = 4096
         let xs = SharedBuffer(UnsafeMutablePointer(mutating: pair)), y1s = SharedBuffer(y1), y2s = SharedBuffer(y2)
@@ -218,20 +188,21 @@ struct NormalisedAdjacency {
             return true
         }
 
-        /// N·v for basis vectors `from ..< size`, two at a time (the sparse product's cost is
-        /// reading N, so a pair costs little more than one).
+        /// N·v for basis vectors `from ..< size`, two at a time (an odd one out paired with zeros).
         var pair = [SIMD2<Float>](repeating: .zero, count: n)
+        var unused = [Float](repeating: 0, count: n)
         func computeImages(from first: Int) {
             var j = first
             while j < size {
+                let both = j + 1 < size
                 store.withUnsafeBufferPointer { sb in
                     image.withUnsafeMutableBufferPointer { ib in
-                        let v = sb.baseAddress! + (j + 1) * n, out = ib.baseAddress! + j * n
-                        if j + 1 < size {
-                            for i in 0..<n { pair[i] = SIMD2(v[i], v[n + i]) }
-                            pair.withUnsafeBufferPointer { applyPair($0.baseAddress!, out, out + n) }
-                        } else {
-                            apply(v, out)
+                        unused.withUnsafeMutableBufferPointer { spare in
+                            let v = sb.baseAddress! + (j + 1) * n, out = ib.baseAddress! + j * n
+                            for i in 0..<n { pair[i] = SIMD2(v[i], both ? v[n + i] : 0) }
+                            pair.withUnsafeBufferPointer {
+                                applyPair($0.baseAddress!, out, both ? out + n : spare.baseAddress!)
+                            }
                         }
                     }
                 }
