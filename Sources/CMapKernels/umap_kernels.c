@@ -127,10 +127,12 @@ INLINE void step_block(float *px, float *py, f8 ox, f8 oy, f8 weight, i8 kind_of
     *py = *py + ((sy[0] + sy[2]) + (sy[1] + sy[3])) * alpha;
 }
 
-// Rows of a block's lanes in the table: a sample's first block pulls in lane 0 and pushes in the
-// rest, a later block only pushes.
-static const i8 kind_offsets[2] = {{0, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS},
-                                   {TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS, TABLE_POINTS}};
+// Rows of a block's lanes in the table: the pull's (offset 0) for lane 0 of a sample's first block,
+// a push's (offset TABLE_POINTS) for every other lane.
+INLINE i8 table_rows(int starts_sample) {
+    const i8 pushes = (i8){0} + TABLE_POINTS;
+    return starts_sample ? pushes & ~(i8)(lane_indices == 0) : pushes;
+}
 
 void embtool_umap_coefficient_table(float a, float b, float gamma, float *table) {
     float previous[2] = {0, 0};
@@ -283,7 +285,7 @@ INLINE void walk_block(float *px, float *py, const embtool_umap_scratch *s, intp
     memcpy(&x, lanes, 32);
     memcpy(&y, lanes + 8, 32);
     memcpy(&weight, lanes + 16, 32);
-    step_block(px, py, x, y, weight, kind_offsets[s->kinds[block]], table, alpha);
+    step_block(px, py, x, y, weight, table_rows(s->kinds[block] == 0), table, alpha);
 }
 
 // Points `GROUP` at a time: their samples filled first, then their walks interleaved block by block:

@@ -37,7 +37,7 @@ public struct SparseGraph: Sendable, Equatable {
 
     /// The points in breadth-first order from point 0 (each component in turn): neighbours
     /// get nearby numbers, so a pass over the edges reads the other ends from nearby memory.
-    public func breadthFirstOrder() -> [Int32] {
+    func breadthFirstOrder() -> [Int32] {
         var order: [Int32] = []
         order.reserveCapacity(count)
         var seen = [Bool](repeating: false, count: count)
@@ -58,7 +58,7 @@ public struct SparseGraph: Sendable, Equatable {
     }
 
     /// The same graph with point `order[p]` numbered p (each row's edges in their old order).
-    public func renumbered(_ order: [Int32]) -> SparseGraph {
+    func renumbered(_ order: [Int32]) -> SparseGraph {
         precondition(order.count == count)
         var position = [Int32](repeating: 0, count: count)
         for (p, i) in order.enumerated() { position[Int(i)] = Int32(p) }

@@ -20,23 +20,25 @@ import Foundation
 /// an epoch every point moves only itself, reading the other points where
 /// they were at the start of the epoch (a snapshot) and its own position
 /// live; its negative samples are draws d = 0, 1, … of a counter-based hash
-/// keyed by (seed, point, epoch), eight at a time. Points are therefore independent within an epoch and can be
-/// split across threads in any way with bit-identical results. All the
-/// gradients of one sample (the pull and its negative samples) are taken at
-/// the point's position before the sample and applied together, eight lanes
-/// at a time, where umap-learn moves the point after each.
+/// keyed by (seed, point, epoch), eight at a time. Points are therefore
+/// independent within an epoch and can be split across threads in any way
+/// with bit-identical results. All the gradients of one sample (the pull and
+/// its negative samples) are taken at the point's position before the sample
+/// and applied together, eight lanes at a time, where umap-learn moves the
+/// point after each.
 ///
 /// The epoch itself is the C kernel `embtool_umap_move_points` (CMapKernels),
 /// eight lanes per vector operation, which Swift would compile to SSE only; the
 /// kernel uses AVX2 where the CPU has it, with the same IEEE operations in the
-/// same order on every variant. A lane's gradient coefficient c(d²) (the pull's
-/// or a push's, as above) is read from a table of 128 points per octave of d²
-/// with linear interpolation (relative error below 10⁻⁴), built once per layout
-/// with x^b as 2^(b·log₂x) by two short polynomials: the power and the two
-/// divisions per lane took a third of the epoch (59k points: SGD 1.6 → 1.35 s). Per group of eight points it ticks their
-/// edges' clocks eight edges at a time, fills each point's due samples as
-/// blocks of eight lanes (draws hashed eight at a time, positions gathered),
-/// then walks the eight points' blocks interleaved.
+/// same order on every variant. Per group of eight points it ticks their edges'
+/// clocks eight edges at a time, fills each point's due samples as blocks of
+/// eight lanes (draws hashed eight at a time, positions gathered), then walks
+/// the eight points' blocks interleaved. A lane's gradient coefficient c(d²)
+/// (the pull's or a push's, as above) is read from a table of 128 points per
+/// octave of d² with linear interpolation (relative error below 10⁻⁴), built
+/// once per layout with x^b as 2^(b·log₂x) by two short polynomials: the power
+/// and the two divisions per lane took a third of the epoch (59k points: SGD
+/// 1.6 → 1.35 s).
 public struct UMAPLayout {
     public var a: Float
     public var b: Float
@@ -72,9 +74,9 @@ public struct UMAPLayout {
         let n = graph.count
         precondition(positions.count == 2 * n)
         let state = LayoutState(graph: graph, positions: positions, negativeRate: negativeRate)
-        let table = SharedBuffer(UnsafeMutablePointer<Float>.allocate(capacity: Int(EMBTOOL_UMAP_TABLE_FLOATS)))
-        defer { table.base.deallocate() }
-        embtool_umap_coefficient_table(a, b, gamma, table.base)
+        let table = UnsafeMutablePointer<Float>.allocate(capacity: Int(EMBTOOL_UMAP_TABLE_FLOATS))
+        defer { table.deallocate() }
+        embtool_umap_coefficient_table(a, b, gamma, table)
         // Pieces of 256 points: at 1,665 points one epoch is under a millisecond
         // of work, and 1,024-point pieces left one of two threads mostly idle.
         let pieceSize = 256, pieces = (n + pieceSize - 1) / pieceSize
@@ -88,7 +90,7 @@ public struct UMAPLayout {
             scratch.base.deallocate()
         }
         for epoch in 0..<epochs {
-            var epochState = state.kernelState(coefficients: table.base, seed: seed)
+            var epochState = state.kernelState(coefficients: table, seed: seed)
             let alpha = alpha(epoch)
             withUnsafePointer(to: &epochState) { shared in
                 let kernel = SharedConstant(shared)
