@@ -8,9 +8,6 @@ typedef int32_t i8 __attribute__((vector_size(32)));
 typedef uint32_t u8 __attribute__((vector_size(32)));
 typedef float f4 __attribute__((vector_size(16)));
 
-// A block: eight lanes of x, eight of y, eight weights.
-#define BLOCK_FLOATS 24
-
 #define INLINE static inline __attribute__((always_inline))
 
 INLINE f8 splat(float x) { return (f8){x, x, x, x, x, x, x, x}; }
@@ -45,8 +42,13 @@ INLINE f8 fast_exp2(f8 y) {
     return p * (f8)(exponent << 23);
 }
 
-static const f8 lane_numbers = {0, 1, 2, 3, 4, 5, 6, 7};
 static const u8 lane_indices = {0, 1, 2, 3, 4, 5, 6, 7};
+
+// Lanes whose number is below `count` (any count; at most eight lanes are).
+INLINE i8 lanes_below(intptr_t count) {
+    const int32_t bound = count < 0 ? 0 : (count > 8 ? 8 : (int32_t)count);
+    return (i8)lane_indices < bound;
+}
 
 // The coefficient table (embtool_umap_coefficient_table): for each kind (0 the pull, 1 a push),
 // STEPS points per octave of d^2 from 2^-100 (float bits LOW_BITS) over OCTAVES octaves, each point
@@ -97,41 +99,24 @@ INLINE void gather_rows(const float *positions, i8 index, f8 *x, f8 *y) {
     *y = __builtin_shufflevector(lf, hf, 1, 3, 5, 7, 9, 11, 13, 15);
 }
 
-// c(d2) for eight lanes from the table, lane k of kind kind[k] (the row offset of its half).
-INLINE f8 coefficients(const float *table, f8 d2, i8 kind_offset) {
+// The table rows of eight lanes' d2, lane k from the row of its kind (kind_offset[k]: 0 the pull's,
+// TABLE_POINTS a push's): the segment's value and slope, and the position within it.
+INLINE void table_rows(const float *table, f8 d2, i8 kind_offset, f8 *value, f8 *slope, f8 *within) {
     const u8 low = (u8){0} + TABLE_LOW_BITS, high = (u8){0} + TABLE_HIGH_BITS;
     u8 bits = (u8)d2;
     i8 below = (i8)(bits < low), above = (i8)(bits > high);
     bits = (u8)((below & (i8)low) | (above & (i8)high) | (~(below | above) & (i8)bits));
     u8 offset = bits - low;
     i8 point = (i8)(offset >> TABLE_SHIFT) + kind_offset;
-    f8 within = __builtin_convertvector((i8)(offset & ((1u << TABLE_SHIFT) - 1)), f8) * splat(1.0f / (1 << TABLE_SHIFT));
-    f8 value, slope;
-    gather_rows(table, point, &value, &slope);
+    *within = __builtin_convertvector((i8)(offset & ((1u << TABLE_SHIFT) - 1)), f8) * splat(1.0f / (1 << TABLE_SHIFT));
+    gather_rows(table, point, value, slope);
+}
+
+// c(d2) for eight lanes: the table's linear interpolation.
+INLINE f8 coefficients(const float *table, f8 d2, i8 kind_offset) {
+    f8 value, slope, within;
+    table_rows(table, d2, kind_offset, &value, &slope, &within);
     return value + within * slope;
-}
-
-// One block's summed, clipped gradient at p (x, y), times alpha, added to p:
-//   p += alpha * sum(w * clip(c(d^2) (p - o), -4, 4))
-// The sum adds lane k and k + 4, then the two pairs.
-INLINE void step_block(float *px, float *py, f8 ox, f8 oy, f8 weight, i8 kind_offset, const float *table,
-                       float alpha) {
-    f8 dx = splat(*px) - ox, dy = splat(*py) - oy;
-    f8 d2 = dx * dx + dy * dy;
-    f8 coefficient = coefficients(table, d2, kind_offset);
-    f8 gx = weight * at_most(at_least(coefficient * dx, -4), 4);
-    f8 gy = weight * at_most(at_least(coefficient * dy, -4), 4);
-    f4 sx = __builtin_shufflevector(gx, gx, 0, 1, 2, 3) + __builtin_shufflevector(gx, gx, 4, 5, 6, 7);
-    f4 sy = __builtin_shufflevector(gy, gy, 0, 1, 2, 3) + __builtin_shufflevector(gy, gy, 4, 5, 6, 7);
-    *px = *px + ((sx[0] + sx[2]) + (sx[1] + sx[3])) * alpha;
-    *py = *py + ((sy[0] + sy[2]) + (sy[1] + sy[3])) * alpha;
-}
-
-// Rows of a block's lanes in the table: the pull's (offset 0) for lane 0 of a sample's first block,
-// a push's (offset TABLE_POINTS) for every other lane.
-INLINE i8 table_rows(int starts_sample) {
-    const i8 pushes = (i8){0} + TABLE_POINTS;
-    return starts_sample ? pushes & ~(i8)(lane_indices == 0) : pushes;
 }
 
 void embtool_umap_coefficient_table(float a, float b, float gamma, float *table) {
@@ -158,49 +143,31 @@ float embtool_umap_coefficient(const float *table, float d2, int edge) {
     return coefficients(table, splat(d2), kind)[0];
 }
 
-// Room for `blocks` blocks of 24 floats (x, y and weight lanes) and their kinds.
-static void reserve_blocks(embtool_umap_scratch *s, intptr_t blocks) {
-    if (blocks <= s->capacity) return;
-    intptr_t capacity = 2 * blocks;
-    float *lanes = aligned_alloc(64, (size_t)capacity * BLOCK_FLOATS * sizeof(float));
-    uint8_t *kinds = malloc((size_t)capacity);
-    if (!lanes || !kinds) abort();
-    if (s->capacity > 0) {
-        memcpy(lanes, s->lanes, (size_t)s->capacity * BLOCK_FLOATS * sizeof(float));
-        memcpy(kinds, s->kinds, (size_t)s->capacity);
-    }
-    free(s->lanes);
-    free(s->kinds);
-    s->lanes = lanes;
-    s->kinds = kinds;
-    s->capacity = capacity;
-}
-
-// Room for `edges` edges' negative-sample counts and due list.
-static void reserve_edges(embtool_umap_scratch *s, intptr_t edges) {
-    if (edges <= s->edge_capacity) return;
+// Room for `edges` edges' negative-sample counts and `pulls` due edges' other ends (and a block's
+// worth beyond, which the lane loads may read).
+static void reserve(embtool_umap_scratch *s, intptr_t edges) {
+    if (edges + 8 <= s->capacity) return;
     free(s->negatives);
-    free(s->due);
-    s->edge_capacity = 2 * edges;
-    s->negatives = malloc((size_t)s->edge_capacity * sizeof(int32_t));
-    s->due = malloc((size_t)s->edge_capacity * sizeof(int32_t));
-    if (!s->negatives || !s->due) abort();
+    free(s->pulls);
+    s->capacity = 2 * edges + 8;
+    s->negatives = malloc((size_t)s->capacity * sizeof(int32_t));
+    s->pulls = malloc((size_t)s->capacity * sizeof(int32_t));
+    if (!s->negatives || !s->pulls) abort();
 }
 
 void embtool_umap_scratch_free(embtool_umap_scratch *s) {
-    free(s->lanes);
-    free(s->kinds);
     free(s->negatives);
-    free(s->due);
+    free(s->pulls);
     *s = (embtool_umap_scratch){0};
 }
 
 // One edge's clocks at epoch `now`: if due, the next sample moves on and the negative samples
 // owed since the last are counted (umap-learn's epoch_of_next_sample / _negative_sample).
 // Returns the count, or -1 when the edge is not due.
-INLINE int32_t tick_edge(float now, float per_sample, float per_negative, float *next_sample, float *next_negative) {
+INLINE int32_t tick_edge(float now, float per_sample, float rate, float *next_sample, float *next_negative) {
     if (!(*next_sample <= now)) return -1;
     *next_sample += per_sample;
+    const float per_negative = per_sample / rate;
     float owed = (now - *next_negative) / per_negative;
     int32_t negatives = owed >= 1 ? (owed < 1e9f ? (int32_t)owed : 1000000000) : 0;
     *next_negative += (float)negatives * per_negative;
@@ -210,15 +177,15 @@ INLINE int32_t tick_edge(float now, float per_sample, float per_negative, float 
 // tick_edge over edges lo..<hi into negatives[0 ..< hi - lo], eight at a time (the same IEEE
 // operations on every lane; lanes not due keep their clocks).
 INLINE void tick_edges(const embtool_umap_epoch *s, intptr_t lo, intptr_t hi, float now, int32_t *negatives) {
-    const float *restrict per_sample = s->per_sample, *restrict per_negative = s->per_negative;
+    const float *restrict per_sample = s->per_sample;
     float *restrict next_sample = s->next_sample, *restrict next_negative = s->next_negative;
     intptr_t e = lo;
     for (; e + 8 <= hi; e += 8) {
-        f8 sample, negative, every, every_negative;
+        f8 sample, negative, every;
         memcpy(&sample, next_sample + e, 32);
         memcpy(&negative, next_negative + e, 32);
         memcpy(&every, per_sample + e, 32);
-        memcpy(&every_negative, per_negative + e, 32);
+        const f8 every_negative = every / splat(s->negative_rate);
         i8 due = sample <= splat(now);
         f8 owed = (splat(now) - negative) / every_negative;
         i8 whole = __builtin_convertvector(at_most(at_least(owed, 0), 1e9f), i8);
@@ -232,91 +199,81 @@ INLINE void tick_edges(const embtool_umap_epoch *s, intptr_t lo, intptr_t hi, fl
         memcpy(negatives + (e - lo), &out, 32);
     }
     for (; e < hi; e++)
-        negatives[e - lo] = tick_edge(now, per_sample[e], per_negative[e], next_sample + e, next_negative + e);
+        negatives[e - lo] = tick_edge(now, per_sample[e], s->negative_rate, next_sample + e, next_negative + e);
 }
 
-// Point i's samples due this epoch, as blocks of eight lanes (x, y, weight; BLOCK_FLOATS floats): a
-// sample's first block (kind 0) holds the edge's other end in lane 0, weight 2 (both ends of an edge
-// pull), and negative samples in lanes 1-7; later blocks (kind 1) only negative samples; a sample
-// never shares a block with another. Lane k of a block holds draw `first + k` of the point's stream
-// for the epoch (lane 0 of a first block burns its draw). A draw of i itself weighs nothing, as
-// umap-learn skips it; so do lanes past the sample's end. `negatives` holds tick_edges' counts for
-// i's edges. Returns the block count.
-INLINE intptr_t fill_samples(const embtool_umap_epoch *s, intptr_t i, uint64_t key, const int32_t *negatives,
-                             embtool_umap_scratch *scratch, int32_t *due) {
+// Point i's move this epoch, alpha times the sum of its samples' clipped gradients, all taken at
+// its position at the epoch's start (x, y). Its samples are lanes g = 0, 1, ...: first one per due
+// edge (a pull by the edge's other end, weight 2: both ends of an edge pull), then the edges'
+// negative draws (a push each, weight 1; none from i itself, as umap-learn skips them). Lane g's
+// draw is draw g of the point's stream for the epoch (pull lanes burn theirs). Lane L of every
+// block of eight adds into accumulator L; the eight are summed at the end (lane k with k + 4, then
+// the pairs).
+// `negatives` holds tick_edges' counts for i's edges; `pulls` is room for their other ends.
+INLINE void move_point(const embtool_umap_epoch *s, intptr_t i, uint64_t key, const int32_t *negatives, int32_t *pulls,
+                       float alpha) {
     const intptr_t lo = s->row_start[i], hi = s->row_start[i + 1];
     const float *old = s->old_positions;
     const uint32_t n = (uint32_t)s->count;
-    intptr_t dueCount = 0;
+    intptr_t due = 0, pushes = 0;
     for (intptr_t e = lo; e < hi; e++) {  // without a branch: whether an edge is due is a coin toss
-        due[dueCount] = (int32_t)(e - lo);
-        dueCount += negatives[e - lo] >= 0;
+        const int32_t count = negatives[e - lo];
+        pulls[due] = s->columns[e];
+        due += count >= 0;
+        pushes += count >= 0 ? count : 0;
     }
-    const i8 first_lane = (i8)(lane_indices == 0);
-    intptr_t count = 0;
-    uint32_t draw = 0;
-    for (intptr_t d = 0; d < dueCount; d++) {
-        const intptr_t e = lo + due[d];
-        const intptr_t lanes = 1 + (intptr_t)negatives[e - lo], blocks = (lanes + 7) >> 3;
-        reserve_blocks(scratch, count + blocks);
-        for (intptr_t k = 0; k < blocks; k++, draw += 8) {
-            i8 index = draw_indices((uint32_t)key, (uint32_t)(key >> 32), draw, n);
-            i8 edge = k == 0 ? first_lane : (i8){0};
-            index = (edge & s->columns[e]) | (~edge & index);
-            f8 x, y;
-            gather_rows(old, index, &x, &y);
-            i8 keep = (lane_numbers < splat((float)(lanes - 8 * k))) & (edge | (index != (int32_t)i));
-            f8 weight = (f8)(keep & (i8)(splat(1) + (f8)((i8)splat(1) & edge)));
-            float *block = scratch->lanes + BLOCK_FLOATS * (count + k);
-            memcpy(block, &x, 32);
-            memcpy(block + 8, &y, 32);
-            memcpy(block + 16, &weight, 32);
-            scratch->kinds[count + k] = k == 0 ? 0 : 1;
+    const intptr_t lanes = due + pushes, blocks = (lanes + 7) >> 3;
+    const float x = old[2 * i], y = old[2 * i + 1];
+    const f8 px = splat(x), py = splat(y);
+    const float *table = s->coefficients;
+    // A three-stage pipeline over the blocks, so that no stage waits on its own loads: block t's
+    // draws and positions (A), block t - 1's distances and table rows (B), block t - 2's gradient (C).
+    f8 a_x = splat(0), a_y = splat(0), a_weight = splat(0);
+    i8 a_kind = (i8){0};
+    f8 b_dx = splat(0), b_dy = splat(0), b_weight = splat(0), b_value = splat(0), b_slope = splat(0), b_within = splat(0);
+    f8 sum_x = splat(0), sum_y = splat(0);
+    for (intptr_t t = 0; t < blocks + 2; t++) {
+        if (t >= 2) {  // C: block t - 2
+            const f8 coefficient = b_value + b_within * b_slope;
+            sum_x += b_weight * at_most(at_least(coefficient * b_dx, -4), 4);
+            sum_y += b_weight * at_most(at_least(coefficient * b_dy, -4), 4);
         }
-        count += blocks;
+        if (t >= 1 && t <= blocks) {  // B: block t - 1
+            b_dx = px - a_x;
+            b_dy = py - a_y;
+            b_weight = a_weight;
+            table_rows(table, b_dx * b_dx + b_dy * b_dy, a_kind, &b_value, &b_slope, &b_within);
+        }
+        if (t < blocks) {  // A: block t
+            const intptr_t g = 8 * t;
+            i8 index = draw_indices((uint32_t)key, (uint32_t)(key >> 32), (uint32_t)g, n);
+            const i8 pull = lanes_below(due - g);
+            if (g < due) {
+                i8 column;
+                memcpy(&column, pulls + g, 32);
+                index = (pull & column) | (~pull & index);
+            }
+            gather_rows(old, index, &a_x, &a_y);
+            const i8 keep = lanes_below(lanes - g) & (pull | (index != (int32_t)i));
+            a_weight = (f8)(keep & (i8)(splat(1) + (f8)((i8)splat(1) & pull)));
+            a_kind = ~pull & ((i8){0} + TABLE_POINTS);
+        }
     }
-    return count;
+    const f4 hx = __builtin_shufflevector(sum_x, sum_x, 0, 1, 2, 3) + __builtin_shufflevector(sum_x, sum_x, 4, 5, 6, 7);
+    const f4 hy = __builtin_shufflevector(sum_y, sum_y, 0, 1, 2, 3) + __builtin_shufflevector(sum_y, sum_y, 4, 5, 6, 7);
+    s->new_positions[2 * i] = x + ((hx[0] + hx[2]) + (hx[1] + hx[3])) * alpha;
+    s->new_positions[2 * i + 1] = y + ((hy[0] + hy[2]) + (hy[1] + hy[3])) * alpha;
 }
 
-INLINE void walk_block(float *px, float *py, const embtool_umap_scratch *s, intptr_t block, const float *table,
-                       float alpha) {
-    const float *lanes = s->lanes + BLOCK_FLOATS * block;
-    f8 x, y, weight;
-    memcpy(&x, lanes, 32);
-    memcpy(&y, lanes + 8, 32);
-    memcpy(&weight, lanes + 16, 32);
-    step_block(px, py, x, y, weight, table_rows(s->kinds[block] == 0), table, alpha);
-}
-
-// Points `GROUP` at a time: their samples filled first, then their walks interleaved block by block:
-// each walk is one long chain of dependent arithmetic, and independent points' chains can overlap in
-// the CPU.
-#define GROUP EMBTOOL_UMAP_SCRATCHES
+// Points first..<end: their edges' clocks ticked together, then each point moved.
 INLINE void move_points(const embtool_umap_epoch *s, intptr_t first, intptr_t end, int32_t epoch, float alpha,
                         embtool_umap_scratch *scratch) {
-    const float *old = s->old_positions;
-    for (intptr_t i = first; i < end; i += GROUP) {
-        const intptr_t members = end - i < GROUP ? end - i : GROUP;
-        const intptr_t lo = s->row_start[i], hi = s->row_start[i + members];
-        reserve_edges(&scratch[0], hi - lo);
-        tick_edges(s, lo, hi, (float)epoch, scratch[0].negatives);
-        intptr_t blocks[GROUP] = {0}, most = 0;
-        float x[GROUP], y[GROUP];
-        for (intptr_t k = 0; k < members; k++) {
-            const uint64_t key = counter_hash(s->seed, (uint64_t)(i + k), (uint64_t)epoch);
-            blocks[k] = fill_samples(s, i + k, key, scratch[0].negatives + (s->row_start[i + k] - lo), &scratch[k],
-                                     scratch[0].due);
-            most = blocks[k] > most ? blocks[k] : most;
-            x[k] = old[2 * (i + k)];
-            y[k] = old[2 * (i + k) + 1];
-        }
-        for (intptr_t block = 0; block < most; block++)
-            for (intptr_t k = 0; k < GROUP; k++)
-                if (block < blocks[k]) walk_block(&x[k], &y[k], &scratch[k], block, s->coefficients, alpha);
-        for (intptr_t k = 0; k < members; k++) {
-            s->new_positions[2 * (i + k)] = x[k];
-            s->new_positions[2 * (i + k) + 1] = y[k];
-        }
+    const intptr_t lo = s->row_start[first], hi = s->row_start[end];
+    reserve(scratch, hi - lo);
+    tick_edges(s, lo, hi, (float)epoch, scratch->negatives);
+    for (intptr_t i = first; i < end; i++) {
+        const uint64_t key = counter_hash(s->seed, (uint64_t)i, (uint64_t)epoch);
+        move_point(s, i, key, scratch->negatives + (s->row_start[i] - lo), scratch->pulls, alpha);
     }
 }
 

@@ -56,9 +56,8 @@ final class UMAPKernelTests: XCTestCase {
     }
 
     func testHubWithManyNegativeSamplesGrowsTheScratch() throws {
-        // A star: the hub's edges are all due every epoch, so one point's samples fill
-        // far more blocks than the scratch starts with; and a sample of 20 negative
-        // draws spans three blocks of eight lanes.
+        // A star: the hub's 119 edges are all due every epoch, so its pulls alone span
+        // fifteen blocks of eight lanes and its 20 draws per edge hundreds more.
         let n = 120
         var rowStart = [0], columns: [Int32] = []
         columns += (1..<n).map { Int32($0) }
@@ -77,21 +76,20 @@ final class UMAPKernelTests: XCTestCase {
 }
 
 /// UMAP's layout SGD as `UMAPLayout` documents it, lane by lane in scalar Swift:
-/// each point, reading the others where the previous epoch left them, takes
-/// its due edges in order; a sample is the edge's other end and its negative
-/// draws in blocks of eight lanes (the kernel's), lane L of a block holding
-/// draw `first + L` of the point's stream for the epoch (lane 0 of a sample's
-/// first block is the edge instead); a draw of the point itself and lanes
-/// past the sample's end weigh nothing. Each block's clipped gradients are
-/// summed (lane k with k + 4, then the pairs) and added times α. The
-/// gradient's coefficient c(d²) is read from the kernel's table (checked
+/// in an epoch each point takes every gradient at its own position and the
+/// others' where the previous epoch left them. Its lanes are first one pull
+/// per due edge (the edge's other end, weight 2), in edge order, then the
+/// due edges' negative draws (weight 1; none from the point itself); lane g
+/// draws draw g of the point's stream for the epoch (pull lanes burn theirs).
+/// Lane L of every block of eight adds its clipped gradient into accumulator
+/// L; the eight are summed (k with k + 4, then the pairs) and added times α.
+/// The gradient's coefficient c(d²) is read from the kernel's table (checked
 /// against the formulas in `testCoefficientTableFollowsTheGradient`).
 enum UMAPReferenceLayout {
     static func optimise(_ start: [Float], graph: SparseGraph, layout: UMAPLayout) -> [Float] {
-        let n = graph.count, a = layout.a, b = layout.b
+        let n = graph.count, a = layout.a, b = layout.b, rate = Float(layout.negativeRate)
         let perSample = UMAPLayout.epochsPerSample(graph.weights)
-        let perNegative = perSample.map { $0 / Float(layout.negativeRate) }
-        var nextSample = perSample, nextNegative = perNegative
+        var nextSample = perSample, nextNegative = perSample.map { $0 / rate }
         var table = [Float](repeating: 0, count: Int(EMBTOOL_UMAP_TABLE_FLOATS))
         embtool_umap_coefficient_table(a, b, layout.gamma, &table)
         var old = start
@@ -99,34 +97,32 @@ enum UMAPReferenceLayout {
             let alpha = layout.initialAlpha * (1 - Float(epoch) / Float(layout.epochs)), now = Float(epoch)
             var new = old
             for i in 0..<n {
-                let key = CounterHash.hash(layout.seed, UInt64(i), UInt64(epoch))
-                var draw: UInt32 = 0
-                var px = old[2 * i], py = old[2 * i + 1]
+                var pulls: [Int] = [], pushes = 0
                 for e in graph.rowStart[i]..<graph.rowStart[i + 1] where nextSample[e] <= now {
                     nextSample[e] += perSample[e]
-                    let owed = (now - nextNegative[e]) / perNegative[e]
+                    let perNegative = perSample[e] / rate
+                    let owed = (now - nextNegative[e]) / perNegative
                     let negatives = owed >= 1 ? (owed < 1e9 ? Int(owed) : 1_000_000_000) : 0
-                    nextNegative[e] += Float(negatives) * perNegative[e]
-                    let lanes = 1 + negatives
-                    for block in 0..<((lanes + 7) / 8) {
-                        var gx = [Float](repeating: 0, count: 8), gy = gx
-                        for lane in 0..<8 {
-                            let edge = block == 0 && lane == 0
-                            let k = edge ? Int(graph.columns[e]) : drawIndex(key, draw &+ UInt32(lane), n)
-                            let dx = px - old[2 * k], dy = py - old[2 * k + 1]
-                            let c = embtool_umap_coefficient(table, dx * dx + dy * dy, edge ? 1 : 0)
-                            let counts = 8 * block + lane < lanes && (edge || k != i)
-                            let w: Float = counts ? (edge ? 2 : 1) : 0
-                            gx[lane] = w * min(max(c * dx, -4), 4)
-                            gy[lane] = w * min(max(c * dy, -4), 4)
-                        }
-                        draw &+= 8
-                        px = px + (((gx[0] + gx[4]) + (gx[2] + gx[6])) + ((gx[1] + gx[5]) + (gx[3] + gx[7]))) * alpha
-                        py = py + (((gy[0] + gy[4]) + (gy[2] + gy[6])) + ((gy[1] + gy[5]) + (gy[3] + gy[7]))) * alpha
-                    }
+                    nextNegative[e] += Float(negatives) * perNegative
+                    pulls.append(Int(graph.columns[e]))
+                    pushes += negatives
                 }
-                new[2 * i] = px
-                new[2 * i + 1] = py
+                let key = CounterHash.hash(layout.seed, UInt64(i), UInt64(epoch))
+                let x = old[2 * i], y = old[2 * i + 1]
+                var sumX = [Float](repeating: 0, count: 8), sumY = sumX
+                for g in 0..<(pulls.count + pushes) {
+                    let pull = g < pulls.count
+                    let k = pull ? pulls[g] : drawIndex(key, UInt32(g), n)
+                    guard pull || k != i else { continue }
+                    let dx = x - old[2 * k], dy = y - old[2 * k + 1]
+                    let c = embtool_umap_coefficient(table, dx * dx + dy * dy, pull ? 1 : 0)
+                    let w: Float = pull ? 2 : 1
+                    sumX[g % 8] = sumX[g % 8] + w * min(max(c * dx, -4), 4)
+                    sumY[g % 8] = sumY[g % 8] + w * min(max(c * dy, -4), 4)
+                }
+                func total(_ s: [Float]) -> Float { ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7])) }
+                new[2 * i] = x + total(sumX) * alpha
+                new[2 * i + 1] = y + total(sumY) * alpha
             }
             old = new
         }

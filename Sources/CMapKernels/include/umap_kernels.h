@@ -16,9 +16,9 @@ typedef struct {
     const intptr_t *row_start;     // count + 1 offsets into columns
     const int32_t *columns;        // the other end of each edge
     const float *per_sample;       // epochs between samples of each edge: w_max / w
-    const float *per_negative;     // per_sample / negative rate
     float *next_sample;            // the epoch at which each edge is next sampled
     float *next_negative;          // and its negative samples next due
+    float negative_rate;           // negative samples per sample: due every per_sample / negative_rate epochs
     const float *old_positions;    // count x 2
     float *new_positions;          // count x 2
     const float *coefficients;     // embtool_umap_coefficient_table's table for the layout's a, b, gamma
@@ -38,21 +38,16 @@ void embtool_umap_coefficient_table(float a, float b, float gamma, float *table)
 /// c(d2) as a lane of the kernel reads it from `table`: the pull's (`edge` 1) or a push's (0).
 float embtool_umap_coefficient(const float *table, float d2, int edge);
 
-/// A worker's scratch: one point's samples as blocks of eight lanes (x, y and weight, 96 bytes each)
-/// and their kinds, and (the first of a call's scratches) its edges' negative-sample counts and due
-/// list. Start zeroed; grows as needed; release with embtool_umap_scratch_free.
+/// A worker's scratch: the negative-sample counts of a call's edges and a point's due edges' other
+/// ends. Start zeroed; grows as needed; release with embtool_umap_scratch_free.
 typedef struct {
-    float *lanes;
-    uint8_t *kinds;
-    intptr_t capacity;
     int32_t *negatives;
-    int32_t *due;
-    intptr_t edge_capacity;
+    int32_t *pulls;
+    intptr_t capacity;
 } embtool_umap_scratch;
 
-/// Moves points first..<end for epoch `epoch` at learning rate `alpha`; `scratch` points at
-/// EMBTOOL_UMAP_SCRATCHES scratches, used by one call at a time.
-#define EMBTOOL_UMAP_SCRATCHES 8
+/// Moves points first..<end for epoch `epoch` at learning rate `alpha`, using `scratch` (one call at
+/// a time).
 void embtool_umap_move_points(const embtool_umap_epoch *epoch_state, intptr_t first, intptr_t end, int32_t epoch,
                               float alpha, embtool_umap_scratch *scratch);
 
