@@ -143,86 +143,44 @@ float embtool_umap_coefficient(const float *table, float d2, int edge) {
     return coefficients(table, splat(d2), kind)[0];
 }
 
-// Room for `edges` edges' negative-sample counts and `pulls` due edges' other ends (and a block's
-// worth beyond, which the lane loads may read).
+// Room for a point's due edges' other ends, `edges` of them, and a block's worth beyond (which the
+// lane loads may read).
 static void reserve(embtool_umap_scratch *s, intptr_t edges) {
     if (edges + 8 <= s->capacity) return;
-    free(s->negatives);
     free(s->pulls);
     s->capacity = 2 * edges + 8;
-    s->negatives = malloc((size_t)s->capacity * sizeof(int32_t));
     s->pulls = malloc((size_t)s->capacity * sizeof(int32_t));
-    if (!s->negatives || !s->pulls) abort();
+    if (!s->pulls) abort();
 }
 
 void embtool_umap_scratch_free(embtool_umap_scratch *s) {
-    free(s->negatives);
     free(s->pulls);
     *s = (embtool_umap_scratch){0};
 }
 
-// One edge's clocks at epoch `now`: if due, the next sample moves on and the negative samples
-// owed since the last are counted (umap-learn's epoch_of_next_sample / _negative_sample).
-// Returns the count, or -1 when the edge is not due.
-INLINE int32_t tick_edge(float now, float per_sample, float rate, float *next_sample, float *next_negative) {
-    if (!(*next_sample <= now)) return -1;
-    *next_sample += per_sample;
-    const float per_negative = per_sample / rate;
-    float owed = (now - *next_negative) / per_negative;
-    int32_t negatives = owed >= 1 ? (owed < 1e9f ? (int32_t)owed : 1000000000) : 0;
-    *next_negative += (float)negatives * per_negative;
-    return negatives;
-}
-
-// tick_edge over edges lo..<hi into negatives[0 ..< hi - lo], eight at a time (the same IEEE
-// operations on every lane; lanes not due keep their clocks).
-INLINE void tick_edges(const embtool_umap_epoch *s, intptr_t lo, intptr_t hi, float now, int32_t *negatives) {
-    const float *restrict per_sample = s->per_sample;
-    float *restrict next_sample = s->next_sample, *restrict next_negative = s->next_negative;
-    intptr_t e = lo;
-    for (; e + 8 <= hi; e += 8) {
-        f8 sample, negative, every;
-        memcpy(&sample, next_sample + e, 32);
-        memcpy(&negative, next_negative + e, 32);
-        memcpy(&every, per_sample + e, 32);
-        const f8 every_negative = every / splat(s->negative_rate);
-        i8 due = sample <= splat(now);
-        f8 owed = (splat(now) - negative) / every_negative;
-        i8 whole = __builtin_convertvector(at_most(at_least(owed, 0), 1e9f), i8);
-        i8 count = (owed >= splat(1)) & whole;
-        f8 next = sample + every, next_neg = negative + __builtin_convertvector(count, f8) * every_negative;
-        sample = select8(due, next, sample);
-        negative = select8(due, next_neg, negative);
-        memcpy(next_sample + e, &sample, 32);
-        memcpy(next_negative + e, &negative, 32);
-        i8 out = (due & count) | ~due;  // the count where due, else -1
-        memcpy(negatives + (e - lo), &out, 32);
-    }
-    for (; e < hi; e++)
-        negatives[e - lo] = tick_edge(now, per_sample[e], s->negative_rate, next_sample + e, next_negative + e);
-}
-
-// Point i's move this epoch, alpha times the sum of its samples' clipped gradients, all taken at
-// its position at the epoch's start (x, y). Its samples are lanes g = 0, 1, ...: first one per due
-// edge (a pull by the edge's other end, weight 2: both ends of an edge pull), then the edges'
-// negative draws (a push each, weight 1; none from i itself, as umap-learn skips them). Lane g's
+// Point i's move in epoch `epoch`, alpha times the sum of its samples' clipped gradients, all taken
+// at its position at the epoch's start (x, y). An edge of frequency f is due in an epoch t > 0 when
+// floor(t * f) passes an integer. Its samples are lanes g = 0, 1, ...:
+// first one per due edge (a pull by the edge's other end, weight 2: both ends of an edge pull),
+// then negative_rate negative draws per due edge (a push each, weight 1; none from i itself, as
+// umap-learn skips them). Lane g's
 // draw is draw g of the point's stream for the epoch (pull lanes burn theirs). Lane L of every
 // block of eight adds into accumulator L; the eight are summed at the end (lane k with k + 4, then
 // the pairs).
-// `negatives` holds tick_edges' counts for i's edges; `pulls` is room for their other ends.
-INLINE void move_point(const embtool_umap_epoch *s, intptr_t i, uint64_t key, const int32_t *negatives, int32_t *pulls,
+// `pulls` is room for the point's due edges' other ends.
+INLINE void move_point(const embtool_umap_epoch *s, intptr_t i, int32_t epoch, uint64_t key, int32_t *pulls,
                        float alpha) {
     const intptr_t lo = s->row_start[i], hi = s->row_start[i + 1];
     const float *old = s->old_positions;
     const uint32_t n = (uint32_t)s->count;
-    intptr_t due = 0, pushes = 0;
+    const float now = (float)epoch, before = epoch > 0 ? (float)(epoch - 1) : now;  // nothing due in epoch 0
+    intptr_t due = 0;
     for (intptr_t e = lo; e < hi; e++) {  // without a branch: whether an edge is due is a coin toss
-        const int32_t count = negatives[e - lo];
+        const float f = s->frequency[e];
         pulls[due] = s->columns[e];
-        due += count >= 0;
-        pushes += count >= 0 ? count : 0;
+        due += (int32_t)(now * f) > (int32_t)(before * f);
     }
-    const intptr_t lanes = due + pushes, blocks = (lanes + 7) >> 3;
+    const intptr_t lanes = due + due * s->negative_rate, blocks = (lanes + 7) >> 3;
     const float x = old[2 * i], y = old[2 * i + 1];
     const f8 px = splat(x), py = splat(y);
     const float *table = s->coefficients;
@@ -265,15 +223,13 @@ INLINE void move_point(const embtool_umap_epoch *s, intptr_t i, uint64_t key, co
     s->new_positions[2 * i + 1] = y + ((hy[0] + hy[2]) + (hy[1] + hy[3])) * alpha;
 }
 
-// Points first..<end: their edges' clocks ticked together, then each point moved.
+// Points first..<end.
 INLINE void move_points(const embtool_umap_epoch *s, intptr_t first, intptr_t end, int32_t epoch, float alpha,
                         embtool_umap_scratch *scratch) {
-    const intptr_t lo = s->row_start[first], hi = s->row_start[end];
-    reserve(scratch, hi - lo);
-    tick_edges(s, lo, hi, (float)epoch, scratch->negatives);
     for (intptr_t i = first; i < end; i++) {
+        reserve(scratch, s->row_start[i + 1] - s->row_start[i]);
         const uint64_t key = counter_hash(s->seed, (uint64_t)i, (uint64_t)epoch);
-        move_point(s, i, key, scratch->negatives + (s->row_start[i] - lo), scratch->pulls, alpha);
+        move_point(s, i, epoch, key, scratch->pulls, alpha);
     }
 }
 

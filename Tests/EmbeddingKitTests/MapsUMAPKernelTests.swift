@@ -77,9 +77,10 @@ final class UMAPKernelTests: XCTestCase {
 
 /// UMAP's layout SGD as `UMAPLayout` documents it, lane by lane in scalar Swift:
 /// in an epoch each point takes every gradient at its own position and the
-/// others' where the previous epoch left them. Its lanes are first one pull
-/// per due edge (the edge's other end, weight 2), in edge order, then the
-/// due edges' negative draws (weight 1; none from the point itself); lane g
+/// others' where the previous epoch left them. An edge is due when
+/// `UMAPLayout.isDue` says. The point's lanes are first one pull per due
+/// edge (the edge's other end, weight 2), in edge order, then `negativeRate`
+/// negative draws per due edge (weight 1; none from the point itself); lane g
 /// draws draw g of the point's stream for the epoch (pull lanes burn theirs).
 /// Lane L of every block of eight adds its clipped gradient into accumulator
 /// L; the eight are summed (k with k + 4, then the pairs) and added times α.
@@ -87,26 +88,20 @@ final class UMAPKernelTests: XCTestCase {
 /// against the formulas in `testCoefficientTableFollowsTheGradient`).
 enum UMAPReferenceLayout {
     static func optimise(_ start: [Float], graph: SparseGraph, layout: UMAPLayout) -> [Float] {
-        let n = graph.count, a = layout.a, b = layout.b, rate = Float(layout.negativeRate)
-        let perSample = UMAPLayout.epochsPerSample(graph.weights)
-        var nextSample = perSample, nextNegative = perSample.map { $0 / rate }
+        let n = graph.count, a = layout.a, b = layout.b
+        let frequency = UMAPLayout.sampleFrequency(graph.weights)
         var table = [Float](repeating: 0, count: Int(EMBTOOL_UMAP_TABLE_FLOATS))
         embtool_umap_coefficient_table(a, b, layout.gamma, &table)
         var old = start
         for epoch in 0..<layout.epochs {
-            let alpha = layout.initialAlpha * (1 - Float(epoch) / Float(layout.epochs)), now = Float(epoch)
+            let alpha = layout.initialAlpha * (1 - Float(epoch) / Float(layout.epochs))
             var new = old
             for i in 0..<n {
-                var pulls: [Int] = [], pushes = 0
-                for e in graph.rowStart[i]..<graph.rowStart[i + 1] where nextSample[e] <= now {
-                    nextSample[e] += perSample[e]
-                    let perNegative = perSample[e] / rate
-                    let owed = (now - nextNegative[e]) / perNegative
-                    let negatives = owed >= 1 ? (owed < 1e9 ? Int(owed) : 1_000_000_000) : 0
-                    nextNegative[e] += Float(negatives) * perNegative
+                var pulls: [Int] = []
+                for e in graph.rowStart[i]..<graph.rowStart[i + 1] where UMAPLayout.isDue(frequency: frequency[e], epoch: epoch) {
                     pulls.append(Int(graph.columns[e]))
-                    pushes += negatives
                 }
+                let pushes = pulls.count * layout.negativeRate
                 let key = CounterHash.hash(layout.seed, UInt64(i), UInt64(epoch))
                 let x = old[2 * i], y = old[2 * i + 1]
                 var sumX = [Float](repeating: 0, count: 8), sumY = sumX

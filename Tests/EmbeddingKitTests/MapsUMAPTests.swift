@@ -81,8 +81,21 @@ final class UMAPStepTests: XCTestCase {
         XCTAssertThrowsError(try UMAPCurve.fit(minDist: 2, spread: 1))
     }
 
-    func testEpochsPerSampleIsMaxOverWeight() {
-        XCTAssertEqual(UMAPLayout.epochsPerSample([1, 0.5, 0.25, 0]), [1, 2, 4, -1])
+    func testEdgesAreSampledWhenUmapLearnsClockComesDue() {
+        XCTAssertEqual(UMAPLayout.sampleFrequency([1, 0.5, 0.25, 0]), [1, 0.5, 0.25, 0])
+        // umap-learn's schedule: epoch_of_next_sample starts at w_max / w, a sample is due
+        // in epoch t when it is at most t, and then moves on by w_max / w. In exact
+        // arithmetic (periods with short binary fractions) the due epochs must agree.
+        for period in [1.0, 1.25, 1.5, 2.0, 3.0, 4.5, 7.75, 200.0] {
+            var next = period, umapLearn: [Int] = []
+            for t in 0..<400 where next <= Double(t) {
+                umapLearn.append(t)
+                next += period
+            }
+            let ours = (0..<400).filter { UMAPLayout.isDue(frequency: Float(1 / period), epoch: $0) }
+            XCTAssertEqual(ours, umapLearn, "period \(period)")
+        }
+        XCTAssertFalse((0..<400).contains { UMAPLayout.isDue(frequency: 0, epoch: $0) })
     }
 
     func testFastPowMatchesPow() {

@@ -9,16 +9,14 @@
 #include <stdint.h>
 
 /// What an epoch reads and writes. Within an epoch each point moves only itself, reading the others
-/// in `old_positions` (the epoch before), and writes its own row of `new_positions` and its own edges'
-/// clocks, so disjoint ranges of points can run on different threads.
+/// in `old_positions` (the epoch before), and writes its own row of `new_positions`, so disjoint
+/// ranges of points can run on different threads.
 typedef struct {
     intptr_t count;                // points
     const intptr_t *row_start;     // count + 1 offsets into columns
     const int32_t *columns;        // the other end of each edge
-    const float *per_sample;       // epochs between samples of each edge: w_max / w
-    float *next_sample;            // the epoch at which each edge is next sampled
-    float *next_negative;          // and its negative samples next due
-    float negative_rate;           // negative samples per sample: due every per_sample / negative_rate epochs
+    const float *frequency;        // each edge's samples per epoch: w / w_max
+    int32_t negative_rate;         // negative samples per sample
     const float *old_positions;    // count x 2
     float *new_positions;          // count x 2
     const float *coefficients;     // embtool_umap_coefficient_table's table for the layout's a, b, gamma
@@ -38,10 +36,9 @@ void embtool_umap_coefficient_table(float a, float b, float gamma, float *table)
 /// c(d2) as a lane of the kernel reads it from `table`: the pull's (`edge` 1) or a push's (0).
 float embtool_umap_coefficient(const float *table, float d2, int edge);
 
-/// A worker's scratch: the negative-sample counts of a call's edges and a point's due edges' other
-/// ends. Start zeroed; grows as needed; release with embtool_umap_scratch_free.
+/// A worker's scratch: a point's due edges' other ends. Start zeroed; grows as needed; release with
+/// embtool_umap_scratch_free.
 typedef struct {
-    int32_t *negatives;
     int32_t *pulls;
     intptr_t capacity;
 } embtool_umap_scratch;

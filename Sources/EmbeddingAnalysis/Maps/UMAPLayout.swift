@@ -5,14 +5,20 @@ import Foundation
 /// UMAP's stochastic gradient descent on the fuzzy cross-entropy between the
 /// graph and the layout (umap-learn's `optimize_layout_euclidean`, 2-D):
 ///
-/// - edge e (weight w) is sampled every `epochsPerSample[e] = w_max / w` epochs;
+/// - edge e (weight w) is sampled every w_max / w epochs: in epoch t when
+///   ⌊t·w/w_max⌋ passes an integer (`sampleFrequency`), the epochs at which
+///   umap-learn's `epoch_of_next_sample` comes due;
 /// - a sample pulls the edge's head along the attractive gradient
 ///   −2ab·d^(2(b−1)) / (1 + a·d^(2b)) · (yᵢ − yⱼ), twice: umap-learn's graph
 ///   holds both (i, j) and (j, i) and its `move_other` moves both ends of a
 ///   sampled edge, so each end of an edge is pulled twice per sampling period;
-/// - and draws `negativeRate` random points per sample (as umap-learn, at the
-///   rate `epochsPerSample / negativeRate`), each pushing the head along the
-///   repulsive gradient 2γb / ((0.001 + d²)(1 + a·d^(2b))) · (yᵢ − yₖ);
+/// - and draws `negativeRate` random points per sample, each pushing the
+///   head along the repulsive gradient 2γb / ((0.001 + d²)(1 + a·d^(2b))) ·
+///   (yᵢ − yₖ). umap-learn draws the same number on average: its clock for
+///   them runs `negativeRate` times faster than the edge's, so a sample gets
+///   one more or one fewer where w_max / w is not a whole number of epochs,
+///   and the first sample one fewer. With a fixed count the schedule keeps
+///   no state: an epoch reads each edge's frequency and nothing else;
 /// - every gradient component is clipped to [−4, 4]; the learning rate
 ///   falls linearly from `initialAlpha` to 0 over the epochs.
 ///
@@ -24,23 +30,25 @@ import Foundation
 /// its negative samples are draws d = 0, 1, … of a counter-based hash keyed
 /// by (seed, point, epoch). Points are therefore independent within an epoch
 /// and can be split across threads in any way with bit-identical results.
-/// Measured against moving after each sample (59k item vectors, seeds 1, 2,
-/// 3, 7, 42): trustworthiness 0.905–0.912 instead of 0.893–0.898, kNN recall
-/// 0.275–0.278 instead of 0.291–0.300, and the epoch no longer one long chain
-/// of dependent arithmetic per point.
+/// Measured against moving after each sample (seeds 1, 2, 3, 7, 42): on the
+/// 59k item vectors trustworthiness 0.905–0.911 instead of 0.893–0.898 and
+/// kNN recall 0.275–0.280 instead of 0.291–0.300; on ml-100k's 1,665 items
+/// 0.892 instead of 0.894 (mean) and 0.218 instead of 0.227. umap-learn's
+/// own, over the bench runs: 0.897–0.901 and 0.218 (59k), 0.892–0.895 and
+/// 0.218–0.226 (ml-100k). And the epoch is no longer one long chain of
+/// dependent arithmetic per point.
 ///
 /// The epoch itself is the C kernel `embtool_umap_move_points` (CMapKernels),
 /// eight lanes per vector operation, which Swift would compile to SSE only; the
 /// kernel uses AVX2 where the CPU has it, with the same IEEE operations in the
-/// same order on every variant. Per piece of points it ticks the edges' clocks
-/// eight edges at a time; per point, its lanes (one pull per due edge, then the
-/// negative draws, hashed eight at a time) pass in blocks of eight through a
-/// three-stage pipeline: gather the other ends' positions, read the table, add
-/// the clipped gradients. A lane's gradient coefficient c(d²) (the pull's or a
-/// push's, as above) is read from a table of 128 points per octave of d² with
-/// linear interpolation (relative error below 10⁻⁴), built once per layout
-/// with x^b as 2^(b·log₂x) by two short polynomials: the power and the two
-/// divisions per lane took a third of the epoch.
+/// same order on every variant. Per point, its lanes (one pull per due edge,
+/// then the negative draws, hashed eight at a time) pass in blocks of eight
+/// through a three-stage pipeline: gather the other ends' positions, read the
+/// table, add the clipped gradients. A lane's gradient coefficient c(d²) (the
+/// pull's or a push's, as above) is read from a table of 128 points per octave
+/// of d² with linear interpolation (relative error below 10⁻⁴), built once per
+/// layout with x^b as 2^(b·log₂x) by two short polynomials: the power and the
+/// two divisions per lane took a third of the epoch.
 public struct UMAPLayout {
     public var a: Float
     public var b: Float
@@ -57,10 +65,18 @@ public struct UMAPLayout {
         self.seed = seed
     }
 
-    /// umap-learn's `make_epochs_per_sample`: w_max / w for each edge.
-    public static func epochsPerSample(_ weights: [Float]) -> [Float] {
+    /// Samples per epoch of each edge, w / w_max: the reciprocal of umap-learn's
+    /// `make_epochs_per_sample` (0 for an edge of weight 0, never sampled).
+    public static func sampleFrequency(_ weights: [Float]) -> [Float] {
         let top = weights.max() ?? 1
-        return weights.map { $0 > 0 ? top / $0 : -1 }
+        return weights.map { $0 > 0 ? $0 / top : 0 }
+    }
+
+    /// Whether an edge of frequency `f` is sampled in `epoch`: ⌊epoch·f⌋ passes
+    /// an integer, never in epoch 0 (as umap-learn, whose clocks start one
+    /// period in).
+    public static func isDue(frequency f: Float, epoch: Int) -> Bool {
+        epoch > 0 && Int32(Float(epoch) * f) > Int32(Float(epoch - 1) * f)
     }
 
     /// umap-learn's schedule for the number of epochs: 500 up to 10,000 points, else 200.
@@ -119,11 +135,9 @@ final class LayoutState: @unchecked Sendable {
     let count: Int
     let rowStart: UnsafeMutablePointer<Int>
     let columns: UnsafeMutablePointer<Int32>
-    let perSample: UnsafeMutablePointer<Float>
-    let negativeRate: Float
-    /// The epoch at which each edge is next sampled, and its negative samples next due.
-    let nextSample: UnsafeMutablePointer<Float>
-    let nextNegative: UnsafeMutablePointer<Float>
+    /// Each edge's samples per epoch (`UMAPLayout.sampleFrequency`).
+    let frequency: UnsafeMutablePointer<Float>
+    let negativeRate: Int32
     private(set) var old: UnsafeMutablePointer<Float>
     private(set) var new: UnsafeMutablePointer<Float>
 
@@ -136,28 +150,24 @@ final class LayoutState: @unchecked Sendable {
         count = graph.count
         rowStart = copy(graph.rowStart)
         columns = copy(graph.columns)
-        let every = UMAPLayout.epochsPerSample(graph.weights)
-        let everyNegative = every.map { $0 / Float(negativeRate) }
-        perSample = copy(every)
-        self.negativeRate = Float(negativeRate)
-        nextSample = copy(every)
-        nextNegative = copy(everyNegative)
+        frequency = copy(UMAPLayout.sampleFrequency(graph.weights))
+        self.negativeRate = Int32(clamping: negativeRate)
         old = copy(positions)
         new = copy(positions)
     }
 
     /// The kernel's view of the arrays for one epoch.
     func kernelState(coefficients: UnsafePointer<Float>, seed: UInt64) -> embtool_umap_epoch {
-        embtool_umap_epoch(count: count, row_start: rowStart, columns: columns, per_sample: perSample,
-                           next_sample: nextSample, next_negative: nextNegative, negative_rate: negativeRate,
-                           old_positions: old, new_positions: new, coefficients: coefficients, seed: seed)
+        embtool_umap_epoch(count: count, row_start: rowStart, columns: columns, frequency: frequency,
+                           negative_rate: negativeRate, old_positions: old, new_positions: new,
+                           coefficients: coefficients, seed: seed)
     }
 
     /// After an epoch: its output becomes the next epoch's input.
     func swapPositions() { swap(&old, &new) }
 
     deinit {
-        for p in [perSample, nextSample, nextNegative, old, new] { p.deallocate() }
+        for p in [frequency, old, new] { p.deallocate() }
         rowStart.deallocate()
         columns.deallocate()
     }
