@@ -158,21 +158,47 @@ void embtool_umap_scratch_free(embtool_umap_scratch *s) {
     *s = (embtool_umap_scratch){0};
 }
 
+// The epoch's pool of negative samples: entry k is point draw_k (draw k of the epoch's stream, keyed
+// by counter_hash(seed, POOL_STREAM, epoch)) with its position in the snapshot. Entries first..<end.
+#define POOL_STREAM 0x706F6F6Cu  // "pool"
+void embtool_umap_fill_pool(const embtool_umap_epoch *s, int32_t epoch, intptr_t first, intptr_t end) {
+    const uint64_t key = counter_hash(s->seed, POOL_STREAM, (uint64_t)epoch);
+    const float *old = s->old_positions;
+    for (intptr_t k = first; k < end; k += 8) {
+        const i8 index = draw_indices((uint32_t)key, (uint32_t)(key >> 32), (uint32_t)k, (uint32_t)s->count);
+        f8 x, y;
+        gather_rows(old, index, &x, &y);
+        const intptr_t lanes = end - k < 8 ? end - k : 8;
+        memcpy(s->pool_index + k, &index, (size_t)lanes * 4);
+        memcpy(s->pool_x + k, &x, (size_t)lanes * 4);
+        memcpy(s->pool_y + k, &y, (size_t)lanes * 4);
+    }
+}
+
+void embtool_umap_wrap_pool(const embtool_umap_epoch *s) {
+    const intptr_t size = s->pool_size;
+    for (intptr_t j = 0; j < 8; j++) {
+        s->pool_index[size + j] = s->pool_index[j];
+        s->pool_x[size + j] = s->pool_x[j];
+        s->pool_y[size + j] = s->pool_y[j];
+        s->pool_index[-1 - j] = s->pool_index[size - 1 - j];
+        s->pool_x[-1 - j] = s->pool_x[size - 1 - j];
+        s->pool_y[-1 - j] = s->pool_y[size - 1 - j];
+    }
+}
+
 // Point i's move in epoch `epoch`, alpha times the sum of its samples' clipped gradients, all taken
 // at its position at the epoch's start (x, y). An edge of frequency f is due in an epoch t > 0 when
-// floor(t * f) passes an integer. Its samples are lanes g = 0, 1, ...:
-// first one per due edge (a pull by the edge's other end, weight 2: both ends of an edge pull),
-// then negative_rate negative draws per due edge (a push each, weight 1; none from i itself, as
-// umap-learn skips them). Lane g's
-// draw is draw g of the point's stream for the epoch (pull lanes burn theirs). Lane L of every
-// block of eight adds into accumulator L; the eight are summed at the end (lane k with k + 4, then
-// the pairs).
-// `pulls` is room for the point's due edges' other ends.
+// floor(t * f) passes an integer. The point's samples are lanes g = 0, 1, ...: first one per due
+// edge (a pull by the edge's other end, weight 2: both ends of an edge pull), then negative_rate
+// negative samples per due edge, consecutive entries of the epoch's pool from a start drawn for the
+// point, wrapping at its end (a push each, weight 1; none from i itself, as umap-learn skips them).
+// Lane L of every block of eight adds into accumulator L; the eight are summed at the end (lane k
+// with k + 4, then the pairs). `pulls` is room for the point's due edges' other ends.
 INLINE void move_point(const embtool_umap_epoch *s, intptr_t i, int32_t epoch, uint64_t key, int32_t *pulls,
                        float alpha) {
     const intptr_t lo = s->row_start[i], hi = s->row_start[i + 1];
     const float *old = s->old_positions;
-    const uint32_t n = (uint32_t)s->count;
     const float now = (float)epoch, before = epoch > 0 ? (float)(epoch - 1) : now;  // nothing due in epoch 0
     intptr_t due = 0;
     for (intptr_t e = lo; e < hi; e++) {  // without a branch: whether an edge is due is a coin toss
@@ -180,12 +206,15 @@ INLINE void move_point(const embtool_umap_epoch *s, intptr_t i, int32_t epoch, u
         pulls[due] = s->columns[e];
         due += (int32_t)(now * f) > (int32_t)(before * f);
     }
-    const intptr_t lanes = due + due * s->negative_rate, blocks = (lanes + 7) >> 3;
+    const intptr_t lanes = due + due * s->negative_rate, blocks = (lanes + 7) >> 3, size = s->pool_size;
+    // The pool entry under lane 0 of the current block (lane g holds push g - due): from -8 on, as
+    // a block holding a push starts at most 7 lanes before the first.
+    intptr_t entry = (intptr_t)(((uint64_t)(uint32_t)key * (uint64_t)size) >> 32) - due;
     const float x = old[2 * i], y = old[2 * i + 1];
     const f8 px = splat(x), py = splat(y);
     const float *table = s->coefficients;
     // A three-stage pipeline over the blocks, so that no stage waits on its own loads: block t's
-    // draws and positions (A), block t - 1's distances and table rows (B), block t - 2's gradient (C).
+    // positions (A), block t - 1's distances and table rows (B), block t - 2's gradient (C).
     f8 a_x = splat(0), a_y = splat(0), a_weight = splat(0);
     i8 a_kind = (i8){0};
     f8 b_dx = splat(0), b_dy = splat(0), b_weight = splat(0), b_value = splat(0), b_slope = splat(0), b_within = splat(0);
@@ -204,14 +233,24 @@ INLINE void move_point(const embtool_umap_epoch *s, intptr_t i, int32_t epoch, u
         }
         if (t < blocks) {  // A: block t
             const intptr_t g = 8 * t;
-            i8 index = draw_indices((uint32_t)key, (uint32_t)(key >> 32), (uint32_t)g, n);
             const i8 pull = lanes_below(due - g);
-            if (g < due) {
-                i8 column;
-                memcpy(&column, pulls + g, 32);
-                index = (pull & column) | (~pull & index);
+            i8 index = (i8){0};
+            if (g + 8 > due) {  // pushes: the pool's entries, read straight
+                if (entry >= size) entry -= size;
+                memcpy(&index, s->pool_index + entry, 32);
+                memcpy(&a_x, s->pool_x + entry, 32);
+                memcpy(&a_y, s->pool_y + entry, 32);
             }
-            gather_rows(old, index, &a_x, &a_y);
+            if (g < due) {  // pulls: the edges' other ends, gathered
+                i8 column;
+                f8 column_x, column_y;
+                memcpy(&column, pulls + g, 32);
+                gather_rows(old, pull & column, &column_x, &column_y);
+                index = (pull & column) | (~pull & index);
+                a_x = select8(pull, column_x, a_x);
+                a_y = select8(pull, column_y, a_y);
+            }
+            entry += 8;
             const i8 keep = lanes_below(lanes - g) & (pull | (index != (int32_t)i));
             a_weight = (f8)(keep & (i8)(splat(1) + (f8)((i8)splat(1) & pull)));
             a_kind = ~pull & ((i8){0} + TABLE_POINTS);

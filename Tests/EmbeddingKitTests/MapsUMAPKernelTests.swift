@@ -80,8 +80,9 @@ final class UMAPKernelTests: XCTestCase {
 /// others' where the previous epoch left them. An edge is due when
 /// `UMAPLayout.isDue` says. The point's lanes are first one pull per due
 /// edge (the edge's other end, weight 2), in edge order, then `negativeRate`
-/// negative draws per due edge (weight 1; none from the point itself); lane g
-/// draws draw g of the point's stream for the epoch (pull lanes burn theirs).
+/// negative samples per due edge (weight 1; none from the point itself):
+/// consecutive entries, wrapping, of the epoch's pool (draws 0, 1, … of a
+/// stream keyed by the epoch), from an entry drawn for the point.
 /// Lane L of every block of eight adds its clipped gradient into accumulator
 /// L; the eight are summed (k with k + 4, then the pairs) and added times α.
 /// The gradient's coefficient c(d²) is read from the kernel's table (checked
@@ -90,12 +91,15 @@ enum UMAPReferenceLayout {
     static func optimise(_ start: [Float], graph: SparseGraph, layout: UMAPLayout) -> [Float] {
         let n = graph.count, a = layout.a, b = layout.b
         let frequency = UMAPLayout.sampleFrequency(graph.weights)
+        let poolSize = max(n, LayoutState.smallestPool)
         var table = [Float](repeating: 0, count: Int(EMBTOOL_UMAP_TABLE_FLOATS))
         embtool_umap_coefficient_table(a, b, layout.gamma, &table)
         var old = start
         for epoch in 0..<layout.epochs {
             let alpha = layout.initialAlpha * (1 - Float(epoch) / Float(layout.epochs))
             var new = old
+            let poolKey = CounterHash.hash(layout.seed, 0x706F_6F6C, UInt64(epoch))
+            let pool = (0..<poolSize).map { drawIndex(poolKey, UInt32($0), n) }
             for i in 0..<n {
                 var pulls: [Int] = []
                 for e in graph.rowStart[i]..<graph.rowStart[i + 1] where UMAPLayout.isDue(frequency: frequency[e], epoch: epoch) {
@@ -103,11 +107,12 @@ enum UMAPReferenceLayout {
                 }
                 let pushes = pulls.count * layout.negativeRate
                 let key = CounterHash.hash(layout.seed, UInt64(i), UInt64(epoch))
+                let start = Int((UInt64(UInt32(truncatingIfNeeded: key)) * UInt64(poolSize)) >> 32)
                 let x = old[2 * i], y = old[2 * i + 1]
                 var sumX = [Float](repeating: 0, count: 8), sumY = sumX
                 for g in 0..<(pulls.count + pushes) {
                     let pull = g < pulls.count
-                    let k = pull ? pulls[g] : drawIndex(key, UInt32(g), n)
+                    let k = pull ? pulls[g] : pool[(start + g - pulls.count) % poolSize]
                     guard pull || k != i else { continue }
                     let dx = x - old[2 * k], dy = y - old[2 * k + 1]
                     let c = embtool_umap_coefficient(table, dx * dx + dy * dy, pull ? 1 : 0)
@@ -124,7 +129,7 @@ enum UMAPReferenceLayout {
         return old
     }
 
-    /// Draw d of a point's epoch: lowbias32((key_lo + d·0x9E3779B9) ^ key_hi), cut below n
+    /// Draw d of a stream: lowbias32((key_lo + d·0x9E3779B9) ^ key_hi), cut below n
     /// by Lemire's multiply-shift.
     static func drawIndex(_ key: UInt64, _ d: UInt32, _ n: Int) -> Int {
         var x = (d &* 0x9E37_79B9 &+ UInt32(truncatingIfNeeded: key)) ^ UInt32(truncatingIfNeeded: key >> 32)

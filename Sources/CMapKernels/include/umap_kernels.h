@@ -21,7 +21,22 @@ typedef struct {
     float *new_positions;          // count x 2
     const float *coefficients;     // embtool_umap_coefficient_table's table for the layout's a, b, gamma
     uint64_t seed;
+    // The epoch's negative samples (embtool_umap_fill_pool): pool_size entries (at least 8), each a
+    // point and its snapshot position, with room for 8 entries before the first and after the last.
+    intptr_t pool_size;
+    int32_t *pool_index;
+    float *pool_x;
+    float *pool_y;
 } embtool_umap_epoch;
+
+/// Fills entries first..<end of the epoch's pool: entry k is a point drawn uniformly by a
+/// counter-based hash of (seed, epoch, k), with its position in old_positions. Disjoint ranges can
+/// run on different threads; then embtool_umap_wrap_pool, before embtool_umap_move_points.
+void embtool_umap_fill_pool(const embtool_umap_epoch *epoch_state, int32_t epoch, intptr_t first, intptr_t end);
+
+/// Copies the pool's first 8 entries after its last and its last 8 before its first, so that 8
+/// consecutive entries can be read from any start in -8 ..< pool_size, wrapping.
+void embtool_umap_wrap_pool(const embtool_umap_epoch *epoch_state);
 
 /// The gradient's coefficient as a function of d^2, tabulated: a pull along an edge is
 /// c(d^2) (p - o) with c = -2ab d^(2(b-1)) / (1 + a d^(2b)), a push by a negative sample

@@ -26,10 +26,15 @@ import Foundation
 /// epoch is one step for every point, from a snapshot. Each point takes all
 /// its due samples' gradients (the pulls and the negative samples) at its
 /// own position and the other points' at the start of the epoch, and moves
-/// by α times their sum, where umap-learn moves the point after each sample;
-/// its negative samples are draws d = 0, 1, … of a counter-based hash keyed
-/// by (seed, point, epoch). Points are therefore independent within an epoch
-/// and can be split across threads in any way with bit-identical results.
+/// by α times their sum, where umap-learn moves the point after each sample.
+/// Points are therefore independent within an epoch and can be split across
+/// threads in any way with bit-identical results. The negative samples come
+/// from the epoch's pool: `max(n, 4096)` points drawn uniformly by a
+/// counter-based hash of (seed, epoch, entry), with their positions; a point
+/// takes consecutive entries from a start hashed from (seed, point, epoch).
+/// Each draw is still a uniform point, as umap-learn's, but the kernel reads
+/// eight of them with two vector loads instead of gathering eight rows: SGD
+/// 1.03 → 0.85 s at 59k, same trustworthiness and recall.
 /// Measured against moving after each sample (seeds 1, 2, 3, 7, 42): on the
 /// 59k item vectors trustworthiness 0.905–0.911 instead of 0.893–0.898 and
 /// kNN recall 0.275–0.280 instead of 0.291–0.300; on ml-100k's 1,665 items
@@ -42,9 +47,10 @@ import Foundation
 /// eight lanes per vector operation, which Swift would compile to SSE only; the
 /// kernel uses AVX2 where the CPU has it, with the same IEEE operations in the
 /// same order on every variant. Per point, its lanes (one pull per due edge,
-/// then the negative draws, hashed eight at a time) pass in blocks of eight
-/// through a three-stage pipeline: gather the other ends' positions, read the
-/// table, add the clipped gradients. A lane's gradient coefficient c(d²) (the
+/// then the negative samples) pass in blocks of eight through a three-stage
+/// pipeline: load the other ends' positions (gathered for pulls, read
+/// straight from the pool for pushes), read the table, add the clipped
+/// gradients. A lane's gradient coefficient c(d²) (the
 /// pull's or a push's, as above) is read from a table of 128 points per octave
 /// of d² with linear interpolation (relative error below 10⁻⁴), built once per
 /// layout with x^b as 2^(b·log₂x) by two short polynomials: the power and the
@@ -110,6 +116,12 @@ public struct UMAPLayout {
             let alpha = alpha(epoch)
             withUnsafePointer(to: &epochState) { shared in
                 let kernel = SharedConstant(shared)
+                let poolPieces = (state.poolSize + pieceSize * 8 - 1) / (pieceSize * 8)
+                Parallel.pieces(poolPieces, workers: threads) { p in
+                    embtool_umap_fill_pool(kernel.pointer, Int32(epoch), p * pieceSize * 8,
+                                           min(state.poolSize, (p + 1) * pieceSize * 8))
+                }
+                embtool_umap_wrap_pool(kernel.pointer)
                 Parallel.pieces(pieces, workers: threads) { p in
                     embtool_umap_move_points(kernel.pointer, p * pieceSize, min(n, (p + 1) * pieceSize), Int32(epoch),
                                              alpha, scratch.base + p)
@@ -135,9 +147,18 @@ final class LayoutState: @unchecked Sendable {
     let count: Int
     let rowStart: UnsafeMutablePointer<Int>
     let columns: UnsafeMutablePointer<Int32>
+    /// The fewest entries in a pool of negative samples: with few points, a
+    /// point's window of the pool should not wrap onto itself.
+    static let smallestPool = 4096
+
     /// Each edge's samples per epoch (`UMAPLayout.sampleFrequency`).
     let frequency: UnsafeMutablePointer<Float>
     let negativeRate: Int32
+    /// The epoch's negative samples, with 8 entries of room on either side.
+    let poolSize: Int
+    let poolIndex: UnsafeMutablePointer<Int32>
+    let poolX: UnsafeMutablePointer<Float>
+    let poolY: UnsafeMutablePointer<Float>
     private(set) var old: UnsafeMutablePointer<Float>
     private(set) var new: UnsafeMutablePointer<Float>
 
@@ -152,6 +173,10 @@ final class LayoutState: @unchecked Sendable {
         columns = copy(graph.columns)
         frequency = copy(UMAPLayout.sampleFrequency(graph.weights))
         self.negativeRate = Int32(clamping: negativeRate)
+        poolSize = max(count, LayoutState.smallestPool)
+        poolIndex = .allocate(capacity: poolSize + 16)
+        poolX = .allocate(capacity: poolSize + 16)
+        poolY = .allocate(capacity: poolSize + 16)
         old = copy(positions)
         new = copy(positions)
     }
@@ -160,14 +185,16 @@ final class LayoutState: @unchecked Sendable {
     func kernelState(coefficients: UnsafePointer<Float>, seed: UInt64) -> embtool_umap_epoch {
         embtool_umap_epoch(count: count, row_start: rowStart, columns: columns, frequency: frequency,
                            negative_rate: negativeRate, old_positions: old, new_positions: new,
-                           coefficients: coefficients, seed: seed)
+                           coefficients: coefficients, seed: seed, pool_size: poolSize, pool_index: poolIndex + 8,
+                           pool_x: poolX + 8, pool_y: poolY + 8)
     }
 
     /// After an epoch: its output becomes the next epoch's input.
     func swapPositions() { swap(&old, &new) }
 
     deinit {
-        for p in [frequency, old, new] { p.deallocate() }
+        for p in [frequency, poolX, poolY, old, new] { p.deallocate() }
+        poolIndex.deallocate()
         rowStart.deallocate()
         columns.deallocate()
     }
