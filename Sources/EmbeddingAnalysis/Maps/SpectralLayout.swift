@@ -8,12 +8,19 @@ import Foundation
 /// D^(½)·1). They are the largest eigenvectors of N = D^(−½)·W·D^(−½), found
 /// here by a thick-restarted Lanczos iteration with full reorthogonalisation
 /// (umap-learn uses ARPACK's `eigsh`, tolerance 10⁻⁴, on L).
+///
+/// The default tolerance on the Ritz residual ‖N·y − θ·y‖ is 10⁻³: the SGD
+/// needs the start's broad shape, not its last digits. On the 59k item
+/// vectors (seeds 1, 2, 3, 7, 42) it took 0.20–0.32 s instead of 0.34–0.52 s
+/// at 10⁻⁴ with the same layout quality (trustworthiness 0.9085 against
+/// 0.9081 on average, kNN recall 0.2775 both); ml-100k's layouts were
+/// identical. 10⁻² did cost trustworthiness.
 public enum SpectralLayout {
     /// Laplacian eigenvectors 2 … dims + 1 as an `n × dims` matrix, or nil
     /// when the graph is not connected (each component would then need its own
     /// layout) or the Krylov basis cannot grow.
     public static func embed(_ graph: SparseGraph, dims: Int = 2, seed: UInt64, threads: Int,
-                             tolerance: Float = 1e-4) -> Matrix? {
+                             tolerance: Float = 1e-3) -> Matrix? {
         let n = graph.count
         guard n > dims + 2, components(graph) == 1 else { return nil }
         // Renumbered breadth-first, N's products read the vector from nearby memory rather
