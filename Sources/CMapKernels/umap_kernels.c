@@ -144,7 +144,7 @@ float embtool_umap_coefficient(const float *table, float d2, int edge) {
 }
 
 // Room for a point's due edges' other ends, `edges` of them, and a block's worth beyond (which the
-// lane loads may read).
+// compaction writes and the lane loads may read).
 static void reserve(embtool_umap_scratch *s, intptr_t edges) {
     if (edges + 8 <= s->capacity) return;
     free(s->pulls);
@@ -200,11 +200,20 @@ INLINE void move_point(const embtool_umap_epoch *s, intptr_t i, int32_t epoch, u
     const intptr_t lo = s->row_start[i], hi = s->row_start[i + 1];
     const float *old = s->old_positions;
     const float now = (float)epoch, before = epoch > 0 ? (float)(epoch - 1) : now;  // nothing due in epoch 0
+    // The due edges' other ends into pulls, eight edges at a time (frequency and columns have room
+    // for eight past the last edge) and without a branch: whether an edge is due is a coin toss.
     intptr_t due = 0;
-    for (intptr_t e = lo; e < hi; e++) {  // without a branch: whether an edge is due is a coin toss
-        const float f = s->frequency[e];
-        pulls[due] = s->columns[e];
-        due += (int32_t)(now * f) > (int32_t)(before * f);
+    for (intptr_t e = lo; e < hi; e += 8) {
+        f8 f;
+        i8 column;
+        memcpy(&f, s->frequency + e, 32);
+        memcpy(&column, s->columns + e, 32);
+        const i8 is_due = (__builtin_convertvector(splat(now) * f, i8) > __builtin_convertvector(splat(before) * f, i8))
+                          & lanes_below(hi - e);
+        for (int k = 0; k < 8; k++) {
+            pulls[due] = column[k];
+            due -= is_due[k];  // -1 where due
+        }
     }
     const intptr_t lanes = due + due * s->negative_rate, blocks = (lanes + 7) >> 3, size = s->pool_size;
     // The pool entry under lane 0 of the current block (lane g holds push g - due): from -8 on, as

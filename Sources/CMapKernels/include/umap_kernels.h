@@ -14,8 +14,8 @@
 typedef struct {
     intptr_t count;                // points
     const intptr_t *row_start;     // count + 1 offsets into columns
-    const int32_t *columns;        // the other end of each edge
-    const float *frequency;        // each edge's samples per epoch: w / w_max
+    const int32_t *columns;        // the other end of each edge, and room for 8 past the last
+    const float *frequency;        // each edge's samples per epoch: w / w_max, and room for 8 past the last
     int32_t negative_rate;         // negative samples per sample
     const float *old_positions;    // count x 2
     float *new_positions;          // count x 2

@@ -170,8 +170,9 @@ final class LayoutState: @unchecked Sendable {
         }
         count = graph.count
         rowStart = copy(graph.rowStart)
-        columns = copy(graph.columns)
-        frequency = copy(UMAPLayout.sampleFrequency(graph.weights))
+        // Eight entries of room past the last edge: the kernel reads edges eight at a time.
+        columns = copy(graph.columns + [Int32](repeating: 0, count: 8))
+        frequency = copy(UMAPLayout.sampleFrequency(graph.weights) + [Float](repeating: 0, count: 8))
         self.negativeRate = Int32(clamping: negativeRate)
         poolSize = max(count, LayoutState.smallestPool)
         poolIndex = .allocate(capacity: poolSize + 16)
