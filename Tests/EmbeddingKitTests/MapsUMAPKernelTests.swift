@@ -91,7 +91,7 @@ enum UMAPReferenceLayout {
     static func optimise(_ start: [Float], graph: SparseGraph, layout: UMAPLayout) -> [Float] {
         let n = graph.count, a = layout.a, b = layout.b
         let frequency = UMAPLayout.sampleFrequency(graph.weights)
-        let poolSize = max(n, LayoutState.smallestPool)
+        let poolSize = min(max(n, LayoutState.smallestPool), LayoutState.largestPool)
         var table = [Float](repeating: 0, count: Int(EMBTOOL_UMAP_TABLE_FLOATS))
         embtool_umap_coefficient_table(a, b, layout.gamma, &table)
         var old = start

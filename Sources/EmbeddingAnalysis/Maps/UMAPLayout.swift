@@ -29,7 +29,7 @@ import Foundation
 /// by α times their sum, where umap-learn moves the point after each sample.
 /// Points are therefore independent within an epoch and can be split across
 /// threads in any way with bit-identical results. The negative samples come
-/// from the epoch's pool: `max(n, 4096)` points drawn uniformly by a
+/// from the epoch's pool: n points (4,096 to 65,536) drawn uniformly by a
 /// counter-based hash of (seed, epoch, entry), with their positions; a point
 /// takes consecutive entries from a start hashed from (seed, point, epoch).
 /// Each draw is still a uniform point, as umap-learn's, but the kernel reads
@@ -150,6 +150,13 @@ final class LayoutState: @unchecked Sendable {
     /// The fewest entries in a pool of negative samples: with few points, a
     /// point's window of the pool should not wrap onto itself.
     static let smallestPool = 4096
+    /// The most: 65,536 entries (768 KB) stay in a core's L2 cache, where a
+    /// pool of every point would not; each entry is still a uniform draw. At a
+    /// million points the SGD took 26.9 s instead of 38.2 s; on the 59k items
+    /// a pool of 4,096 (14 points per entry, as a million has at 65,536) gave
+    /// the same trustworthiness and recall as a pool of all of them (0.9082
+    /// and 0.2781 against 0.9085 and 0.2775, five seeds).
+    static let largestPool = 65_536
 
     /// Each edge's samples per epoch (`UMAPLayout.sampleFrequency`).
     let frequency: UnsafeMutablePointer<Float>
@@ -174,7 +181,7 @@ final class LayoutState: @unchecked Sendable {
         columns = copy(graph.columns + [Int32](repeating: 0, count: 8))
         frequency = copy(UMAPLayout.sampleFrequency(graph.weights) + [Float](repeating: 0, count: 8))
         self.negativeRate = Int32(clamping: negativeRate)
-        poolSize = max(count, LayoutState.smallestPool)
+        poolSize = min(max(count, LayoutState.smallestPool), LayoutState.largestPool)
         poolIndex = .allocate(capacity: poolSize + 16)
         poolX = .allocate(capacity: poolSize + 16)
         poolY = .allocate(capacity: poolSize + 16)
