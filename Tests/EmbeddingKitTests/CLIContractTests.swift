@@ -335,6 +335,19 @@ final class CLIContractTests: XCTestCase {
         try assertExit(73, ["axes", "--x", "planted saga", "--y", "orchard", "--model", Self.model, "--svg", blocker + "/a.svg"])
     }
 
+    func testUMAP() throws {
+        let j = try json(["umap", "--model", Self.model, "--most-rated", "50", "--epochs", "20"])
+        assertKeys(j, ["layout", "selection", "items", "x_axis", "y_axis", "seconds", "components", "points"], "umap")
+        assertKeys(first(j, "points"), ["label", "count", "x", "y"], "umap points[]")
+
+        try assertExit(64, ["umap", "--model", Self.model, "--epochs", "0"])
+        try assertExit(64, ["umap", "--model", Self.model, "--epochs", "2000000"])  // past the schedule's single precision
+        try assertExit(64, ["umap", "--model", Self.model, "--init", "random"])
+        try assertExit(65, ["umap", "--model", try garbageModel()])
+        try assertExit(66, ["umap", "--model", home + "/nope.safetensors"])
+        try assertExit(73, ["umap", "--model", Self.model, "--most-rated", "50", "--epochs", "10", "--svg", blocker + "/u.svg"])
+    }
+
     func testTSNE() throws {
         let j = try json(["tsne", "--model", Self.model, "--most-rated", "50", "--iterations", "100"])
         assertKeys(j, ["layout", "selection", "items", "x_axis", "y_axis", "seconds", "components", "points"], "tsne")

@@ -85,6 +85,10 @@ public struct UMAPLayout {
         epoch > 0 && Int32(Float(epoch) * f) > Int32(Float(epoch - 1) * f)
     }
 
+    /// The most epochs a layout takes: the schedule counts epochs in single
+    /// precision, exact to 2²⁴.
+    public static let maximumEpochs = 1_000_000
+
     /// umap-learn's schedule for the number of epochs: 500 up to 10,000 points, else 200.
     public static func defaultEpochs(points: Int) -> Int { points <= 10_000 ? 500 : 200 }
 

@@ -48,7 +48,9 @@ struct UMAPCommand: ParsableCommand {
     func validate() throws {
         if neighbors < 2 { throw ValidationError("--neighbors needs at least 2") }
         if !(minDist >= 0 && minDist <= 1) { throw ValidationError("--min-dist must be between 0 and 1") }
-        if epochs != "auto" && (Int(epochs) ?? 0) < 1 { throw ValidationError("--epochs takes a positive number or 'auto', not '\(epochs)'") }
+        if epochs != "auto" && !(1...UMAPLayout.maximumEpochs).contains(Int(epochs) ?? 0) {
+            throw ValidationError("--epochs takes a number from 1 to \(UMAPLayout.maximumEpochs) or 'auto', not '\(epochs)'")
+        }
         if UMAP.Initialisation(rawValue: initialisation) == nil { throw ValidationError("--init takes spectral or pca, not '\(initialisation)'") }
     }
 
