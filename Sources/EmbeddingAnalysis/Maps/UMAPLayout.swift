@@ -108,6 +108,8 @@ public struct UMAPLayout {
         // Pieces of 256 points: at 1,665 points one epoch is under a millisecond
         // of work, and 1,024-point pieces left one of two threads mostly idle.
         let pieceSize = 256, pieces = (n + pieceSize - 1) / pieceSize
+        // The pool's entries cost a hash and a row each: pieces of 2,048.
+        let poolPiece = 2048, poolPieces = (state.poolSize + poolPiece - 1) / poolPiece
         // Each piece's scratch, kept across epochs: a piece runs on one worker at a time.
         let scratch = SharedBuffer(UnsafeMutablePointer<embtool_umap_scratch>.allocate(capacity: pieces))
         scratch.base.initialize(repeating: embtool_umap_scratch(), count: pieces)
@@ -120,10 +122,8 @@ public struct UMAPLayout {
             let alpha = alpha(epoch)
             withUnsafePointer(to: &epochState) { shared in
                 let kernel = SharedConstant(shared)
-                let poolPieces = (state.poolSize + pieceSize * 8 - 1) / (pieceSize * 8)
                 Parallel.pieces(poolPieces, workers: threads) { p in
-                    embtool_umap_fill_pool(kernel.pointer, Int32(epoch), p * pieceSize * 8,
-                                           min(state.poolSize, (p + 1) * pieceSize * 8))
+                    embtool_umap_fill_pool(kernel.pointer, Int32(epoch), p * poolPiece, min(state.poolSize, (p + 1) * poolPiece))
                 }
                 embtool_umap_wrap_pool(kernel.pointer)
                 Parallel.pieces(pieces, workers: threads) { p in
