@@ -73,15 +73,16 @@ public struct UMAPLayout {
 
     /// Samples per epoch of each edge, w / w_max: the reciprocal of umap-learn's
     /// `make_epochs_per_sample` (0 for an edge of weight 0, never sampled).
-    public static func sampleFrequency(_ weights: [Float]) -> [Float] {
+    static func sampleFrequency(_ weights: [Float]) -> [Float] {
         let top = weights.max() ?? 1
         return weights.map { $0 > 0 ? $0 / top : 0 }
     }
 
     /// Whether an edge of frequency `f` is sampled in `epoch`: ⌊epoch·f⌋ passes
     /// an integer, never in epoch 0 (as umap-learn, whose clocks start one
-    /// period in).
-    public static func isDue(frequency f: Float, epoch: Int) -> Bool {
+    /// period in). The kernel's rule (`move_point` in CMapKernels), stated
+    /// once in Swift so that the tests can hold it to umap-learn's clock.
+    static func isDue(frequency f: Float, epoch: Int) -> Bool {
         epoch > 0 && Int32(Float(epoch) * f) > Int32(Float(epoch - 1) * f)
     }
 
